@@ -1,0 +1,55 @@
+"""CuPy backend. Importable everywhere; constructing it needs CuPy and a CUDA device.
+
+The GPU issue adds custom kernels here; until then every primitive runs through the generic
+:class:`Ops` implementation with ``xp = cupy``.
+"""
+from __future__ import annotations
+
+import numpy
+
+from .ops import Ops
+
+
+def cuda_unavailable_reason() -> str | None:
+    """Why CupyOps cannot start here, or None when a CUDA device is usable."""
+    try:
+        import cupy
+    except ImportError:
+        return "CuPy is not installed (pip install 'graphkit-nn[gpu]')"
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDA driver missing or broken
+        return f"no usable CUDA driver ({exc})"
+    if count == 0:
+        return "no CUDA device found"
+    return None
+
+
+class CupyOps(Ops):
+    """GPU backend on CuPy."""
+
+    name = "cupy"
+    device = "gpu"
+
+    def __init__(self) -> None:
+        reason = cuda_unavailable_reason()
+        if reason is not None:
+            raise RuntimeError(f"The 'cupy' backend is unavailable: {reason}.")
+        import cupy
+        import cupyx
+        import cupyx.scipy.special
+
+        super().__init__(cupy)
+        self._cupyx = cupyx
+
+    def asarray(self, value, dtype=None):
+        return self.xp.asarray(value, dtype=dtype)
+
+    def to_numpy(self, array) -> numpy.ndarray:
+        return self.xp.asnumpy(array)
+
+    def erf(self, x):
+        return self._cupyx.scipy.special.erf(x)
+
+    def scatter_add(self, target, index, values) -> None:
+        self._cupyx.scatter_add(target, index, values)

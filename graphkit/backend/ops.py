@@ -1,0 +1,202 @@
+"""The generic backend: every array primitive written once against an array module ``xp``.
+
+``Ops(numpy)`` runs everything through this file; :class:`NumpyOps` and :class:`CupyOps`
+override only hot paths. Primitives in :mod:`graphkit.ops` call these methods and never
+import numpy or cupy themselves.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy
+
+FLOATX = "float32"
+
+
+class Ops:
+    """Array primitives and their backward helpers for one array module ``xp``."""
+
+    name = "generic"
+    device = "cpu"
+
+    def __init__(self, xp: Any = numpy) -> None:
+        self.xp = xp
+        self._rng = None
+        self._seed: int | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} xp={self.xp.__name__} device={self.device}>"
+
+    # ------------------------------------------------------------------ arrays
+    def asarray(self, value: Any, dtype: Any = None):
+        """Convert ``value`` to an array of this backend (float64 input stays float64 only on request)."""
+        return self.xp.asarray(value, dtype=dtype)
+
+    def to_numpy(self, array) -> numpy.ndarray:
+        return numpy.asarray(array)
+
+    def zeros(self, shape, dtype=FLOATX):
+        return self.xp.zeros(shape, dtype=dtype)
+
+    def ones(self, shape, dtype=FLOATX):
+        return self.xp.ones(shape, dtype=dtype)
+
+    # ------------------------------------------------------------------ random
+    def seed(self, seed: int | None) -> None:
+        self._seed = seed
+        self._rng = None
+
+    def generator(self, seed: int | None = None):
+        """The backend's seeded generator, or a fresh one for an explicit ``seed``."""
+        if seed is not None:
+            return self.xp.random.default_rng(seed)
+        if self._rng is None:
+            self._rng = self.xp.random.default_rng(self._seed)
+        return self._rng
+
+    def random_normal(self, shape, mean=0.0, stddev=1.0, dtype=FLOATX, seed=None):
+        draw_dtype = "float64" if numpy.dtype(dtype) == numpy.float64 else "float32"
+        out = self.generator(seed).standard_normal(shape, dtype=draw_dtype)
+        return (out * stddev + mean).astype(dtype, copy=False)
+
+    def random_uniform(self, shape, minval=0.0, maxval=1.0, dtype=FLOATX, seed=None):
+        draw_dtype = "float64" if numpy.dtype(dtype) == numpy.float64 else "float32"
+        out = self.generator(seed).random(shape, dtype=draw_dtype)
+        return (out * (maxval - minval) + minval).astype(dtype, copy=False)
+
+    # ------------------------------------------------------------ broadcasting
+    def unbroadcast(self, grad, shape: tuple):
+        """Sum ``grad`` over the axes that broadcasting added or stretched to reach ``shape``."""
+        if grad.shape == shape:
+            return grad
+        extra = grad.ndim - len(shape)
+        if extra:
+            grad = grad.sum(axis=tuple(range(extra)))
+        axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+        if axes:
+            grad = grad.sum(axis=axes, keepdims=True)
+        return grad
+
+    # -------------------------------------------------------------- linear alg
+    def matmul(self, a, b):
+        return self.xp.matmul(a, b)
+
+    def matmul_backward(self, grad, a, b):
+        """Gradients of ``a @ b`` for operands of rank >= 1 (batch dims broadcast)."""
+        xp = self.xp
+        if a.ndim == 1 and b.ndim == 1:
+            return grad * b, grad * a
+        if a.ndim == 1:
+            ga = xp.matmul(b, grad[..., None])[..., 0] if b.ndim > 2 else b @ grad
+            gb = a[:, None] * grad[..., None, :]
+            return self.unbroadcast(ga, a.shape), self.unbroadcast(gb, b.shape)
+        if b.ndim == 1:
+            ga = grad[..., :, None] * b
+            gb = xp.matmul(xp.swapaxes(a, -1, -2), grad[..., None])[..., 0]
+            return self.unbroadcast(ga, a.shape), self.unbroadcast(gb, b.shape)
+        ga = xp.matmul(grad, xp.swapaxes(b, -1, -2))
+        gb = xp.matmul(xp.swapaxes(a, -1, -2), grad)
+        return self.unbroadcast(ga, a.shape), self.unbroadcast(gb, b.shape)
+
+    def dense(self, x, w, b):
+        """``x @ w + b`` (b may be None)."""
+        y = self.xp.matmul(x, w)
+        if b is not None:
+            y += b
+        return y
+
+    def dense_backward(self, grad, x, w, with_bias: bool):
+        xp = self.xp
+        x2 = x.reshape(-1, x.shape[-1])
+        g2 = grad.reshape(-1, grad.shape[-1])
+        gx = xp.matmul(grad, w.T)
+        gw = xp.matmul(x2.T, g2)
+        gb = g2.sum(axis=0) if with_bias else None
+        return gx, gw, gb
+
+    # ------------------------------------------------------------- activations
+    def relu(self, x):
+        return self.xp.maximum(x, 0)
+
+    def relu_backward(self, grad, y):
+        return grad * (y > 0)
+
+    def sigmoid(self, x):
+        xp = self.xp
+        # Split by sign so exp never overflows.
+        z = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+
+    def sigmoid_backward(self, grad, y):
+        return grad * y * (1 - y)
+
+    def tanh(self, x):
+        return self.xp.tanh(x)
+
+    def tanh_backward(self, grad, y):
+        return grad * (1 - y * y)
+
+    def softplus(self, x):
+        xp = self.xp
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def softmax(self, x, axis=-1):
+        xp = self.xp
+        e = xp.exp(x - x.max(axis=axis, keepdims=True))
+        e /= e.sum(axis=axis, keepdims=True)
+        return e
+
+    def softmax_backward(self, grad, y, axis=-1):
+        gy = grad * y
+        return gy - y * gy.sum(axis=axis, keepdims=True)
+
+    def log_softmax(self, x, axis=-1):
+        xp = self.xp
+        shifted = x - x.max(axis=axis, keepdims=True)
+        return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def log_softmax_backward(self, grad, y, axis=-1):
+        return grad - self.xp.exp(y) * grad.sum(axis=axis, keepdims=True)
+
+    def erf(self, x):
+        """Error function to float32 precision (|error| < 1.2e-7, Numerical Recipes' erfc Chebyshev fit)."""
+        xp = self.xp
+        z = xp.abs(x)
+        t = 1.0 / (1.0 + 0.5 * z)
+        poly = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+            -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+                -0.82215223 + t * 0.17087277))))))))
+        erfc = t * xp.exp(poly)
+        return (xp.sign(x) * (1.0 - erfc)).astype(x.dtype, copy=False)
+
+    def gelu(self, x, approximate=False):
+        xp = self.xp
+        if approximate:
+            inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)
+            return 0.5 * x * (1 + xp.tanh(inner))
+        return 0.5 * x * (1 + self.erf(x * (1 / math.sqrt(2))))
+
+    def gelu_backward(self, grad, x, approximate=False):
+        xp = self.xp
+        if approximate:
+            c = math.sqrt(2 / math.pi)
+            th = xp.tanh(c * (x + 0.044715 * x ** 3))
+            d_inner = c * (1 + 3 * 0.044715 * x * x)
+            return grad * (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * d_inner)
+        cdf = 0.5 * (1 + self.erf(x * (1 / math.sqrt(2))))
+        pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return grad * (cdf + x * pdf)
+
+    # ------------------------------------------------------------- scattering
+    def scatter_add(self, target, index, values) -> None:
+        """``target[index] += values`` with repeated indices accumulated (in place)."""
+        self.xp.add.at(target, index, values)
+
+    def index_backward(self, grad, shape, index, advanced: bool):
+        out = self.xp.zeros(shape, dtype=grad.dtype)
+        if advanced:
+            self.scatter_add(out, index, grad)
+        else:
+            out[index] = grad
+        return out

@@ -1,0 +1,313 @@
+"""Primitives, the tape they record onto, and reverse-mode differentiation.
+
+A :class:`Primitive` pairs a forward function on backend arrays with a backward function
+on gradients. :meth:`Primitive.apply` runs the forward and, only when a tape is recording
+and an input is being tracked, records a :class:`Node` that keeps exactly what the
+backward needs. Observers (the tracer) are told about every call when any are installed;
+with none installed the cost is one attribute check.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any, Callable, Iterator, Sequence
+
+from ..backend import state as _backend
+from .tensor import Tensor, wrap
+
+Forward = Callable[..., tuple]
+Backward = Callable[..., tuple]
+
+
+class _RecordingState:
+    __slots__ = ("tapes", "observers")
+
+    def __init__(self) -> None:
+        self.tapes: tuple = ()          # tapes currently recording, innermost last
+        self.observers: tuple = ()      # callables told about every primitive call
+
+
+STATE = _RecordingState()
+
+
+class Node:
+    """One recorded primitive call: what backward needs, and where its inputs came from."""
+
+    __slots__ = ("prim", "saved", "inputs", "tapes", "n_outputs")
+
+    def __init__(self, prim: "Primitive", saved: Any, inputs: tuple, tapes: tuple, n_outputs: int):
+        self.prim = prim
+        self.saved = saved
+        self.inputs = inputs
+        self.tapes = tapes
+        self.n_outputs = n_outputs
+
+
+class Primitive:
+    """A differentiable array operation.
+
+    ``forward(ops, *arrays, **attrs) -> (output, saved)`` computes the output (a tuple of
+    arrays for multi-output primitives) and whatever backward will need.
+    ``backward(ops, saved, grad) -> tuple`` returns one gradient (or None) per input.
+    With ``multi_output=True`` forward returns a tuple of arrays and ``grad`` is a list holding
+    None for outputs that got no gradient.
+    ``backward=None`` marks a primitive that is not differentiable (comparisons, argmax).
+    """
+
+    __slots__ = ("name", "forward", "backward", "multi_output")
+
+    def __init__(self, name: str, forward: Forward, backward: Backward | None, multi_output: bool = False):
+        self.name = name
+        self.forward = forward
+        self.backward = backward
+        self.multi_output = multi_output
+
+    def __repr__(self) -> str:
+        return f"<Primitive {self.name}>"
+
+    def apply(self, *inputs: Tensor, **attrs: Any):
+        """Run on tensors, recording onto the active tapes when any input is tracked."""
+        ops = _backend.ops
+        observers = STATE.observers
+        if observers:
+            start = time.perf_counter_ns()
+        out, saved = self.forward(ops, *[t.data for t in inputs], **attrs)
+        node = None
+        tapes = STATE.tapes
+        if tapes and self.backward is not None:
+            for t in inputs:
+                if t._tracked:
+                    node = Node(self, saved, inputs, tapes, len(out) if self.multi_output else 1)
+                    break
+        if self.multi_output:
+            result = tuple(wrap(o, node, i) for i, o in enumerate(out))
+        else:
+            result = wrap(out, node, 0)
+        if observers:
+            end = time.perf_counter_ns()
+            for observe in observers:
+                observe(self, inputs, result, attrs, start, end, "forward")
+        return result
+
+
+def primitive(name: str, forward: Forward, backward: Backward | None = None,
+              multi_output: bool = False) -> Primitive:
+    """Create a primitive; layers use this to register fused ops with a hand-written backward."""
+    return Primitive(name, forward, backward, multi_output)
+
+
+# --------------------------------------------------------------------------- tape
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Run a block without recording onto any tape (inference)."""
+    saved = STATE.tapes
+    STATE.tapes = ()
+    try:
+        yield
+    finally:
+        STATE.tapes = saved
+
+
+@contextlib.contextmanager
+def observe(callback: Callable) -> Iterator[None]:
+    """Call ``callback(prim, inputs, outputs, attrs, start_ns, end_ns, phase)`` on every primitive."""
+    STATE.observers = STATE.observers + (callback,)
+    try:
+        yield
+    finally:
+        STATE.observers = tuple(o for o in STATE.observers if o is not callback)
+
+
+def _flatten(structure) -> list:
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in _flatten(item)]
+    if isinstance(structure, dict):
+        return [leaf for key in sorted(structure) for leaf in _flatten(structure[key])]
+    return [structure]
+
+
+def _unflatten(structure, leaves: Iterator):
+    if isinstance(structure, (list, tuple)):
+        items = [_unflatten(item, leaves) for item in structure]
+        return items if isinstance(structure, list) else tuple(items)
+    if isinstance(structure, dict):
+        return {key: _unflatten(structure[key], leaves) for key in sorted(structure)}
+    return next(leaves)
+
+
+class GradientTape:
+    """Records primitives run in its block so :meth:`gradient` can differentiate them.
+
+    Trainable :class:`Variable` objects are watched automatically (unless
+    ``watch_accessed_variables=False``); other tensors must be passed to :meth:`watch`.
+    A non-persistent tape can compute gradients once.
+    """
+
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
+        self.persistent = persistent
+        self.watch_accessed_variables = watch_accessed_variables
+        self._watched: dict[int, Tensor] = {}
+        self._recording = False
+        self._used = False
+
+    def __enter__(self) -> "GradientTape":
+        if self._recording:
+            raise RuntimeError("This GradientTape is already recording; tapes cannot be nested into themselves.")
+        self._recording = True
+        STATE.tapes = STATE.tapes + (self,)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._recording = False
+        STATE.tapes = tuple(t for t in STATE.tapes if t is not self)
+
+    def watch(self, tensor) -> None:
+        """Track ``tensor`` (or every tensor in a list/tuple/dict) so gradients can flow to it."""
+        for t in _flatten(tensor):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"GradientTape.watch expects tensors, got {type(t).__name__}.")
+            t._tracked = True
+            self._watched[id(t)] = t
+
+    def watched_variables(self) -> tuple:
+        from .variable import Variable
+        return tuple(t for t in self._watched.values() if isinstance(t, Variable))
+
+    @contextlib.contextmanager
+    def stop_recording(self) -> Iterator[None]:
+        """Temporarily pause this tape."""
+        STATE.tapes = tuple(t for t in STATE.tapes if t is not self)
+        try:
+            yield
+        finally:
+            if self._recording:
+                STATE.tapes = STATE.tapes + (self,)
+
+    def reset(self) -> None:
+        """Forget everything recorded so far (ops recorded before the reset no longer count)."""
+        self._watched.clear()
+        if self._recording:
+            STATE.tapes = tuple(t for t in STATE.tapes if t is not self)
+            self._recording = False
+            self.__enter__()
+
+    def gradient(self, target, sources, output_gradients=None, unconnected_gradients: str = "none"):
+        """Gradient of ``target`` (summed over its elements and leaves) with respect to ``sources``.
+
+        ``sources`` may be one tensor or a nested list/tuple/dict; the result has the same
+        structure, with None (or zeros, ``unconnected_gradients="zero"``) where a source does
+        not influence the target.
+        """
+        if self._used and not self.persistent:
+            raise RuntimeError("A non-persistent GradientTape can only compute one gradient; "
+                               "use GradientTape(persistent=True) to call gradient() several times.")
+        if unconnected_gradients not in ("none", "zero"):
+            raise ValueError(f"unconnected_gradients must be 'none' or 'zero', got {unconnected_gradients!r}.")
+        self._used = True
+        targets = _flatten(target)
+        source_list = _flatten(sources)
+        for s in source_list:
+            if not isinstance(s, Tensor):
+                raise TypeError(f"GradientTape.gradient sources must be tensors or variables, got {type(s).__name__}.")
+        seeds = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
+        if len(seeds) != len(targets):
+            raise ValueError(f"output_gradients has {len(seeds)} entries for {len(targets)} targets.")
+        with no_grad():
+            grads = self._backward(targets, seeds, source_list)
+        ops = _backend.ops
+        results = []
+        for s, g in zip(source_list, grads):
+            if g is not None and not self.watch_accessed_variables and id(s) not in self._watched \
+                    and s._node is None:
+                g = None
+            if g is None and unconnected_gradients == "zero":
+                g = ops.xp.zeros(s.shape, dtype=s.data.dtype)
+            results.append(None if g is None else wrap(g, None, 0))
+        if not isinstance(sources, (list, tuple, dict)):
+            return results[0]
+        return _unflatten(sources, iter(results))
+
+    # -------------------------------------------------------------- internals
+    def _owns(self, node: Node | None) -> bool:
+        return node is not None and self in node.tapes
+
+    def _backward(self, targets: Sequence[Tensor], seeds: Sequence, sources: Sequence[Tensor]) -> list:
+        ops = _backend.ops
+        node_grads: dict[int, list] = {}
+        leaf_grads: dict[int, Any] = {}
+        wanted_leaves = {id(s) for s in sources if not self._owns(s._node)}
+        wanted_slots = {(id(s._node), s._index) for s in sources if self._owns(s._node)}
+        captured: dict[tuple, Any] = {}
+
+        def accumulate(tensor: Tensor, grad) -> None:
+            node = tensor._node
+            if self._owns(node):
+                slots = node_grads.setdefault(id(node), [None] * node.n_outputs)
+                prev = slots[tensor._index]
+                slots[tensor._index] = grad if prev is None else prev + grad
+            elif id(tensor) in wanted_leaves:
+                prev = leaf_grads.get(id(tensor))
+                leaf_grads[id(tensor)] = grad if prev is None else prev + grad
+
+        for t, seed in zip(targets, seeds):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"GradientTape.gradient target must be a tensor, got {type(t).__name__}.")
+            g = ops.xp.ones(t.shape, dtype=t.data.dtype) if seed is None else ops.asarray(
+                seed.data if isinstance(seed, Tensor) else seed, dtype=t.data.dtype)
+            accumulate(t, g)
+
+        observers = STATE.observers
+        for node in self._topological_order(targets):
+            slots = node_grads.pop(id(node), None)
+            if slots is None:
+                continue
+            for index, g in enumerate(slots):
+                if g is not None and (id(node), index) in wanted_slots:
+                    captured[(id(node), index)] = g
+            grad_in = slots if node.prim.multi_output else slots[0]
+            if observers:
+                start = time.perf_counter_ns()
+            input_grads = node.prim.backward(ops, node.saved, grad_in)
+            if observers:
+                end = time.perf_counter_ns()
+                for observe_fn in observers:
+                    observe_fn(node.prim, node.inputs, None, {}, start, end, "backward")
+            for tensor, g in zip(node.inputs, input_grads):
+                if g is not None and tensor.data.dtype.kind in "fc":
+                    if g.dtype != tensor.data.dtype:
+                        g = g.astype(tensor.data.dtype)
+                    accumulate(tensor, g)
+
+        out = []
+        for s in sources:
+            if self._owns(s._node):
+                out.append(captured.get((id(s._node), s._index)))
+            else:
+                out.append(leaf_grads.get(id(s)))
+        return out
+
+    def _topological_order(self, targets: Sequence[Tensor]) -> list[Node]:
+        """Nodes reachable from the targets, each after every node that consumes its outputs."""
+        order: list[Node] = []
+        visited: set[int] = set()
+        for t in targets:
+            root = t._node
+            if not self._owns(root) or id(root) in visited:
+                continue
+            visited.add(id(root))
+            stack = [(root, iter(root.inputs))]
+            while stack:
+                node, children = stack[-1]
+                for child in children:
+                    parent = child._node
+                    if parent is not None and id(parent) not in visited and self in parent.tapes:
+                        visited.add(id(parent))
+                        stack.append((parent, iter(parent.inputs)))
+                        break
+                else:
+                    stack.pop()
+                    order.append(node)
+        order.reverse()
+        return order
+

@@ -1,0 +1,49 @@
+"""Turning op arguments into tensors with matching dtypes."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+from ..engine import dtypes
+from ..engine.tensor import Tensor, to_array, wrap
+from .cast import cast
+
+
+def as_tensor(value: Any, dtype: Any = None) -> Tensor:
+    """``value`` as a Tensor (tensors pass through unchanged unless a cast is asked for)."""
+    if isinstance(value, Tensor):
+        return value if dtype is None else cast(value, dtype)
+    return wrap(to_array(value, dtype), None, 0)
+
+
+def binary_operands(x: Any, y: Any) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors of one dtype.
+
+    A Python scalar or non-tensor array takes the tensor operand's dtype (``x * 2`` stays
+    float32; ``int_tensor * 0.5`` becomes float32); an integer tensor meeting a float tensor is
+    cast to the float dtype; two float tensors promote as numpy does.
+    """
+    if isinstance(x, Tensor):
+        if not isinstance(y, Tensor):
+            return x, wrap(to_array(y, _partner_dtype(y, x.data.dtype)), None, 0)
+    elif isinstance(y, Tensor):
+        return wrap(to_array(x, _partner_dtype(x, y.data.dtype)), None, 0), y
+    else:
+        x, y = as_tensor(x), as_tensor(y)
+    dx, dy = x.data.dtype, y.data.dtype
+    if dx == dy:
+        return x, y
+    if dx.kind in "fc" and dy.kind not in "fc":
+        return x, cast(y, dx)
+    if dy.kind in "fc" and dx.kind not in "fc":
+        return cast(x, dy), y
+    common = numpy.promote_types(dx, dy)
+    return cast(x, common), cast(y, common)
+
+
+def _partner_dtype(value: Any, tensor_dtype: numpy.dtype):
+    """The dtype a non-tensor operand takes beside a tensor of ``tensor_dtype``."""
+    if tensor_dtype.kind not in "fc" and numpy.asarray(value).dtype.kind in "fc":
+        return dtypes.default_for(value) or numpy.asarray(value).dtype
+    return tensor_dtype
