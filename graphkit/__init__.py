@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from . import backend, nn, ops, random
+from . import activations, backend, initializers, layers, models, nn, ops, random
 from .backend import FLOATX
 from .engine.autograd import GradientTape, Primitive, no_grad, observe, primitive
 from .engine.dtypes import (bool_, float16, float32, float64, int8, int16, int32, int64, uint8)
 from .engine.naming import name_scope
 from .engine.tensor import Tensor, to_array, wrap
 from .engine.variable import Variable
+from .layers import Input
+from .models import Model, Sequential
 from .module import Module
 from .ops import cast, matmul
 
@@ -38,14 +40,18 @@ def constant(value: Any, dtype: Any = None, shape: Sequence[int] | None = None) 
 convert_to_tensor = constant
 
 
-def zeros(shape: Sequence[int], dtype: Any = FLOATX) -> Tensor:
+def _shape(shape: int | Sequence[int]) -> tuple:
+    return (int(shape),) if isinstance(shape, int) else tuple(int(n) for n in shape)
+
+
+def zeros(shape: int | Sequence[int], dtype: Any = FLOATX) -> Tensor:
     """A tensor of zeros."""
-    return wrap(backend.current().zeros(tuple(shape), dtype), None, 0)
+    return wrap(backend.current().zeros(_shape(shape), dtype), None, 0)
 
 
-def ones(shape: Sequence[int], dtype: Any = FLOATX) -> Tensor:
+def ones(shape: int | Sequence[int], dtype: Any = FLOATX) -> Tensor:
     """A tensor of ones."""
-    return wrap(backend.current().ones(tuple(shape), dtype), None, 0)
+    return wrap(backend.current().ones(_shape(shape), dtype), None, 0)
 
 
 def zeros_like(x: Any, dtype: Any = None) -> Tensor:
@@ -59,7 +65,8 @@ def ones_like(x: Any, dtype: Any = None) -> Tensor:
 
 
 __all__ = [
-    "FLOATX", "GradientTape", "Module", "Primitive", "Tensor", "Variable", "backend", "bool_", "cast",
+    "FLOATX", "GradientTape", "Input", "Model", "Module", "Sequential", "activations", "initializers", "layers",
+    "models", "Primitive", "Tensor", "Variable", "backend", "bool_", "cast",
     "constant", "convert_to_tensor", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
     "matmul", "name_scope", "nn", "no_grad", "observe", "ones", "ones_like", "ops", "primitive",
     "random", "uint8", "zeros", "zeros_like",

@@ -11,11 +11,18 @@ from typing import Any, Sequence
 
 import numpy
 
+from .conv_ops import ConvOps
+from .rnn_ops import RNNOps
+
 FLOATX = "float32"
 
 
-class Ops:
-    """Array primitives and their backward helpers for one array module ``xp``."""
+class Ops(ConvOps, RNNOps):
+    """Array primitives and their backward helpers for one array module ``xp``.
+
+    Convolution and pooling helpers live in :class:`~graphkit.backend.conv_ops.ConvOps`; recurrent
+    sequence kernels (LSTM/GRU/SimpleRNN) in :class:`~graphkit.backend.rnn_ops.RNNOps`.
+    """
 
     name = "generic"
     device = "cpu"

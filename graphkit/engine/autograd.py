@@ -23,7 +23,7 @@ class _RecordingState:
     __slots__ = ("tapes", "observers")
 
     def __init__(self) -> None:
-        self.tapes: tuple = ()          # tapes currently recording, innermost last
+        self.tapes: tuple = ()          # keys of the tapes currently recording (GradientTape._key)
         self.observers: tuple = ()      # callables told about every primitive call
 
 
@@ -130,7 +130,9 @@ def _flatten(structure) -> list:
 def _unflatten(structure, leaves: Iterator):
     if isinstance(structure, (list, tuple)):
         items = [_unflatten(item, leaves) for item in structure]
-        return items if isinstance(structure, list) else tuple(items)
+        if isinstance(structure, list):
+            return items
+        return type(structure)(*items) if hasattr(structure, "_fields") else tuple(items)
     if isinstance(structure, dict):
         return {key: _unflatten(structure[key], leaves) for key in sorted(structure)}
     return next(leaves)
@@ -142,6 +144,9 @@ class GradientTape:
     Trainable :class:`Variable` objects are watched automatically (unless
     ``watch_accessed_variables=False``); other tensors must be passed to :meth:`watch`.
     A non-persistent tape can compute gradients once.
+
+    Nodes remember the tape's ``_key`` (a plain token, so recorded graphs do not keep the tape
+    alive); :meth:`reset` swaps the key, which disowns everything recorded before it.
     """
 
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
@@ -150,20 +155,25 @@ class GradientTape:
         self._watched: dict[int, Tensor] = {}
         self._recording = False
         self._used = False
+        self._key = object()
 
     def __enter__(self) -> "GradientTape":
         if self._recording:
             raise RuntimeError("This GradientTape is already recording; tapes cannot be nested into themselves.")
         self._recording = True
-        STATE.tapes = STATE.tapes + (self,)
+        STATE.tapes = STATE.tapes + (self._key,)
         return self
 
     def __exit__(self, *exc) -> None:
         self._recording = False
-        STATE.tapes = tuple(t for t in STATE.tapes if t is not self)
+        STATE.tapes = tuple(k for k in STATE.tapes if k is not self._key)
 
     def watch(self, tensor) -> None:
-        """Track ``tensor`` (or every tensor in a list/tuple/dict) so gradients can flow to it."""
+        """Track ``tensor`` (or every tensor in a list/tuple/dict) so gradients can flow to it.
+
+        The tensor stays marked as tracked afterwards (later tapes record ops on it), but only
+        tapes that watch it, or auto-watch it as a trainable variable, report a gradient for it.
+        """
         for t in _flatten(tensor):
             if not isinstance(t, Tensor):
                 raise TypeError(f"GradientTape.watch expects tensors, got {type(t).__name__}.")
@@ -177,20 +187,19 @@ class GradientTape:
     @contextlib.contextmanager
     def stop_recording(self) -> Iterator[None]:
         """Temporarily pause this tape."""
-        STATE.tapes = tuple(t for t in STATE.tapes if t is not self)
+        STATE.tapes = tuple(k for k in STATE.tapes if k is not self._key)
         try:
             yield
         finally:
-            if self._recording:
-                STATE.tapes = STATE.tapes + (self,)
+            if self._recording and self._key not in STATE.tapes:
+                STATE.tapes = STATE.tapes + (self._key,)
 
     def reset(self) -> None:
-        """Forget everything recorded so far (ops recorded before the reset no longer count)."""
+        """Forget everything recorded and watched so far, as if the block were re-entered."""
         self._watched.clear()
-        if self._recording:
-            STATE.tapes = tuple(t for t in STATE.tapes if t is not self)
-            self._recording = False
-            self.__enter__()
+        self._used = False
+        old, self._key = self._key, object()
+        STATE.tapes = tuple(self._key if k is old else k for k in STATE.tapes)
 
     def gradient(self, target, sources, output_gradients=None, unconnected_gradients: str = "none"):
         """Gradient of ``target`` (summed over its elements and leaves) with respect to ``sources``.
@@ -204,23 +213,27 @@ class GradientTape:
                                "use GradientTape(persistent=True) to call gradient() several times.")
         if unconnected_gradients not in ("none", "zero"):
             raise ValueError(f"unconnected_gradients must be 'none' or 'zero', got {unconnected_gradients!r}.")
-        self._used = True
         targets = _flatten(target)
         source_list = _flatten(sources)
         for s in source_list:
             if not isinstance(s, Tensor):
                 raise TypeError(f"GradientTape.gradient sources must be tensors or variables, got {type(s).__name__}.")
-        seeds = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
+        if output_gradients is None:
+            seeds = [None] * len(targets)
+        elif isinstance(target, Tensor):  # one target: its seed may be a nested list of numbers
+            single = isinstance(output_gradients, (list, tuple)) and len(output_gradients) == 1 \
+                and hasattr(output_gradients[0], "shape")
+            seeds = [output_gradients[0] if single else output_gradients]
+        else:
+            seeds = _flatten(output_gradients)
         if len(seeds) != len(targets):
             raise ValueError(f"output_gradients has {len(seeds)} entries for {len(targets)} targets.")
+        self._used = True
         with no_grad():
             grads = self._backward(targets, seeds, source_list)
         ops = _backend.ops
         results = []
         for s, g in zip(source_list, grads):
-            if g is not None and not self.watch_accessed_variables and id(s) not in self._watched \
-                    and s._node is None:
-                g = None
             if g is None and unconnected_gradients == "zero":
                 g = ops.xp.zeros(s.shape, dtype=s.data.dtype)
             results.append(None if g is None else wrap(g, None, 0))
@@ -230,13 +243,18 @@ class GradientTape:
 
     # -------------------------------------------------------------- internals
     def _owns(self, node: Node | None) -> bool:
-        return node is not None and self in node.tapes
+        return node is not None and self._key in node.tapes
+
+    def _watches(self, tensor: Tensor) -> bool:
+        """Whether a leaf (a tensor not produced on this tape) is watched by this tape."""
+        return id(tensor) in self._watched or (
+            self.watch_accessed_variables and getattr(tensor, "_trainable", False))
 
     def _backward(self, targets: Sequence[Tensor], seeds: Sequence, sources: Sequence[Tensor]) -> list:
         ops = _backend.ops
         node_grads: dict[int, list] = {}
         leaf_grads: dict[int, Any] = {}
-        wanted_leaves = {id(s) for s in sources if not self._owns(s._node)}
+        wanted_leaves = {id(s) for s in sources if not self._owns(s._node) and self._watches(s)}
         wanted_slots = {(id(s._node), s._index) for s in sources if self._owns(s._node)}
         captured: dict[tuple, Any] = {}
 
@@ -253,8 +271,13 @@ class GradientTape:
         for t, seed in zip(targets, seeds):
             if not isinstance(t, Tensor):
                 raise TypeError(f"GradientTape.gradient target must be a tensor, got {type(t).__name__}.")
-            g = ops.xp.ones(t.shape, dtype=t.data.dtype) if seed is None else ops.asarray(
-                seed.data if isinstance(seed, Tensor) else seed, dtype=t.data.dtype)
+            if seed is None:
+                g = ops.xp.ones(t.shape, dtype=t.data.dtype)
+            else:
+                g = ops.asarray(seed.data if isinstance(seed, Tensor) else seed, dtype=t.data.dtype)
+                if g.shape != t.shape:
+                    raise ValueError(f"output_gradients entry of shape {g.shape} does not match "
+                                     f"its target of shape {t.shape}.")
             accumulate(t, g)
 
         observers = STATE.observers
@@ -291,6 +314,7 @@ class GradientTape:
         """Nodes reachable from the targets, each after every node that consumes its outputs."""
         order: list[Node] = []
         visited: set[int] = set()
+        key = self._key
         for t in targets:
             root = t._node
             if not self._owns(root) or id(root) in visited:
@@ -301,7 +325,7 @@ class GradientTape:
                 node, children = stack[-1]
                 for child in children:
                     parent = child._node
-                    if parent is not None and id(parent) not in visited and self in parent.tapes:
+                    if parent is not None and id(parent) not in visited and key in parent.tapes:
                         visited.add(id(parent))
                         stack.append((parent, iter(parent.inputs)))
                         break

@@ -29,8 +29,8 @@ def is_floating(dtype: Any) -> bool:
 def default_for(value: Any) -> numpy.dtype | None:
     """The dtype a Python value or array becomes when none is given.
 
-    Python floats and float64 arrays become float32 (``FLOATX``); Python ints become int32;
-    other arrays keep their dtype.
+    Python floats and float64 arrays become float32 (``FLOATX``); Python ints become int32
+    (int64 when a value does not fit, as in TensorFlow); other arrays keep their dtype.
     """
     dtype = getattr(value, "dtype", None)
     if dtype is not None:
@@ -39,5 +39,6 @@ def default_for(value: Any) -> numpy.dtype | None:
     if probe.dtype == numpy.float64:
         return numpy.dtype(FLOATX)
     if probe.dtype.kind == "i":
-        return numpy.dtype("int32")
+        fits = probe.size == 0 or (probe.min() >= -2**31 and probe.max() < 2**31)
+        return numpy.dtype("int32") if fits else None
     return None

@@ -44,7 +44,8 @@ class Tensor:
     the primitives of :mod:`graphkit.ops` and are differentiable under a GradientTape.
     """
 
-    __slots__ = ("data", "_node", "_index", "_tracked", "__weakref__")
+    # _keras_mask is set only on layer outputs that carry a mask (read with getattr).
+    __slots__ = ("data", "_node", "_index", "_tracked", "_keras_mask", "__weakref__")
     __array_priority__ = 1000  # numpy defers binary operators to Tensor
 
     def __init__(self, value: Any, dtype: Any = None) -> None:
@@ -83,8 +84,10 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
-        if dtype is not None:
-            array = array.astype(dtype, copy=False)
+        if dtype is not None and array.dtype != dtype:
+            if copy is False:
+                raise ValueError(f"A {array.dtype} tensor cannot become a {numpy.dtype(dtype)} array without a copy.")
+            return array.astype(dtype)
         return array.copy() if copy else array
 
     def item(self):

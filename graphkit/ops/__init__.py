@@ -7,6 +7,7 @@ from .activations import (elu, exponential, gelu, hard_sigmoid, leaky_relu, line
 from .array import (broadcast_to, cast, clip, concat, concatenate, expand_dims, flatten, gather, getitem,
                     identity, one_hot, pad, ravel, reshape, shape, split, squeeze, stack, stop_gradient, take,
                     tile, transpose, unstack, where)
+from .conv import average_pool, conv, conv_transpose, depthwise_conv, max_pool, separable_conv
 from .linalg import dense, matmul
 from .math import (abs, absolute, add, ceil, cos, divide, equal, erf, exp, expm1, floor, floor_divide,
                    greater, greater_equal, isfinite, isnan, less, less_equal, log, log1p, logical_and,

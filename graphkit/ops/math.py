@@ -76,9 +76,12 @@ def _power_grads(ops, g, a, b):
     return ga, gb
 
 
-def _winner_share(a, b, a_wins):
-    """1 where ``a`` won, 0.5 on ties (split evenly, as TensorFlow and PyTorch do), else 0."""
-    return a_wins + (a == b) * 0.5
+def _winner_share(g, a, b, a_wins):
+    """``g`` where ``a`` won, ``g / 2`` on ties (split evenly, as PyTorch and JAX do), else 0.
+
+    Masks multiply ``g`` directly so the gradient keeps its dtype (a bool mask plus 0.5 is float64).
+    """
+    return g * a_wins + (g * 0.5) * (a == b)
 
 
 multiply = _binary("multiply", lambda xp, a, b: a * b, lambda ops, g, a, b: (g * b, g * a))
@@ -86,10 +89,10 @@ divide = _binary("divide", lambda xp, a, b: a / b, lambda ops, g, a, b: (g / b, 
 power = _binary("power", lambda xp, a, b: a ** b, _power_grads)
 maximum = _binary(
     "maximum", lambda xp, a, b: xp.maximum(a, b),
-    lambda ops, g, a, b: (g * _winner_share(a, b, a > b), g * _winner_share(b, a, b > a)))
+    lambda ops, g, a, b: (_winner_share(g, a, b, a > b), _winner_share(g, b, a, b > a)))
 minimum = _binary(
     "minimum", lambda xp, a, b: xp.minimum(a, b),
-    lambda ops, g, a, b: (g * _winner_share(a, b, a < b), g * _winner_share(b, a, b < a)))
+    lambda ops, g, a, b: (_winner_share(g, a, b, a < b), _winner_share(g, b, a, b < a)))
 true_divide = divide
 
 # --------------------------------------------------------- binary, not differentiable

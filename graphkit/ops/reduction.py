@@ -62,7 +62,7 @@ def _extreme_forward(pick):
 
 def _extreme_backward(ops, saved, g):
     a, y_keep, axes, keepdims = saved
-    hits = a == y_keep  # ties share the gradient evenly
+    hits = (a == y_keep).astype(a.dtype)  # ties share the gradient evenly
     share = hits / hits.sum(axis=axes, keepdims=True)
     return (_expand_to(ops, g, a.shape, axes, keepdims) * share,)
 

@@ -1,0 +1,335 @@
+"""Convolution and pooling on arrays, channels-last, mixed into :class:`~graphkit.backend.ops.Ops`.
+
+Layouts (``r`` spatial dimensions, 1 to 3):
+
+- inputs ``(N, *spatial, C)``; outputs ``(N, *out, O)``
+- conv kernels ``(*k, C // groups, O)``; depthwise kernels ``(*k, C, multiplier)``;
+  transposed-conv kernels ``(*k, O, C)`` (Keras' layout)
+- ``pads`` is one ``(before, after)`` pair per spatial dimension (TF's "same" is asymmetric).
+
+Everything is written against ``self.xp`` (numpy or cupy):
+
+- im2col is one strided view (``as_strided``) of the padded input, shaped
+  ``(N, *out, *k, C)``, copied once into the ``(N*prod(out), prod(k)*C)`` GEMM operand;
+  the forward is then ONE matrix product (one batched product for ``groups > 1``).
+- The kernel gradient is one GEMM of the same columns with the output gradient.
+- The input gradient is the transposed product followed by col2im: one small GEMM per kernel
+  position (into a reused buffer) added into a slice of a zero-padded buffer. Where windows
+  cannot overlap (stride >= dilated kernel) the columns are written through one strided view.
+  No ``add.at`` anywhere.
+- Pooling loops over the ``prod(pool_size)`` window positions with elementwise ops on strided
+  views; max pooling keeps the index of the first maximum of each window (uint8/int16) for its
+  backward.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, Sequence
+
+Pads = Sequence[Sequence[int]]
+
+
+def _out_sizes(padded: Sequence[int], ksize: Sequence[int], strides: Sequence[int],
+               dilation: Sequence[int]) -> tuple:
+    return tuple((p - (k - 1) * d - 1) // s + 1 for p, k, s, d in zip(padded, ksize, strides, dilation))
+
+
+def _position_index(dtype_source: int):
+    return "uint8" if dtype_source <= 255 else ("int16" if dtype_source <= 32767 else "int32")
+
+
+class ConvOps:
+    """Convolution/pooling helpers and primitives; needs ``self.xp`` (provided by ``Ops``)."""
+
+    xp: Any
+
+    # ------------------------------------------------------------------ helpers
+    def pad_spatial(self, x, pads: Pads, value: Any = 0):
+        """``x`` (N, *spatial, C) padded with ``value`` by ``pads`` = ((before, after), ...)."""
+        if not any(b or a for b, a in pads):
+            return x
+        shape = (x.shape[0],) + tuple(n + b + a for n, (b, a) in zip(x.shape[1:-1], pads)) + (x.shape[-1],)
+        out = self.xp.full(shape, value, dtype=x.dtype)
+        out[self._interior(x.shape[1:-1], pads)] = x
+        return out
+
+    @staticmethod
+    def _interior(spatial: Sequence[int], pads: Pads) -> tuple:
+        return (slice(None),) + tuple(slice(b, b + n) for n, (b, _) in zip(spatial, pads)) + (slice(None),)
+
+    def window_view(self, x, out: Sequence[int], ksize: Sequence[int], strides: Sequence[int],
+                    dilation: Sequence[int], groups: int = 1):
+        """Strided view ``(N, *out, *k, C)`` of ``x`` (``(N, *out, *k, groups, C//groups)`` when
+        ``groups > 1``): element ``[n, o.., j.., c]`` is ``x[n, o*s + j*d .., c]``. No copy."""
+        st = x.strides
+        spatial_strides = st[1:-1]
+        shape = (x.shape[0], *out, *ksize)
+        strides_ = (st[0],
+                    *(sp * s for sp, s in zip(spatial_strides, strides)),
+                    *(sp * d for sp, d in zip(spatial_strides, dilation)))
+        if groups > 1:
+            shape += (groups, x.shape[-1] // groups)
+            strides_ += (st[-1] * (x.shape[-1] // groups), st[-1])
+        else:
+            shape += (x.shape[-1],)
+            strides_ += (st[-1],)
+        return self.xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides_)
+
+    @staticmethod
+    def _window_slice(position: Sequence[int], out: Sequence[int], strides: Sequence[int],
+                      dilation: Sequence[int]) -> tuple:
+        """Index of the input cells that kernel ``position`` meets, one per output cell."""
+        return (slice(None),) + tuple(slice(j * d, j * d + (o - 1) * s + 1, s)
+                                      for j, o, s, d in zip(position, out, strides, dilation)) + (slice(None),)
+
+    @staticmethod
+    def _disjoint_windows(ksize, strides, dilation) -> bool:
+        return all(k == 1 or s >= (k - 1) * d + 1 for k, s, d in zip(ksize, strides, dilation))
+
+    def im2col(self, xpad, out: Sequence[int], ksize: Sequence[int], strides: Sequence[int],
+               dilation: Sequence[int], groups: int = 1):
+        """The GEMM operand: ``(N*prod(out), prod(k)*C)``, or ``(groups, M, prod(k)*C/groups)``."""
+        view = self.window_view(xpad, out, ksize, strides, dilation, groups)
+        rows = xpad.shape[0] * math.prod(out)
+        if groups == 1:
+            return view.reshape(rows, -1)  # a copy unless the view is already contiguous (1x1)
+        r = len(out)
+        order = (r + 1 + r,) + tuple(range(r + 1 + r)) + (r + 2 + r,)
+        return view.transpose(order).reshape(groups, rows, -1)
+
+    @staticmethod
+    def _grouped_kernel(w, groups: int):
+        """Conv kernel ``(*k, Cg, O)`` as ``(groups, prod(k)*Cg, O/groups)``."""
+        kpos = math.prod(w.shape[:-2])
+        cg, o = w.shape[-2], w.shape[-1]
+        return w.reshape(kpos, cg, groups, o // groups).transpose(2, 0, 1, 3).reshape(groups, kpos * cg, o // groups)
+
+    def _col2im(self, g2, w, padded_shape: Sequence[int], out: Sequence[int], ksize, strides, dilation,
+                groups: int = 1):
+        """Input gradient in a padded buffer of ``padded_shape`` from the output gradient
+        ``g2`` (``(M, O)``) and conv kernel ``w`` (``(*k, Cg, O)``)."""
+        xp = self.xp
+        n, c = padded_shape[0], padded_shape[-1]
+        gpad = xp.zeros(padded_shape, dtype=g2.dtype)
+        kpos = math.prod(ksize)
+        cg, o = w.shape[-2], w.shape[-1]
+        rows = g2.shape[0]
+        if groups == 1:
+            if self._disjoint_windows(ksize, strides, dilation):
+                # Every padded cell gets at most one column entry: write the columns in one go.
+                cols = xp.matmul(g2, w.reshape(kpos * cg, o).T)
+                view = self.window_view(gpad, out, ksize, strides, dilation)
+                view[...] = cols.reshape(view.shape)
+                return gpad
+            wk = w.reshape(kpos, cg, o)
+            buf = xp.empty((rows, cg), dtype=g2.dtype)
+            for p, position in enumerate(itertools.product(*map(range, ksize))):
+                xp.matmul(g2, wk[p].T, out=buf)
+                gpad[self._window_slice(position, out, strides, dilation)] += buf.reshape(n, *out, c)
+            return gpad
+        og = o // groups
+        g3 = g2.reshape(rows, groups, og).transpose(1, 0, 2)                  # (G, M, Og)
+        wk = w.reshape(kpos, cg, groups, og).transpose(0, 2, 3, 1)            # (kpos, G, Og, Cg)
+        buf = xp.empty((groups, rows, cg), dtype=g2.dtype)
+        for p, position in enumerate(itertools.product(*map(range, ksize))):
+            xp.matmul(g3, wk[p], out=buf)
+            gpad[self._window_slice(position, out, strides, dilation)] += \
+                buf.transpose(1, 0, 2).reshape(n, *out, c)
+        return gpad
+
+    def _kernel_grad(self, cols, g2, wshape, groups: int):
+        """Kernel gradient (one GEMM) from im2col columns and the output gradient ``(M, O)``."""
+        xp = self.xp
+        if groups == 1:
+            return xp.matmul(cols.T, g2).reshape(wshape)
+        o = wshape[-1]
+        g3 = g2.reshape(g2.shape[0], groups, o // groups).transpose(1, 0, 2)
+        gw = xp.matmul(cols.transpose(0, 2, 1), g3)                            # (G, kpos*Cg, Og)
+        kpos = math.prod(wshape[:-2])
+        return gw.reshape(groups, kpos, wshape[-2], o // groups).transpose(1, 2, 0, 3).reshape(wshape)
+
+    def _conv_gemm(self, cols, w, groups: int):
+        xp = self.xp
+        if groups == 1:
+            return xp.matmul(cols, w.reshape(-1, w.shape[-1]))
+        y = xp.matmul(cols, self._grouped_kernel(w, groups))                  # (G, M, Og)
+        return y.transpose(1, 0, 2).reshape(cols.shape[1], -1)
+
+    # ---------------------------------------------------------------- convolution
+    def conv(self, x, w, strides: Sequence[int], dilation: Sequence[int], pads: Pads, groups: int = 1):
+        """N-d convolution (cross-correlation, as TF): x ``(N, *sp, C)``, w ``(*k, C/groups, O)``."""
+        xpad = self.pad_spatial(x, pads)
+        ksize = w.shape[:-2]
+        out = _out_sizes(xpad.shape[1:-1], ksize, strides, dilation)
+        cols = self.im2col(xpad, out, ksize, strides, dilation, groups)
+        return self._conv_gemm(cols, w, groups).reshape(x.shape[0], *out, w.shape[-1])
+
+    def conv_backward(self, grad, x, w, strides, dilation, pads: Pads, groups: int = 1):
+        """``(grad wrt x, grad wrt w)`` of :meth:`conv`."""
+        xpad = self.pad_spatial(x, pads)
+        ksize = w.shape[:-2]
+        out = grad.shape[1:-1]
+        g2 = grad.reshape(-1, grad.shape[-1])
+        cols = self.im2col(xpad, out, ksize, strides, dilation, groups)
+        gw = self._kernel_grad(cols, g2, w.shape, groups)
+        del cols
+        gpad = self._col2im(g2, w, xpad.shape, out, ksize, strides, dilation, groups)
+        gx = gpad if gpad.shape == x.shape else self.xp.ascontiguousarray(gpad[self._interior(x.shape[1:-1], pads)])
+        return gx, gw
+
+    # ------------------------------------------------------- transposed convolution
+    @staticmethod
+    def _transpose_buffer(x_spatial, ksize, strides, dilation, pad_before, out_spatial) -> tuple:
+        """Spatial size of the uncropped transposed-conv output buffer."""
+        return tuple(max((n - 1) * s + (k - 1) * d + 1, b + o)
+                     for n, k, s, d, b, o in zip(x_spatial, ksize, strides, dilation, pad_before, out_spatial))
+
+    def conv_transpose(self, x, w, strides, dilation, pad_before: Sequence[int], out_spatial: Sequence[int]):
+        """Transposed convolution (the input gradient of :meth:`conv`): x ``(N, *n, C)``,
+        w ``(*k, O, C)``; each input cell scatters ``x @ w[j].T`` to ``i*s + j*d``, then the
+        result is cropped to ``[pad_before, pad_before + out)`` (zero beyond the scattered range)."""
+        ksize = w.shape[:-2]
+        x_spatial = x.shape[1:-1]
+        buffer = self._transpose_buffer(x_spatial, ksize, strides, dilation, pad_before, out_spatial)
+        full = self._col2im(x.reshape(-1, x.shape[-1]), w, (x.shape[0], *buffer, w.shape[-2]),
+                            x_spatial, ksize, strides, dilation)
+        crop = (slice(None),) + tuple(slice(b, b + o) for b, o in zip(pad_before, out_spatial)) + (slice(None),)
+        return full if full.shape[1:-1] == tuple(out_spatial) else self.xp.ascontiguousarray(full[crop])
+
+    def conv_transpose_backward(self, grad, x, w, strides, dilation, pad_before: Sequence[int]):
+        """``(grad wrt x, grad wrt w)`` of :meth:`conv_transpose`."""
+        ksize = w.shape[:-2]
+        x_spatial = x.shape[1:-1]
+        out_spatial = grad.shape[1:-1]
+        buffer = self._transpose_buffer(x_spatial, ksize, strides, dilation, pad_before, out_spatial)
+        pads = [(b, full - b - o) for b, full, o in zip(pad_before, buffer, out_spatial)]
+        gpad = self.pad_spatial(grad, pads)
+        cols = self.im2col(gpad, x_spatial, ksize, strides, dilation)
+        x2 = x.reshape(-1, x.shape[-1])
+        gx = self._conv_gemm(cols, w, 1).reshape(x.shape)
+        gw = self._kernel_grad(cols, x2, w.shape, 1)
+        return gx, gw
+
+    # -------------------------------------------------------- depthwise convolution
+    def depthwise_conv(self, x, w, strides, dilation, pads: Pads):
+        """Depthwise convolution: x ``(N, *sp, C)``, w ``(*k, C, m)`` -> ``(N, *out, C*m)``
+        (output channel ``c*m + j``); a loop of multiply-adds over kernel positions."""
+        xp = self.xp
+        xpad = self.pad_spatial(x, pads)
+        ksize = w.shape[:-2]
+        c, m = w.shape[-2], w.shape[-1]
+        out = _out_sizes(xpad.shape[1:-1], ksize, strides, dilation)
+        y = xp.zeros((x.shape[0], *out, c, m), dtype=x.dtype)
+        tmp = xp.empty_like(y)
+        for position in itertools.product(*map(range, ksize)):
+            xs = xpad[self._window_slice(position, out, strides, dilation)]
+            xp.multiply(xs[..., None], w[position], out=tmp)
+            y += tmp
+        return y.reshape(x.shape[0], *out, c * m)
+
+    def depthwise_conv_backward(self, grad, x, w, strides, dilation, pads: Pads):
+        """``(grad wrt x, grad wrt w)`` of :meth:`depthwise_conv`."""
+        xp = self.xp
+        xpad = self.pad_spatial(x, pads)
+        ksize = w.shape[:-2]
+        c, m = w.shape[-2], w.shape[-1]
+        out = grad.shape[1:-1]
+        g = grad.reshape(grad.shape[:-1] + (c, m))
+        gpad = xp.zeros(xpad.shape, dtype=grad.dtype)
+        gw = xp.empty(w.shape, dtype=grad.dtype)
+        lead = tuple(range(len(out) + 1))
+        for position in itertools.product(*map(range, ksize)):
+            index = self._window_slice(position, out, strides, dilation)
+            wp = w[position]
+            if m == 1:
+                gpad[index] += g[..., 0] * wp[:, 0]
+                gw[position] = (xpad[index] * g[..., 0]).sum(axis=lead)[:, None]
+            else:
+                gpad[index] += (g * wp).sum(axis=-1)
+                gw[position] = (xpad[index][..., None] * g).sum(axis=lead)
+        gx = gpad if gpad.shape == x.shape else xp.ascontiguousarray(gpad[self._interior(x.shape[1:-1], pads)])
+        return gx, gw
+
+    # --------------------------------------------------------------------- pooling
+    def max_pool(self, x, pool_size, strides, pads: Pads):
+        """Max pooling; returns ``(y, argmax)`` where ``argmax`` is the flat window position of
+        the first maximum of each window (padding never wins)."""
+        xp = self.xp
+        if x.dtype.kind == "f":
+            low = -math.inf
+        else:
+            low = xp.iinfo(x.dtype).min if x.dtype.kind in "iu" else False
+        xpad = self.pad_spatial(x, pads, low)
+        ones = (1,) * len(pool_size)
+        out = _out_sizes(xpad.shape[1:-1], pool_size, strides, ones)
+        positions = list(itertools.product(*map(range, pool_size)))
+        y = xpad[self._window_slice(positions[0], out, strides, ones)].copy()
+        arg = xp.zeros(y.shape, dtype=_position_index(len(positions)))
+        for p, position in enumerate(positions[1:], start=1):
+            v = xpad[self._window_slice(position, out, strides, ones)]
+            better = v > y
+            arg[better] = p
+            xp.maximum(y, v, out=y)
+        return y, arg
+
+    def max_pool_backward(self, grad, argmax, x_shape, pool_size, strides, pads: Pads):
+        """Route each output gradient to its window's (first) maximum."""
+        xp = self.xp
+        padded = (x_shape[0],) + tuple(n + b + a for n, (b, a) in zip(x_shape[1:-1], pads)) + (x_shape[-1],)
+        gpad = xp.zeros(padded, dtype=grad.dtype)
+        ones = (1,) * len(pool_size)
+        out = grad.shape[1:-1]
+        zero = xp.zeros((), dtype=grad.dtype)
+        for p, position in enumerate(itertools.product(*map(range, pool_size))):
+            gpad[self._window_slice(position, out, strides, ones)] += xp.where(argmax == p, grad, zero)
+        return gpad if padded == tuple(x_shape) else xp.ascontiguousarray(gpad[self._interior(x_shape[1:-1], pads)])
+
+    def _pool_counts(self, spatial, pool_size, strides, pads, out, dtype):
+        """Number of real (unpadded) cells in each window, broadcastable to ``(N, *out, C)``;
+        a Python number when every window is full."""
+        per_axis = []
+        full = True
+        for n, k, s, (b, _), o in zip(spatial, pool_size, strides, pads, out):
+            counts = [min(i * s - b + k, n) - max(i * s - b, 0) for i in range(o)]
+            full = full and all(c == k for c in counts)
+            per_axis.append(counts)
+        if full:
+            return math.prod(pool_size)
+        r = len(per_axis)
+        total = None
+        for axis, counts in enumerate(per_axis):
+            shape = [1] * (r + 2)
+            shape[axis + 1] = len(counts)
+            a = self.xp.asarray(counts, dtype=dtype).reshape(shape)
+            total = a if total is None else total * a
+        return total
+
+    def average_pool(self, x, pool_size, strides, pads: Pads):
+        """Average pooling; padded cells are not counted (TF's "same")."""
+        xpad = self.pad_spatial(x, pads)
+        ones = (1,) * len(pool_size)
+        out = _out_sizes(xpad.shape[1:-1], pool_size, strides, ones)
+        positions = list(itertools.product(*map(range, pool_size)))
+        y = xpad[self._window_slice(positions[0], out, strides, ones)].copy()
+        for position in positions[1:]:
+            y += xpad[self._window_slice(position, out, strides, ones)]
+        y /= self._pool_counts(x.shape[1:-1], pool_size, strides, pads, out, y.dtype)
+        return y
+
+    def average_pool_backward(self, grad, x_shape, pool_size, strides, pads: Pads):
+        """Spread each output gradient evenly over its window's real cells."""
+        xp = self.xp
+        padded = (x_shape[0],) + tuple(n + b + a for n, (b, a) in zip(x_shape[1:-1], pads)) + (x_shape[-1],)
+        ones = (1,) * len(pool_size)
+        out = grad.shape[1:-1]
+        g = grad / self._pool_counts(x_shape[1:-1], pool_size, strides, pads, out, grad.dtype)
+        gpad = xp.zeros(padded, dtype=grad.dtype)
+        if self._disjoint_windows(pool_size, strides, ones):
+            view = self.window_view(gpad, out, pool_size, strides, ones)
+            r = len(out)
+            view[...] = g.reshape(g.shape[:-1] + (1,) * r + g.shape[-1:])
+        else:
+            for position in itertools.product(*map(range, pool_size)):
+                gpad[self._window_slice(position, out, strides, ones)] += g
+        return gpad if padded == tuple(x_shape) else xp.ascontiguousarray(gpad[self._interior(x_shape[1:-1], pads)])

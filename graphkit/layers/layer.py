@@ -1,0 +1,340 @@
+"""``gk.layers.Layer``: a Module with Keras 3's build/call lifecycle, weights and symbolic calls."""
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any, Sequence
+
+from .. import backend, initializers
+from ..engine import naming
+from ..engine.autograd import no_grad
+from ..engine.tensor import Tensor, to_array, wrap
+from ..engine.variable import Variable
+from ..graph.node import Node, flatten_structure, map_structure
+from ..graph.symbolic import SymbolicTensor, placeholder
+from ..module import Module
+from .input_spec import InputSpec
+
+_name_counts: dict[str, int] = {}
+
+
+def unique_name(base: str) -> str:
+    """``dense``, then ``dense_1``, ``dense_2``… (reset by :func:`clear_session`)."""
+    count = _name_counts.get(base, 0)
+    _name_counts[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def clear_session() -> None:
+    """Forget generated layer names so the next Dense is called ``dense`` again."""
+    _name_counts.clear()
+
+
+class _CallContext:
+    """The ``training`` flag an outer call passes down to the layers it calls."""
+
+    training: bool | None = None
+
+
+class Layer(Module):
+    """Base class of all layers (Keras 3 semantics).
+
+    Subclasses create weights in ``build(input_shape)`` with :meth:`add_weight` and compute in
+    ``call(inputs, training=None, mask=None)``. Calling a layer on data builds it once and runs
+    it; calling it on symbolic tensors (``gk.Input``) records a node in the model graph.
+    """
+
+    _TRACKING_IGNORED = Module._TRACKING_IGNORED | {"_inbound_nodes", "_outbound_nodes", "input_spec"}
+
+    def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: Any = None,
+                 input_shape: Sequence[int] | None = None, **kwargs: Any) -> None:
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(kwargs)}.")
+        super().__init__(name=name or unique_name(naming.camel_to_snake(type(self).__name__)))
+        self._trainable = bool(trainable)
+        self.dtype_policy = dtype or backend.FLOATX
+        self.built = False
+        self.supports_masking = False
+        self.input_spec: InputSpec | list | None = None
+        # Weights this layer created, split by the trainable flag they were created with (Keras order:
+        # trainable ones first); unfreezing restores only the first list.
+        self._trainable_created: list[Variable] = []
+        self._non_trainable_created: list[Variable] = []
+        self._inbound_nodes: list[Node] = []
+        self._outbound_nodes: list[Node] = []
+        self._batch_input_shape = None if input_shape is None else (None, *input_shape)
+
+    # ---------------------------------------------------------------- weights
+    def add_weight(self, shape: Sequence[int] = (), initializer: Any = "glorot_uniform", dtype: Any = None,
+                   trainable: bool = True, name: str | None = None, **_ignored: Any) -> Variable:
+        """Create a variable owned by this layer (named ``<layer>/<name>``)."""
+        init = initializers.get(initializer)
+        dtype = dtype or self.dtype_policy
+        value = init(tuple(shape), dtype)
+        with self.name_scope:
+            variable = Variable(value, trainable=trainable and self._trainable, name=name or "variable",
+                                dtype=dtype)
+        (self._trainable_created if trainable else self._non_trainable_created).append(variable)
+        return variable
+
+    def _tracked_attributes(self):
+        """Keras order: own weights (trainable first, by creation), then attributes as assigned."""
+        yield "_trainable_created", self._trainable_created
+        yield "_non_trainable_created", self._non_trainable_created
+        for key, value in vars(self).items():
+            if key not in self._TRACKING_IGNORED:
+                yield key, value
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freeze (False) or unfreeze this layer and every layer inside it."""
+        value = bool(value)
+        self._trainable = value
+        for layer in [self, *self._sublayers()]:
+            layer._trainable = value
+            for w in layer._trainable_created:
+                w.trainable = value
+
+    def _sublayers(self) -> list["Layer"]:
+        return [m for m in self.submodules if isinstance(m, Layer)]
+
+    @property
+    def weights(self) -> list[Variable]:
+        return list(self.variables)
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return [w for w in self.variables if w.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        return [w for w in self.variables if not w.trainable]
+
+    def count_params(self) -> int:
+        """Number of scalar values in all weights (the layer must be built)."""
+        if not self.built:
+            raise ValueError(f"Layer '{self.name}' is not built yet, so its weights do not exist: call it on "
+                             "an input (or gk.Input) first.")
+        return sum(math.prod(w.shape) for w in self.variables)
+
+    def get_weights(self) -> list:
+        """Weight values as numpy arrays, in ``weights`` order (Keras's order)."""
+        return [w.numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Assign values in ``weights`` order; checks every shape before changing anything."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"Layer '{self.name}' has {len(own)} weights but set_weights got {len(weights)} "
+                             f"arrays.")
+        arrays = [to_array(value, w.dtype) for value, w in zip(weights, own)]
+        for w, array in zip(own, arrays):
+            if tuple(array.shape) != tuple(w.shape):
+                raise ValueError(f"Layer '{self.name}' weight '{w.name}' has shape {w.shape}; "
+                                 f"set_weights got shape {tuple(array.shape)}.")
+        for w, array in zip(own, arrays):
+            w.assign(array)
+
+    # -------------------------------------------------------------- lifecycle
+    def build(self, input_shape: Any) -> None:
+        """Create weights for inputs of ``input_shape``; layers without weights need not override."""
+        self.built = True
+
+    def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement call().")
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """Output shape for ``input_shape``; the default dry-runs the layer on placeholder data."""
+        raise NotImplementedError
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask of the outputs: passed through when ``supports_masking``, else None."""
+        return mask if self.supports_masking else None
+
+    def _build_once(self, input_shape: Any) -> None:
+        if self.built:
+            return
+        self.build(input_shape)
+        self.built = True
+
+    def _check_input_spec(self, inputs: Any) -> None:
+        spec = self.input_spec
+        if spec is None:
+            return
+        tensors = flatten_structure(inputs)
+        specs = spec if isinstance(spec, (list, tuple)) else [spec]
+        if len(specs) == 1 and len(tensors) > 1:
+            specs = specs * len(tensors)
+        for index, (s, tensor) in enumerate(zip(specs, tensors)):
+            if s is not None and hasattr(tensor, "shape"):
+                s.check(self, tuple(tensor.shape), str(index) if len(tensors) > 1 else "")
+
+    # ------------------------------------------------------------------ calls
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if "inputs" in kwargs and not args:
+            args = (kwargs.pop("inputs"),)
+        if not args:
+            raise TypeError(f"Layer '{self.name}' was called without inputs.")
+        if any(isinstance(v, SymbolicTensor) for v in flatten_structure((args, kwargs))):
+            from ..graph.recording import record_call
+            return record_call(self, args, kwargs)
+        inputs = map_structure(_as_input_tensor, args[0])
+        self._check_input_spec(inputs)
+        if not self.built:
+            self._build_once(map_structure(lambda t: tuple(t.shape), inputs))
+        return self._call_with_context(inputs, args[1:], kwargs)
+
+    def _call_with_context(self, inputs: Any, extra_args: tuple, kwargs: dict) -> Any:
+        accepts = _call_arguments(type(self))
+        if "training" in accepts:
+            explicit = kwargs.get("training")
+            if explicit is None:
+                kwargs["training"] = _CallContext.training
+        if "mask" in accepts and kwargs.get("mask") is None:
+            masks = [getattr(t, "_keras_mask", None) for t in flatten_structure(inputs)]
+            if any(m is not None for m in masks):
+                kwargs["mask"] = masks[0] if not isinstance(inputs, (list, tuple)) else masks
+        outer = _CallContext.training
+        if kwargs.get("training") is not None:
+            _CallContext.training = kwargs["training"]
+        try:
+            outputs = self.call(inputs, *extra_args, **kwargs)
+        finally:
+            _CallContext.training = outer
+        if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
+            out_mask = self.compute_mask(inputs, kwargs.get("mask"))
+            if out_mask is not None:
+                for tensor, mask in zip(flatten_structure(outputs), flatten_structure(out_mask)):
+                    if isinstance(tensor, Tensor):
+                        tensor._keras_mask = mask
+        return outputs
+
+    def compute_output_spec(self, args: tuple, kwargs: dict) -> Any:
+        """Symbolic outputs for a call on symbolic ``args``: compute_output_shape or a dry run."""
+        inputs = args[0]
+        try:
+            shapes = self.compute_output_shape(map_structure(lambda t: t.shape, inputs))
+        except NotImplementedError:
+            return _dry_run(self, args, kwargs)
+        dtype = self.dtype_policy
+        if isinstance(shapes, tuple) and all(d is None or isinstance(d, int) for d in shapes):
+            return SymbolicTensor(shapes, dtype)
+        return map_structure_shapes(lambda s: SymbolicTensor(s, dtype), shapes)
+
+    # ------------------------------------------------------------ graph views
+    def _single_node_tensor(self, attribute: str) -> Any:
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on symbolic inputs, so it has no "
+                                 f"{attribute}.")
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(f"Layer '{self.name}' has been called {len(self._inbound_nodes)} times; its "
+                                 f"{attribute} is ambiguous (use get_{attribute}_at(node_index)).")
+        return self._node_tensor(0, attribute)
+
+    def _node_tensor(self, node_index: int, attribute: str) -> Any:
+        node = self._inbound_nodes[node_index]
+        tensors = node.input_tensors if attribute == "input" else node.output_tensors
+        return tensors[0] if len(tensors) == 1 else list(tensors)
+
+    @property
+    def input(self) -> Any:
+        """The symbolic input of the layer's only call."""
+        return self._single_node_tensor("input")
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output of the layer's only call."""
+        return self._single_node_tensor("output")
+
+    def get_input_at(self, node_index: int) -> Any:
+        return self._node_tensor(node_index, "input")
+
+    def get_output_at(self, node_index: int) -> Any:
+        return self._node_tensor(node_index, "output")
+
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """Constructor arguments as a JSON-ready dict (Keras 3 keys)."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype_policy}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        config = dict(config)
+        batch_input_shape = config.pop("batch_input_shape", None)
+        if batch_input_shape is not None:
+            config["input_shape"] = tuple(batch_input_shape[1:])
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _as_input_tensor(value: Any) -> Any:
+    if isinstance(value, Tensor) or value is None:
+        return value
+    if hasattr(value, "shape") or isinstance(value, (list, float, int)):
+        return wrap(to_array(value), None, 0)
+    return value
+
+
+_CALL_ARGUMENTS: dict[type, frozenset] = {}
+
+
+def _call_arguments(cls: type) -> frozenset:
+    """Names of the parameters of ``cls.call`` (cached per class)."""
+    names = _CALL_ARGUMENTS.get(cls)
+    if names is None:
+        names = frozenset(inspect.signature(cls.call).parameters)
+        _CALL_ARGUMENTS[cls] = names
+    return names
+
+
+def map_structure_shapes(fn, shapes: Any) -> Any:
+    """Apply ``fn`` to every shape tuple in a nested structure of shapes."""
+    if isinstance(shapes, tuple) and all(d is None or isinstance(d, int) for d in shapes):
+        return fn(shapes)
+    if isinstance(shapes, (list, tuple)):
+        return type(shapes)(map_structure_shapes(fn, s) for s in shapes)
+    if isinstance(shapes, dict):
+        return {k: map_structure_shapes(fn, s) for k, s in shapes.items()}
+    raise TypeError(f"Not a shape: {shapes!r}")
+
+
+def _dry_run(layer: Layer, args: tuple, kwargs: dict) -> Any:
+    """Infer output shapes by running ``layer`` twice on zero placeholders of different sizes.
+
+    Unknown input dimensions are set to 2, then 3; output dimensions that differ between the
+    runs are unknown (None).
+    """
+    runs = []
+    for fill in (2, 3):
+        def concrete(value, fill=fill):
+            if isinstance(value, SymbolicTensor):
+                return placeholder(value.shape, value.dtype, fill)
+            return value
+        c_args = map_structure(concrete, args)
+        c_kwargs = map_structure(concrete, kwargs)
+        if "training" in _call_arguments(type(layer)):
+            c_kwargs.setdefault("training", False)
+        with no_grad():
+            runs.append(layer._call_with_context(c_args[0], c_args[1:], c_kwargs))
+        if not any(d is None for t in flatten_structure((args, kwargs)) if isinstance(t, SymbolicTensor)
+                   for d in t.shape):
+            break
+    first = runs[0]
+    others = runs[1] if len(runs) > 1 else first
+
+    def spec(a, b):
+        shape = tuple(d if d == e else None for d, e in zip(a.shape, b.shape))
+        return SymbolicTensor(shape, a.dtype)
+
+    flat_first, flat_other = flatten_structure(first), flatten_structure(others)
+    specs = iter([spec(a, b) for a, b in zip(flat_first, flat_other)])
+    return map_structure(lambda _: next(specs), first)
