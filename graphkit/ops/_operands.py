@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy
 
+from ..backend import FLOATX
 from ..engine import dtypes
 from ..engine.tensor import Tensor, to_array, wrap
 from .cast import cast
@@ -17,6 +18,22 @@ def as_tensor(value: Any, dtype: Any = None) -> Tensor:
     return wrap(to_array(value, dtype), None, 0)
 
 
+def as_float(value: Any) -> Tensor:
+    """``value`` as a floating tensor: integer and bool input becomes float32 (for ops such as
+    ``exp`` or ``mean`` whose result is real, so numpy never silently makes float64)."""
+    x = as_tensor(value)
+    return x if x.data.dtype.kind in "fc" else cast(x, FLOATX)
+
+
+def result_dtype(dx: numpy.dtype, dy: numpy.dtype) -> numpy.dtype:
+    """The dtype two tensors meet in: an integer tensor takes the float dtype, two floats promote."""
+    if dx.kind in "fc" and dy.kind not in "fc":
+        return dx
+    if dy.kind in "fc" and dx.kind not in "fc":
+        return dy
+    return numpy.promote_types(dx, dy)
+
+
 def binary_operands(x: Any, y: Any) -> tuple[Tensor, Tensor]:
     """Both operands as tensors of one dtype.
 
@@ -26,20 +43,16 @@ def binary_operands(x: Any, y: Any) -> tuple[Tensor, Tensor]:
     """
     if isinstance(x, Tensor):
         if not isinstance(y, Tensor):
-            return x, wrap(to_array(y, _partner_dtype(y, x.data.dtype)), None, 0)
+            y = wrap(to_array(y, _partner_dtype(y, x.data.dtype)), None, 0)
     elif isinstance(y, Tensor):
-        return wrap(to_array(x, _partner_dtype(x, y.data.dtype)), None, 0), y
+        x = wrap(to_array(x, _partner_dtype(x, y.data.dtype)), None, 0)
     else:
         x, y = as_tensor(x), as_tensor(y)
     dx, dy = x.data.dtype, y.data.dtype
     if dx == dy:
         return x, y
-    if dx.kind in "fc" and dy.kind not in "fc":
-        return x, cast(y, dx)
-    if dy.kind in "fc" and dx.kind not in "fc":
-        return cast(x, dy), y
-    common = numpy.promote_types(dx, dy)
-    return cast(x, common), cast(y, common)
+    dtype = result_dtype(dx, dy)
+    return cast(x, dtype), cast(y, dtype)
 
 
 def _partner_dtype(value: Any, tensor_dtype: numpy.dtype):

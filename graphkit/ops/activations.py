@@ -5,28 +5,31 @@ from typing import Any
 
 from ..engine.autograd import Primitive
 from ..engine.tensor import Tensor
-from ._operands import as_tensor
+from ._operands import as_float, as_tensor
 from .math import _unary, exp
 
 relu = _unary("relu", lambda ops, a: ops.relu(a), lambda ops, g, y: ops.relu_backward(g, y), keep="y")
 relu6 = _unary("relu6", lambda ops, a: ops.xp.clip(a, 0, 6),
                lambda ops, g, a: g * ((a > 0) & (a < 6)))
 sigmoid = _unary("sigmoid", lambda ops, a: ops.sigmoid(a), lambda ops, g, y: ops.sigmoid_backward(g, y),
-                 keep="y")
-tanh = _unary("tanh", lambda ops, a: ops.tanh(a), lambda ops, g, y: ops.tanh_backward(g, y), keep="y")
-softplus = _unary("softplus", lambda ops, a: ops.softplus(a), lambda ops, g, a: g * ops.sigmoid(a))
+                 keep="y", floating=True)
+tanh = _unary("tanh", lambda ops, a: ops.tanh(a), lambda ops, g, y: ops.tanh_backward(g, y), keep="y",
+              floating=True)
+softplus = _unary("softplus", lambda ops, a: ops.softplus(a), lambda ops, g, a: g * ops.sigmoid(a),
+                  floating=True)
 softsign = _unary("softsign", lambda ops, a: a / (1 + ops.xp.abs(a)),
-                  lambda ops, g, a: g / (1 + ops.xp.abs(a)) ** 2)
+                  lambda ops, g, a: g / (1 + ops.xp.abs(a)) ** 2, floating=True)
 silu = _unary("silu", lambda ops, a: a * ops.sigmoid(a),
-              lambda ops, g, a: g * _silu_slope(ops, a))
+              lambda ops, g, a: g * _silu_slope(ops, a), floating=True)
 swish = silu
 hard_sigmoid = _unary("hard_sigmoid", lambda ops, a: ops.xp.clip(a / 6 + 0.5, 0, 1),
-                      lambda ops, g, a: g * ((a > -3) & (a < 3)) / 6)
+                      lambda ops, g, a: g * ((a > -3) & (a < 3)) / 6, floating=True)
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 selu = _unary("selu", lambda ops, a: SELU_SCALE * ops.xp.where(a > 0, a, SELU_ALPHA * ops.xp.expm1(a)),
-              lambda ops, g, a: g * SELU_SCALE * ops.xp.where(a > 0, 1, SELU_ALPHA * ops.xp.exp(a)))
+              lambda ops, g, a: g * SELU_SCALE * ops.xp.where(a > 0, 1, SELU_ALPHA * ops.xp.exp(a)),
+              floating=True)
 
 
 def _silu_slope(ops, a):
@@ -82,12 +85,12 @@ _log_softmax_p = Primitive(
 
 def leaky_relu(x: Any, negative_slope: float = 0.2) -> Tensor:
     """``x`` where positive, ``negative_slope * x`` elsewhere (Keras 3's default slope 0.2)."""
-    return _leaky_relu_p.apply(as_tensor(x), negative_slope=negative_slope)
+    return _leaky_relu_p.apply(as_float(x), negative_slope=negative_slope)
 
 
 def elu(x: Any, alpha: float = 1.0) -> Tensor:
     """Exponential linear unit."""
-    return _elu_p.apply(as_tensor(x), alpha=alpha)
+    return _elu_p.apply(as_float(x), alpha=alpha)
 
 
 def gelu(x: Any, approximate: bool = True) -> Tensor:
@@ -96,17 +99,17 @@ def gelu(x: Any, approximate: bool = True) -> Tensor:
     The default follows ``keras.ops.gelu`` (tanh approximation); ``gk.nn.gelu`` and the
     "gelu" activation name default to the exact form, as ``tf.nn.gelu`` and Keras layers do.
     """
-    return _gelu_p.apply(as_tensor(x), approximate=bool(approximate))
+    return _gelu_p.apply(as_float(x), approximate=bool(approximate))
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``axis`` (numerically stable)."""
-    return _softmax_p.apply(as_tensor(x), axis=axis)
+    return _softmax_p.apply(as_float(x), axis=axis)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """``log(softmax(x))`` computed stably along ``axis``."""
-    return _log_softmax_p.apply(as_tensor(x), axis=axis)
+    return _log_softmax_p.apply(as_float(x), axis=axis)
 
 
 def linear(x: Any) -> Tensor:

@@ -1,13 +1,14 @@
 """Shape manipulation, joining/splitting, indexing and selection."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import numpy
 
 from ..engine.autograd import Primitive
 from ..engine.tensor import Tensor
-from ._operands import as_tensor, binary_operands
+from ._operands import as_tensor, binary_operands, result_dtype
 from .cast import cast  # noqa: F401  (re-exported as gk.ops.cast)
 
 # ------------------------------------------------------------------ reshaping
@@ -120,7 +121,8 @@ _tile_p = Primitive("tile", _tile_forward, _tile_backward)
 
 def tile(x: Any, repeats: Sequence[int]) -> Tensor:
     """Repeat the whole of ``x`` ``repeats[i]`` times along each axis."""
-    return _tile_p.apply(as_tensor(x), reps=tuple(repeats))
+    reps = (int(repeats),) if isinstance(repeats, int) else tuple(int(r) for r in repeats)
+    return _tile_p.apply(as_tensor(x), reps=reps)
 
 
 # ------------------------------------------------------------ join and split
@@ -143,8 +145,8 @@ def _same_dtype(xs: Sequence[Any]) -> list[Tensor]:
     tensors = [as_tensor(x) for x in xs]
     if not tensors:
         raise ValueError("Need at least one tensor to join.")
-    first = tensors[0]
-    return [first] + [binary_operands(first, t)[1] for t in tensors[1:]]
+    dtype = functools.reduce(result_dtype, [t.data.dtype for t in tensors])
+    return [cast(t, dtype) for t in tensors]
 
 
 def concatenate(xs: Sequence[Any], axis: int = 0) -> Tensor:
@@ -302,7 +304,7 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
 
 
 def _clip_forward(ops, a, low, high):
-    return ops.xp.clip(a, low, high), (a, low, high)
+    return ops.xp.clip(a, low, high).astype(a.dtype, copy=False), (a, low, high)
 
 
 def _clip_backward(ops, saved, g):

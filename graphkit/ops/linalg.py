@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
 from ..engine.autograd import Primitive
 from ..engine.tensor import Tensor
-from ._operands import as_tensor, binary_operands
+from ._operands import binary_operands
+from .cast import cast
 
 
 def _matmul_forward(ops, a, b):
@@ -24,9 +27,14 @@ def matmul(x: Any, y: Any) -> Tensor:
     x, y = binary_operands(x, y)
     if x.data.ndim == 0 or y.data.ndim == 0:
         raise ValueError("matmul needs operands of rank >= 1; use multiply for scalars.")
-    if x.shape[-1] != y.shape[-2 if y.data.ndim > 1 else 0]:
-        raise ValueError(f"matmul: shapes {x.shape} and {y.shape} are incompatible "
-                         f"({x.shape[-1]} != {y.shape[-2 if y.data.ndim > 1 else 0]}).")
+    inner = y.shape[-2 if y.data.ndim > 1 else 0]
+    if x.shape[-1] != inner:
+        raise ValueError(f"matmul: shapes {x.shape} and {y.shape} are incompatible ({x.shape[-1]} != {inner}).")
+    try:
+        numpy.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: shapes {x.shape} and {y.shape} have batch dimensions that do not "
+                         "broadcast.") from None
     return _matmul_p.apply(x, y)
 
 
@@ -45,9 +53,12 @@ _dense_p = Primitive("dense", _dense_forward, _dense_backward)
 
 def dense(x: Any, kernel: Any, bias: Any = None) -> Tensor:
     """``x @ kernel + bias`` as one fused primitive (one GEMM forward, two backward)."""
-    x, kernel = as_tensor(x), as_tensor(kernel)
-    if x.shape[-1] != kernel.shape[0]:
-        raise ValueError(f"dense: input last dim {x.shape[-1]} does not match kernel shape {kernel.shape}.")
+    x, kernel = binary_operands(x, kernel)
+    if x.data.ndim == 0 or kernel.data.ndim != 2 or x.shape[-1] != kernel.shape[0]:
+        raise ValueError(f"dense: input shape {x.shape} does not match kernel shape {kernel.shape}.")
     if bias is None:
         return _dense_p.apply(x, kernel)
-    return _dense_p.apply(x, kernel, as_tensor(bias))
+    x, bias = binary_operands(x, bias)
+    if bias.shape != kernel.shape[1:]:
+        raise ValueError(f"dense: bias shape {bias.shape} does not match kernel shape {kernel.shape}.")
+    return _dense_p.apply(x, cast(kernel, x.data.dtype), bias)

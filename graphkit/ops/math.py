@@ -3,15 +3,19 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..backend import FLOATX
 from ..engine.autograd import Primitive
 from ..engine.tensor import Tensor
-from ._operands import as_tensor, binary_operands
+from ._operands import as_float, as_tensor, binary_operands
+from .cast import cast
 
 # ----------------------------------------------------------------- binary, differentiable
 
 
-def _binary(name: str, compute: Callable, grads: Callable | None) -> Callable[[Any, Any], Tensor]:
-    """Build a broadcasting binary op; ``grads(ops, g, a, b) -> (ga, gb)`` before unbroadcasting."""
+def _binary(name: str, compute: Callable, grads: Callable | None,
+            floating: bool = False) -> Callable[[Any, Any], Tensor]:
+    """Build a broadcasting binary op; ``grads(ops, g, a, b) -> (ga, gb)`` before unbroadcasting.
+    A ``floating`` op (divide) computes integer operands in float32."""
 
     def forward(ops, a, b):
         return compute(ops.xp, a, b), (a, b)
@@ -25,6 +29,8 @@ def _binary(name: str, compute: Callable, grads: Callable | None) -> Callable[[A
 
     def op(x: Any, y: Any) -> Tensor:
         x, y = binary_operands(x, y)
+        if floating and x.data.dtype.kind not in "fc":
+            x, y = cast(x, FLOATX), cast(y, FLOATX)
         return prim.apply(x, y)
 
     op.__name__ = op.__qualname__ = name
@@ -85,7 +91,7 @@ def _winner_share(g, a, b, a_wins):
 
 
 multiply = _binary("multiply", lambda xp, a, b: a * b, lambda ops, g, a, b: (g * b, g * a))
-divide = _binary("divide", lambda xp, a, b: a / b, lambda ops, g, a, b: (g / b, -g * a / (b * b)))
+divide = _binary("divide", lambda xp, a, b: a / b, lambda ops, g, a, b: (g / b, -g * a / (b * b)), floating=True)
 power = _binary("power", lambda xp, a, b: a ** b, _power_grads)
 maximum = _binary(
     "maximum", lambda xp, a, b: xp.maximum(a, b),
@@ -111,9 +117,11 @@ logical_xor = _binary("logical_xor", lambda xp, a, b: xp.logical_xor(a, b), None
 # ------------------------------------------------------------------------------ unary
 
 
-def _unary(name: str, compute: Callable, grad: Callable | None, keep: str = "x") -> Callable[[Any], Tensor]:
+def _unary(name: str, compute: Callable, grad: Callable | None, keep: str = "x",
+           floating: bool = False) -> Callable[[Any], Tensor]:
     """Build an elementwise op. ``grad(ops, g, saved)`` gets only what ``keep`` asks to save:
-    the input ``"x"``, the output ``"y"``, or ``"xy"`` for both (as a pair)."""
+    the input ``"x"``, the output ``"y"``, or ``"xy"`` for both (as a pair).
+    A ``floating`` op (exp, sigmoid...) computes integer input in float32."""
 
     def forward(ops, a):
         y = compute(ops, a)
@@ -129,7 +137,7 @@ def _unary(name: str, compute: Callable, grad: Callable | None, keep: str = "x")
     prim = Primitive(name, forward, backward if grad else None)
 
     def op(x: Any) -> Tensor:
-        return prim.apply(as_tensor(x))
+        return prim.apply(as_float(x) if floating else as_tensor(x))
 
     op.__name__ = op.__qualname__ = name
     op.primitive = prim
@@ -139,18 +147,19 @@ def _unary(name: str, compute: Callable, grad: Callable | None, keep: str = "x")
 negative = _unary("negative", lambda ops, a: -a, lambda ops, g, _: -g, keep="y")
 abs = _unary("abs", lambda ops, a: ops.xp.abs(a), lambda ops, g, a: g * ops.xp.sign(a))  # noqa: A001
 absolute = abs
-exp = _unary("exp", lambda ops, a: ops.xp.exp(a), lambda ops, g, y: g * y, keep="y")
-expm1 = _unary("expm1", lambda ops, a: ops.xp.expm1(a), lambda ops, g, y: g * (y + 1), keep="y")
-log = _unary("log", lambda ops, a: ops.xp.log(a), lambda ops, g, a: g / a)
-log1p = _unary("log1p", lambda ops, a: ops.xp.log1p(a), lambda ops, g, a: g / (1 + a))
-sqrt = _unary("sqrt", lambda ops, a: ops.xp.sqrt(a), lambda ops, g, y: g * 0.5 / y, keep="y")
-rsqrt = _unary("rsqrt", lambda ops, a: 1 / ops.xp.sqrt(a), lambda ops, g, y: g * -0.5 * y * y * y, keep="y")
+exp = _unary("exp", lambda ops, a: ops.xp.exp(a), lambda ops, g, y: g * y, keep="y", floating=True)
+expm1 = _unary("expm1", lambda ops, a: ops.xp.expm1(a), lambda ops, g, y: g * (y + 1), keep="y", floating=True)
+log = _unary("log", lambda ops, a: ops.xp.log(a), lambda ops, g, a: g / a, floating=True)
+log1p = _unary("log1p", lambda ops, a: ops.xp.log1p(a), lambda ops, g, a: g / (1 + a), floating=True)
+sqrt = _unary("sqrt", lambda ops, a: ops.xp.sqrt(a), lambda ops, g, y: g * 0.5 / y, keep="y", floating=True)
+rsqrt = _unary("rsqrt", lambda ops, a: 1 / ops.xp.sqrt(a), lambda ops, g, y: g * -0.5 * y * y * y,
+               keep="y", floating=True)
 square = _unary("square", lambda ops, a: a * a, lambda ops, g, a: g * 2 * a)
-reciprocal = _unary("reciprocal", lambda ops, a: 1 / a, lambda ops, g, y: -g * y * y, keep="y")
-sin = _unary("sin", lambda ops, a: ops.xp.sin(a), lambda ops, g, a: g * ops.xp.cos(a))
-cos = _unary("cos", lambda ops, a: ops.xp.cos(a), lambda ops, g, a: -g * ops.xp.sin(a))
+reciprocal = _unary("reciprocal", lambda ops, a: 1 / a, lambda ops, g, y: -g * y * y, keep="y", floating=True)
+sin = _unary("sin", lambda ops, a: ops.xp.sin(a), lambda ops, g, a: g * ops.xp.cos(a), floating=True)
+cos = _unary("cos", lambda ops, a: ops.xp.cos(a), lambda ops, g, a: -g * ops.xp.sin(a), floating=True)
 erf = _unary("erf", lambda ops, a: ops.erf(a),
-             lambda ops, g, a: g * (2 / 3.141592653589793 ** 0.5) * ops.xp.exp(-a * a))
+             lambda ops, g, a: g * (2 / 3.141592653589793 ** 0.5) * ops.xp.exp(-a * a), floating=True)
 sign = _unary("sign", lambda ops, a: ops.xp.sign(a), None)
 floor = _unary("floor", lambda ops, a: ops.xp.floor(a), None)
 ceil = _unary("ceil", lambda ops, a: ops.xp.ceil(a), None)

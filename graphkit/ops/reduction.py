@@ -5,7 +5,7 @@ from typing import Any, Sequence, Union
 
 from ..engine.autograd import Primitive
 from ..engine.tensor import Tensor
-from ._operands import as_tensor
+from ._operands import as_float, as_tensor
 from .math import sqrt, square
 
 Axis = Union[int, Sequence[int], None]
@@ -29,7 +29,8 @@ def _expand_to(ops, g, shape: tuple, axes: tuple, keepdims: bool):
 
 
 def _sum_forward(ops, a, axes, keepdims):
-    return a.sum(axis=axes, keepdims=keepdims), (a.shape, axes, keepdims)
+    dtype = None if a.dtype.kind == "b" else a.dtype  # numpy would widen int32 sums to int64
+    return a.sum(axis=axes, keepdims=keepdims, dtype=dtype), (a.shape, axes, keepdims)
 
 
 def _sum_backward(ops, saved, g):
@@ -87,8 +88,8 @@ _min_p = Primitive("min", _extreme_forward(lambda a, axes: a.min(axis=axes, keep
 _logsumexp_p = Primitive("logsumexp", _logsumexp_forward, _logsumexp_backward)
 
 
-def _reduce(prim: Primitive, x: Any, axis, keepdims: bool) -> Tensor:
-    x = as_tensor(x)
+def _reduce(prim: Primitive, x: Any, axis, keepdims: bool, floating: bool = False) -> Tensor:
+    x = as_float(x) if floating else as_tensor(x)
     return prim.apply(x, axes=_normalize_axis(axis, x.data.ndim), keepdims=bool(keepdims))
 
 
@@ -99,7 +100,7 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A
 
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Arithmetic mean over ``axis``."""
-    return _reduce(_mean_p, x, axis, keepdims)
+    return _reduce(_mean_p, x, axis, keepdims, floating=True)
 
 
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -114,12 +115,13 @@ def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A
 
 def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``axis``, computed stably."""
-    return _reduce(_logsumexp_p, x, axis, keepdims)
+    return _reduce(_logsumexp_p, x, axis, keepdims, floating=True)
 
 
 def var(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Population variance over ``axis``."""
-    centered = as_tensor(x) - mean(x, axis=axis, keepdims=True)
+    x = as_float(x)
+    centered = x - mean(x, axis=axis, keepdims=True)
     return mean(square(centered), axis=axis, keepdims=keepdims)
 
 
