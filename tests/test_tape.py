@@ -414,20 +414,37 @@ class _Payload:
     """A weak-referenceable stand-in for a saved activation."""
 
 
-def test_dropping_the_target_frees_the_graph():
+def test_dropping_the_target_frees_a_persistent_graph():
     gc.collect()
     gc.disable()  # the graph must be freed by reference counting alone (no cycles)
+    try:
+        v = gk.Variable(np.ones(8))
+        with gk.GradientTape(persistent=True) as tape:
+            h = gk.ops.tanh(v * 2.0)
+            y = gk.ops.sum(h * h)
+        hidden, square, saved = weakref.ref(h), weakref.ref(y._node.inputs[0]), weakref.ref(h.data)
+        tape.gradient(y, v)
+        del h
+        assert hidden() is not None  # still reachable from y's node
+        del y
+        assert hidden() is None and square() is None and saved() is None
+    finally:
+        gc.enable()
+
+
+def test_non_persistent_gradient_releases_saved_activations_while_the_loss_lives():
+    gc.collect()
+    gc.disable()
     try:
         v = gk.Variable(np.ones(8))
         with gk.GradientTape() as tape:
             h = gk.ops.tanh(v * 2.0)
             y = gk.ops.sum(h * h)
-        hidden, node, saved = weakref.ref(h), weakref.ref(y._node.inputs[0]), weakref.ref(h.data)
-        tape.gradient(y, v)
+        saved = weakref.ref(h.data)
+        np.testing.assert_allclose(tape.gradient(y, v).numpy(), 4 * np.tanh(2.0) * (1 - np.tanh(2.0) ** 2),
+                                   rtol=1e-5)
         del h
-        assert hidden() is not None  # still reachable from y's node
-        del y
-        assert hidden() is None and node() is None and saved() is None
+        assert saved() is None and y.numpy() > 0  # the loss is kept, its activations are not
     finally:
         gc.enable()
 

@@ -281,6 +281,9 @@ class GradientTape:
             accumulate(t, g)
 
         observers = STATE.observers
+        # A non-persistent tape frees what each node saved once used (only nodes no other tape
+        # recorded), so a kept loss tensor does not keep the step's activations alive.
+        release = None if self.persistent else (self._key,)
         for node in self._topological_order(targets):
             slots = node_grads.pop(id(node), None)
             if slots is None:
@@ -301,6 +304,9 @@ class GradientTape:
                     if g.dtype != tensor.data.dtype:
                         g = g.astype(tensor.data.dtype)
                     accumulate(tensor, g)
+            if node.tapes == release:
+                node.saved = None
+                node.inputs = ()
 
         out = []
         for s in sources:
