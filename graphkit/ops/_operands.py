@@ -25,6 +25,14 @@ def as_float(value: Any) -> Tensor:
     return x if x.data.dtype.kind in "fc" else cast(x, FLOATX)
 
 
+def canonical_axis(axis: int, ndim: int, op: str) -> int:
+    """``axis`` in ``[0, ndim)``; an axis outside ``[-ndim, ndim)`` is an error, never wrapped around."""
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor of rank {ndim}.")
+    return axis % ndim
+
+
 def result_dtype(dx: numpy.dtype, dy: numpy.dtype) -> numpy.dtype:
     """The dtype two tensors meet in: an integer tensor takes the float dtype, two floats promote."""
     if dx.kind in "fc" and dy.kind not in "fc":

@@ -25,10 +25,20 @@ swish = silu
 hard_sigmoid = _unary("hard_sigmoid", lambda ops, a: ops.xp.clip(a / 6 + 0.5, 0, 1),
                       lambda ops, g, a: g * ((a > -3) & (a < 3)) / 6, floating=True)
 
+
+def _expm1_neg(ops, a):
+    """``expm1`` of the negative part only (the branch elu/selu use), so large inputs never overflow."""
+    return ops.xp.expm1(ops.xp.minimum(a, 0))
+
+
+def _exp_neg(ops, a):
+    return ops.xp.exp(ops.xp.minimum(a, 0))
+
+
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
-selu = _unary("selu", lambda ops, a: SELU_SCALE * ops.xp.where(a > 0, a, SELU_ALPHA * ops.xp.expm1(a)),
-              lambda ops, g, a: g * SELU_SCALE * ops.xp.where(a > 0, 1, SELU_ALPHA * ops.xp.exp(a)),
+selu = _unary("selu", lambda ops, a: SELU_SCALE * ops.xp.where(a > 0, a, SELU_ALPHA * _expm1_neg(ops, a)),
+              lambda ops, g, a: g * SELU_SCALE * ops.xp.where(a > 0, 1, SELU_ALPHA * _exp_neg(ops, a)),
               floating=True)
 
 
@@ -51,7 +61,7 @@ def _leaky_relu_backward(ops, saved, g):
 
 def _elu_backward(ops, saved, g):
     a, attrs = saved
-    return (g * ops.xp.where(a > 0, 1, attrs["alpha"] * ops.xp.exp(a)).astype(a.dtype),)
+    return (g * ops.xp.where(a > 0, 1, attrs["alpha"] * _exp_neg(ops, a)).astype(a.dtype),)
 
 
 def _gelu_backward(ops, saved, g):
@@ -74,7 +84,7 @@ _leaky_relu_p = Primitive(
     _attr_forward(lambda ops, a, negative_slope: ops.xp.where(a > 0, a, a * negative_slope)),
     _leaky_relu_backward)
 _elu_p = Primitive(
-    "elu", _attr_forward(lambda ops, a, alpha: ops.xp.where(a > 0, a, alpha * ops.xp.expm1(a))), _elu_backward)
+    "elu", _attr_forward(lambda ops, a, alpha: ops.xp.where(a > 0, a, alpha * _expm1_neg(ops, a))), _elu_backward)
 _gelu_p = Primitive("gelu", _attr_forward(lambda ops, a, approximate: ops.gelu(a, approximate)), _gelu_backward)
 _softmax_p = Primitive("softmax", _attr_forward(lambda ops, a, axis: ops.softmax(a, axis), keep_input=False),
                        _softmax_backward)

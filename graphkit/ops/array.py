@@ -8,7 +8,7 @@ import numpy
 
 from ..engine.autograd import Primitive
 from ..engine.tensor import Tensor
-from ._operands import as_tensor, binary_operands, result_dtype
+from ._operands import as_tensor, binary_operands, canonical_axis, result_dtype
 from .cast import cast  # noqa: F401  (re-exported as gk.ops.cast)
 
 # ------------------------------------------------------------------ reshaping
@@ -40,7 +40,7 @@ def _transpose_forward(ops, a, axes):
 
 
 def _transpose_backward(ops, axes, g):
-    return (g.transpose(numpy.argsort(axes)),)
+    return (g.transpose(tuple(int(i) for i in numpy.argsort(axes))),)
 
 
 _transpose_p = Primitive("transpose", _transpose_forward, _transpose_backward)
@@ -50,7 +50,10 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
     """Permute dimensions (reverse them when ``axes`` is None)."""
     x = as_tensor(x)
     ndim = x.data.ndim
-    axes = tuple(reversed(range(ndim))) if axes is None else tuple(a % ndim for a in axes)
+    if axes is None:
+        axes = tuple(reversed(range(ndim)))
+    else:
+        axes = tuple(canonical_axis(a, ndim, "transpose") for a in axes)
     return _transpose_p.apply(x, axes=axes)
 
 
@@ -58,8 +61,7 @@ def expand_dims(x: Any, axis: int) -> Tensor:
     """Insert a length-1 axis at ``axis``."""
     x = as_tensor(x)
     shape = list(x.shape)
-    position = axis if axis >= 0 else len(shape) + 1 + axis
-    shape.insert(position, 1)
+    shape.insert(canonical_axis(axis, len(shape) + 1, "expand_dims"), 1)
     return reshape(x, shape)
 
 
@@ -70,7 +72,7 @@ def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
     if axis is None:
         axes = {i for i, n in enumerate(x.shape) if n == 1}
     else:
-        axes = {a % ndim for a in ((axis,) if isinstance(axis, int) else axis)}
+        axes = {canonical_axis(a, ndim, "squeeze") for a in ((axis,) if isinstance(axis, int) else axis)}
         wrong = [a for a in axes if x.shape[a] != 1]
         if wrong:
             raise ValueError(f"Cannot squeeze axis {wrong[0]} of a tensor of shape {x.shape}: its size is not 1.")
@@ -153,10 +155,12 @@ def concatenate(xs: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing ``axis``."""
     tensors = _same_dtype(xs)
     ndim = tensors[0].data.ndim
-    axis = axis % ndim if ndim else axis
-    mismatched = [t.shape for t in tensors
-                  if t.data.ndim != ndim or t.shape[:axis] + t.shape[axis + 1:] != tensors[0].shape[:axis] + tensors[0].shape[axis + 1:]]
-    if mismatched:
+    axis = canonical_axis(axis, ndim, "concatenate")
+
+    def others(t: Tensor) -> tuple:
+        return t.shape[:axis] + t.shape[axis + 1:]
+
+    if any(t.data.ndim != ndim or others(t) != others(tensors[0]) for t in tensors):
         raise ValueError(f"concatenate along axis {axis} needs equal shapes except on that axis; "
                          f"got {[t.shape for t in tensors]}.")
     return _concatenate_p.apply(*tensors, axis=axis)
@@ -197,7 +201,7 @@ _split_p = Primitive("split", _split_forward, _split_backward, multi_output=True
 def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
     """Split into equal sections (an int) or at the given indices (a list), as ``numpy.split``."""
     x = as_tensor(x)
-    axis = axis % x.data.ndim
+    axis = canonical_axis(axis, x.data.ndim, "split")
     length = x.shape[axis]
     if isinstance(indices_or_sections, int):
         if indices_or_sections <= 0 or length % indices_or_sections:
@@ -205,7 +209,10 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
         step = length // indices_or_sections
         cuts = tuple(range(step, length, step))
     else:
-        cuts = tuple(int(i) for i in indices_or_sections)
+        cuts = tuple(int(i) + length if int(i) < 0 else int(i) for i in indices_or_sections)
+        if list(cuts) != sorted(cuts) or any(not 0 <= i <= length for i in cuts):
+            raise ValueError(f"split indices {list(indices_or_sections)} must be increasing and within "
+                             f"axis {axis} of length {length}.")
     return list(_split_p.apply(x, cuts=cuts, axis=axis))
 
 
@@ -273,7 +280,7 @@ def take(x: Any, indices: Any, axis: int = 0) -> Tensor:
     x, indices = as_tensor(x), as_tensor(indices)
     if indices.data.dtype.kind not in "iu":
         raise TypeError(f"take/gather needs integer indices, got {indices.data.dtype}.")
-    axis = axis % x.data.ndim
+    axis = canonical_axis(axis, x.data.ndim, "take")
     length = x.shape[axis]
     if indices.size and (int(indices.data.max()) >= length or int(indices.data.min()) < -length):
         raise IndexError(f"take: an index is out of range for axis {axis} of length {length}.")

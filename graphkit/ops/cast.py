@@ -17,13 +17,15 @@ def _cast_backward(ops, source_dtype, grad):
 
 
 cast_p = Primitive("cast", _cast_forward, _cast_backward)
+_cast_to_discrete_p = Primitive("cast", _cast_forward, None)  # to int/bool: no gradient (as TF)
 
 
 def cast(x: Any, dtype: Any) -> Tensor:
-    """``x`` converted to ``dtype``; gradients flow between floating dtypes."""
+    """``x`` converted to ``dtype``; gradients flow between floating dtypes only."""
     dtype = dtypes.standardize(dtype)
     if not isinstance(x, Tensor):
         return wrap(to_array(x, dtype), None, 0)
     if x.data.dtype == dtype:
         return x
-    return cast_p.apply(x, dtype=dtype)
+    prim = cast_p if dtype.kind in "fc" else _cast_to_discrete_p
+    return prim.apply(x, dtype=dtype)

@@ -5,20 +5,20 @@ from typing import Any, Sequence, Union
 
 from ..engine.autograd import Primitive
 from ..engine.tensor import Tensor
-from ._operands import as_float, as_tensor
+from ._operands import as_float, as_tensor, canonical_axis
 from .math import sqrt, square
 
 Axis = Union[int, Sequence[int], None]
 
 
-def _normalize_axis(axis, ndim: int) -> tuple:
+def _normalize_axis(axis, ndim: int, op: str) -> tuple:
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    try:
-        return tuple(sorted(a % ndim if ndim else a for a in axes))
-    except ZeroDivisionError:
-        return ()
+    axes = tuple(sorted(canonical_axis(a, ndim, op) for a in axes))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: repeated axis in {axis}.")
+    return axes
 
 
 def _expand_to(ops, g, shape: tuple, axes: tuple, keepdims: bool):
@@ -90,7 +90,7 @@ _logsumexp_p = Primitive("logsumexp", _logsumexp_forward, _logsumexp_backward)
 
 def _reduce(prim: Primitive, x: Any, axis, keepdims: bool, floating: bool = False) -> Tensor:
     x = as_float(x) if floating else as_tensor(x)
-    return prim.apply(x, axes=_normalize_axis(axis, x.data.ndim), keepdims=bool(keepdims))
+    return prim.apply(x, axes=_normalize_axis(axis, x.data.ndim, prim.name), keepdims=bool(keepdims))
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
