@@ -14,7 +14,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,peer]"
 	touch $@
 
 # System packages the pictures need (graphviz's `dot`); installed with apt where we are root.
@@ -31,7 +31,6 @@ test: $(STAMP) system-deps
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet torch==2.13.0
 	OPENBLAS_NUM_THREADS=1 $(PY) bench/overhead.py
 
 clean:

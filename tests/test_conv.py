@@ -143,7 +143,6 @@ def test_conv_transpose_output_shapes_follow_keras():
                                         (1, 3, "valid", None, 15), (3, 1, "same", None, 5), (3, 1, "valid", None, 7)]:
         y = ops.conv_transpose(x, np.zeros((k, k, 3, 2), "float32"), s, padding=padding, output_padding=op)
         assert y.shape == (1, expected, expected, 3), (k, s, padding, op)
-        assert ops.conv.__module__ == "graphkit.ops.conv"
     from graphkit.ops.conv import compute_conv_transpose_output_shape
     assert compute_conv_transpose_output_shape((None, 5, 7, 2), 3, (3, 3), 2, "same") == (None, 10, 14, 3)
 
@@ -198,7 +197,8 @@ def test_conv3d_forward_matches_loops():
         np.testing.assert_allclose(got, naive_conv(x, w, strides, padding, 1), rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("padding,strides,dilation", [("valid", 1, 1), ("same", 2, 1), ("same", 1, 2), ("valid", (1, 2), 1)])
+@pytest.mark.parametrize("padding,strides,dilation",
+                         [("valid", 1, 1), ("same", 2, 1), ("same", 1, 2), ("valid", (1, 2), 1)])
 @pytest.mark.parametrize("multiplier", [1, 2])
 def test_depthwise_conv_matches_grouped_loops(padding, strides, dilation, multiplier):
     x = rng.standard_normal((2, 5, 6, 3))
@@ -260,9 +260,9 @@ def test_conv_transpose_matches_scatter_loop(spatial, ksize, strides, padding, o
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("n,k,s,padding,op", [(5, 3, 2, "same", None), (5, 3, 2, "valid", None), (4, 2, 2, "same", None),
-                                              (6, 4, 3, "same", None), (5, 3, 2, "same", 0), (5, 3, 2, "valid", 1),
-                                              (5, 4, 2, "same", 1)])
+@pytest.mark.parametrize("n,k,s,padding,op", [(5, 3, 2, "same", None), (5, 3, 2, "valid", None),
+                                              (4, 2, 2, "same", None), (6, 4, 3, "same", None),
+                                              (5, 3, 2, "same", 0), (5, 3, 2, "valid", 1), (5, 4, 2, "same", 1)])
 def test_conv_transpose_is_the_adjoint_of_conv(n, k, s, padding, op):
     """TF defines conv_transpose as the input gradient of conv: <conv(u, w), v> = <u, conv_transpose(v, w)>."""
     v = rng.standard_normal((2, n, 3))
@@ -381,7 +381,8 @@ GRAD_CASES = [
     ("depthwise-m2-same", lambda x, w: ops.depthwise_conv(x, w, 2, "same"), (2, 5, 4, 2), (3, 3, 2, 2)),
     ("depthwise-m1-d2", lambda x, w: ops.depthwise_conv(x, w, 1, "valid", dilation_rate=2), (1, 6, 5, 3), (2, 2, 3, 1)),
     ("transpose-valid-s2", lambda x, w: ops.conv_transpose(x, w, 2), (2, 3, 4, 3), (3, 3, 2, 3)),
-    ("transpose-same-s2-op1", lambda x, w: ops.conv_transpose(x, w, 2, "same", output_padding=1), (1, 3, 4, 2), (3, 3, 2, 2)),
+    ("transpose-same-s2-op1", lambda x, w: ops.conv_transpose(x, w, 2, "same", output_padding=1),
+     (1, 3, 4, 2), (3, 3, 2, 2)),
     ("transpose-same-disjoint", lambda x, w: ops.conv_transpose(x, w, 2, "same"), (2, 3, 3, 2), (2, 2, 3, 2)),
     ("transpose-valid-s3-k2", lambda x, w: ops.conv_transpose(x, w, 3), (1, 3, 2, 2), (2, 2, 2, 2)),
     ("transpose1d-same-d2", lambda x, w: ops.conv_transpose(x, w, 1, "same", dilation_rate=2), (2, 5, 2), (3, 3, 2)),
@@ -438,7 +439,8 @@ def test_against_torch():
     xt = torch.tensor(x.transpose(0, 3, 1, 2))
     wt = torch.tensor(w.transpose(3, 2, 0, 1))                    # (O, C/groups, kh, kw)
     for strides, dilation in [(1, 1), (2, 1), (1, 2)]:
-        ours = run(lambda a, b: ops.conv(a, b, strides, "valid", dilation_rate=dilation), x, w, backend=BACKENDS["numpy"])
+        ours = run(lambda a, b: ops.conv(a, b, strides, "valid", dilation_rate=dilation), x, w,
+                   backend=BACKENDS["numpy"])
         ref = F.conv2d(xt, wt, stride=strides, dilation=dilation, groups=2).numpy().transpose(0, 2, 3, 1)
         np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-10)
     # "same" = TF's asymmetric pads applied explicitly

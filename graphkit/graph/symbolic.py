@@ -40,7 +40,14 @@ class SymbolicTensor:
             "input of a model that is still being defined. Build a gk.Model from it and call the model "
             "on real arrays, or use gk.ops functions / layers on it to extend the graph.")
 
-    __array__ = _refuse
+    def __array__(self, *_args, **_kwargs):
+        # A distinct TypeError: the gk.ops wrappers catch it and record an op layer instead.
+        raise SymbolicValueError(
+            f"Symbolic tensor {self.name!r} (shape {self.shape}) holds no data: it stands for the "
+            "input of a model that is still being defined. Build a gk.Model from it and call the model "
+            "on real arrays, or use gk.ops functions / layers on it to extend the graph.")
+
+    __array_ufunc__ = None  # numpy defers `array + symbolic` to __radd__
     __bool__ = _refuse
     __float__ = _refuse
     __int__ = _refuse
@@ -54,6 +61,66 @@ class SymbolicTensor:
 
     def __iter__(self):
         raise TypeError(f"Symbolic tensor {self.name!r} cannot be iterated; slice it (x[:, 0]) instead.")
+
+    # --------------------------------------------- arithmetic: recorded as op layers (Keras's names)
+    def __getitem__(self, key):
+        return _record("get_item", self, key)
+
+    def __pos__(self):
+        return self
+
+    def __neg__(self):
+        return _record("negative", self)
+
+    def __abs__(self):
+        return _record("absolute", self)
+
+    def __invert__(self):
+        return _record("logical_not", self)
+
+    def __round__(self, ndigits=None):
+        if ndigits is not None:
+            raise TypeError("round() of a symbolic tensor takes no ndigits.")
+        return _record("round", self)
+
+    def reshape(self, *shape):
+        return _record("reshape", self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+    @property
+    def T(self):  # noqa: N802
+        return _record("transpose", self)
+
+
+def _record(name: str, *args):
+    from ..ops._symbolic import record_op
+    return record_op(name, args)
+
+
+def _binary(name: str, reflected: bool = False):
+    if reflected:
+        def method(self, other):
+            return _record(name, other, self)
+    else:
+        def method(self, other):
+            return _record(name, self, other)
+    method.__name__ = name
+    return method
+
+
+for _dunder, _op in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("truediv", "true_divide"),
+                     ("floordiv", "floor_divide"), ("mod", "mod"), ("pow", "power"), ("matmul", "matmul"),
+                     ("and", "logical_and"), ("or", "logical_or"), ("xor", "logical_xor")):
+    setattr(SymbolicTensor, f"__{_dunder}__", _binary(_op))
+    setattr(SymbolicTensor, f"__r{_dunder}__", _binary(_op, reflected=True))
+# As KerasTensor: no __eq__ (identity, so tensors stay usable in sets and `in` tests), but != records.
+for _dunder, _op in (("lt", "less"), ("le", "less_equal"), ("gt", "greater"), ("ge", "greater_equal"),
+                     ("ne", "not_equal")):
+    setattr(SymbolicTensor, f"__{_dunder}__", _binary(_op))
+del _dunder, _op
+
+
+class SymbolicValueError(TypeError):
+    """Raised when a symbolic tensor is converted to an array (its data does not exist yet)."""
 
 
 def any_symbolic(values) -> bool:

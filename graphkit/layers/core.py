@@ -251,10 +251,6 @@ class Embedding(Layer):
                 raise ValueError(f"Embedding {arg} must be a positive integer, got {value!r}.")
         self.input_dim = input_dim
         self.output_dim = output_dim
-        if embeddings_initializer == "uniform":  # Keras's alias for RandomUniform(-0.05, 0.05)
-            embeddings_initializer = initializers.RandomUniform()
-        elif embeddings_initializer == "normal":
-            embeddings_initializer = initializers.RandomNormal()
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero

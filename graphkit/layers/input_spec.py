@@ -20,27 +20,29 @@ class InputSpec:
 
     def check(self, layer, shape: tuple, which: str = "") -> None:
         """Raise ValueError naming ``layer`` when ``shape`` breaks this spec."""
-        where = f"{type(layer).__name__} '{layer.name}'"
-        label = f" (input {which})" if which else ""
         rank = len(shape)
         if self.ndim is not None and rank != self.ndim:
-            raise ValueError(f"{where} expected an input of rank {self.ndim}, got rank {rank} "
-                             f"with shape {shape}{label}.")
+            self._fail(layer, which, f"expected an input of rank {self.ndim}, got rank {rank} with shape {shape}")
         if self.min_ndim is not None and rank < self.min_ndim:
-            raise ValueError(f"{where} expected an input of rank >= {self.min_ndim}, got rank {rank} "
-                             f"with shape {shape}{label}.")
+            self._fail(layer, which, f"expected an input of rank >= {self.min_ndim}, got rank {rank} "
+                                     f"with shape {shape}")
         if self.max_ndim is not None and rank > self.max_ndim:
-            raise ValueError(f"{where} expected an input of rank <= {self.max_ndim}, got rank {rank} "
-                             f"with shape {shape}{label}.")
+            self._fail(layer, which, f"expected an input of rank <= {self.max_ndim}, got rank {rank} "
+                                     f"with shape {shape}")
         for axis, size in self.axes.items():
             got = shape[axis] if -rank <= axis < rank else None
             if size is not None and got is not None and got != size:
                 axis_name = "last dim" if axis == -1 else f"dim {axis}"
-                raise ValueError(f"{where} expected {axis_name} {size}, got {got} (input shape {shape}){label}.")
+                self._fail(layer, which, f"expected {axis_name} {size}, got {got} (input shape {shape})")
         if self.shape is not None:
             for expected, got in zip(self.shape, shape):
                 if expected is not None and got is not None and expected != got:
-                    raise ValueError(f"{where} expected input shape {self.shape}, got {shape}{label}.")
+                    self._fail(layer, which, f"expected input shape {self.shape}, got {shape}")
+
+    @staticmethod
+    def _fail(layer, which: str, message: str) -> None:
+        label = f" (input {which})" if which else ""
+        raise ValueError(f"{type(layer).__name__} '{layer.name}' {message}{label}.")
 
     def get_config(self) -> dict:
         return {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim, "max_ndim": self.max_ndim,

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from typing import Any, Sequence
 
+import numpy
+
 from .. import backend, initializers
-from ..engine import naming
 from ..engine.autograd import no_grad
 from ..engine.tensor import Tensor, to_array, wrap
 from ..engine.variable import Variable
 from ..graph.node import Node, flatten_structure, map_structure
-from ..graph.symbolic import SymbolicTensor, placeholder
+from ..graph.symbolic import SymbolicTensor, any_symbolic, placeholder
 from ..module import Module
 from .input_spec import InputSpec
 
@@ -23,6 +25,14 @@ def unique_name(base: str) -> str:
     count = _name_counts.get(base, 0)
     _name_counts[base] = count + 1
     return base if count == 0 else f"{base}_{count}"
+
+
+def _keras_snake_case(name: str) -> str:
+    """Keras's default layer names: ``UpSampling2D`` -> ``up_sampling2d`` (no break before a
+    capital that follows a digit, unlike tf.Module's ``conv2_d``)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def clear_session() -> None:
@@ -45,12 +55,15 @@ class Layer(Module):
     """
 
     _TRACKING_IGNORED = Module._TRACKING_IGNORED | {"_inbound_nodes", "_outbound_nodes", "input_spec"}
+    # Whether __call__ turns array/list inputs into tensors before call(); models that convert each
+    # input to its own dtype themselves (Functional, Sequential) switch it off.
+    _convert_input_args = True
 
     def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: Sequence[int] | None = None, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(kwargs)}.")
-        super().__init__(name=name or unique_name(naming.camel_to_snake(type(self).__name__)))
+        super().__init__(name=name or unique_name(_keras_snake_case(type(self).__name__)))
         self._trainable = bool(trainable)
         self.dtype_policy = dtype or backend.FLOATX
         self.built = False
@@ -126,18 +139,30 @@ class Layer(Module):
         return [w.numpy().copy() for w in self.weights]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
-        """Assign values in ``weights`` order; checks every shape before changing anything."""
+        """Assign values in ``weights`` order; checks every count and shape before changing anything."""
         own = self.weights
         if len(weights) != len(own):
             raise ValueError(f"Layer '{self.name}' has {len(own)} weights but set_weights got {len(weights)} "
                              f"arrays.")
-        arrays = [to_array(value, w.dtype) for value, w in zip(weights, own)]
-        for w, array in zip(own, arrays):
+        arrays = []
+        for index, (value, w) in enumerate(zip(weights, own)):
+            array = to_array(value, w.dtype)
             if tuple(array.shape) != tuple(w.shape):
-                raise ValueError(f"Layer '{self.name}' weight '{w.name}' has shape {w.shape}; "
-                                 f"set_weights got shape {tuple(array.shape)}.")
+                owner = self._weight_owner(w)
+                where = f"Layer '{self.name}'" if owner is self else \
+                    f"Layer '{self.name}' (in its layer '{owner.name}')"
+                raise ValueError(f"{where}: weight '{w.name}' (#{index}) has shape {tuple(w.shape)}; "
+                                 f"set_weights got shape {tuple(array.shape)}. Nothing was changed.")
+            arrays.append(array)
         for w, array in zip(own, arrays):
             w.assign(array)
+
+    def _weight_owner(self, variable: Variable) -> "Layer":
+        """The (sub)layer that created ``variable`` (self when none is found)."""
+        for layer in [self, *self._sublayers()]:
+            if any(v is variable for v in layer._trainable_created + layer._non_trainable_created):
+                return layer
+        return self
 
     # -------------------------------------------------------------- lifecycle
     def build(self, input_shape: Any) -> None:
@@ -165,6 +190,9 @@ class Layer(Module):
         spec = self.input_spec
         if spec is None:
             return
+        if isinstance(spec, InputSpec) and isinstance(inputs, Tensor):  # the common case, kept cheap
+            spec.check(self, inputs.data.shape)
+            return
         tensors = flatten_structure(inputs)
         specs = spec if isinstance(spec, (list, tuple)) else [spec]
         if len(specs) == 1 and len(tensors) > 1:
@@ -175,42 +203,72 @@ class Layer(Module):
 
     # ------------------------------------------------------------------ calls
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if "inputs" in kwargs and not args:
-            args = (kwargs.pop("inputs"),)
-        if not args:
+        if args:
+            inputs = args[0]
+        elif "inputs" in kwargs:
+            inputs = kwargs.pop("inputs")
+            args = (inputs,)
+        else:
             raise TypeError(f"Layer '{self.name}' was called without inputs.")
-        if any(isinstance(v, SymbolicTensor) for v in flatten_structure((args, kwargs))):
+        if _has_symbolic(args, kwargs):
             from ..graph.recording import record_call
             return record_call(self, args, kwargs)
-        inputs = map_structure(_as_input_tensor, args[0])
-        self._check_input_spec(inputs)
+        if not isinstance(inputs, Tensor) and self._convert_input_args:
+            inputs = _as_input_structure(inputs)
+        if self.input_spec is not None:
+            self._check_input_spec(inputs)
         if not self.built:
-            self._build_once(map_structure(lambda t: tuple(t.shape), inputs))
+            self._build_once(_shape_structure(inputs))
         return self._call_with_context(inputs, args[1:], kwargs)
 
     def _call_with_context(self, inputs: Any, extra_args: tuple, kwargs: dict) -> Any:
-        accepts = _call_arguments(type(self))
-        if "training" in accepts:
-            explicit = kwargs.get("training")
-            if explicit is None:
-                kwargs["training"] = _CallContext.training
-        if "mask" in accepts and kwargs.get("mask") is None:
-            masks = [getattr(t, "_keras_mask", None) for t in flatten_structure(inputs)]
-            if any(m is not None for m in masks):
-                kwargs["mask"] = masks[0] if not isinstance(inputs, (list, tuple)) else masks
+        """Run ``call`` with Keras's ``training`` and ``mask`` conventions.
+
+        ``training``: an explicit value, else the one an outer call is running with; it is passed
+        only to a ``call`` that takes it (and only when known), and becomes the context of the
+        layers called inside. ``mask``: the inputs' masks, passed to a ``call`` that takes one and
+        given to ``compute_mask``, whose result is attached to the outputs.
+        """
+        info = _CALL_INFO.get(type(self)) or _call_info(type(self))
+        has_training, training_position, has_mask, custom_mask = info
         outer = _CallContext.training
-        if kwargs.get("training") is not None:
-            _CallContext.training = kwargs["training"]
-        try:
+        if training_position is not None and len(extra_args) > training_position:
+            training = extra_args[training_position]  # passed positionally
+        else:
+            training = kwargs.get("training") if kwargs else None
+            if training is None:
+                training = outer
+            if has_training:
+                if training is not None:
+                    kwargs["training"] = training
+            elif kwargs and "training" in kwargs:
+                del kwargs["training"]
+        # The inputs' masks reach compute_mask even when call() takes no mask (Keras's previous_mask).
+        mask = None
+        if kwargs and "mask" in kwargs:
+            mask = kwargs["mask"] if has_mask else kwargs.pop("mask")
+        masking = custom_mask or self.supports_masking
+        if mask is None and (has_mask or masking):
+            mask = _input_mask(inputs)
+            if mask is not None and has_mask:
+                kwargs["mask"] = mask
+        if training is outer:
             outputs = self.call(inputs, *extra_args, **kwargs)
-        finally:
-            _CallContext.training = outer
-        if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
-            out_mask = self.compute_mask(inputs, kwargs.get("mask"))
+        else:
+            _CallContext.training = training
+            try:
+                outputs = self.call(inputs, *extra_args, **kwargs)
+            finally:
+                _CallContext.training = outer
+        if masking:
+            out_mask = self.compute_mask(inputs, mask)
             if out_mask is not None:
-                for tensor, mask in zip(flatten_structure(outputs), flatten_structure(out_mask)):
-                    if isinstance(tensor, Tensor):
-                        tensor._keras_mask = mask
+                if isinstance(outputs, Tensor):
+                    outputs._keras_mask = out_mask
+                else:
+                    for tensor, tensor_mask in zip(flatten_structure(outputs), flatten_structure(out_mask)):
+                        if isinstance(tensor, Tensor):
+                            tensor._keras_mask = tensor_mask
         return outputs
 
     def compute_output_spec(self, args: tuple, kwargs: dict) -> Any:
@@ -282,6 +340,90 @@ def _as_input_tensor(value: Any) -> Any:
     if hasattr(value, "shape") or isinstance(value, (list, float, int)):
         return wrap(to_array(value), None, 0)
     return value
+
+
+def _as_input_structure(value: Any) -> Any:
+    """Call inputs as tensors: arrays and nested lists of numbers become one tensor each; lists,
+    tuples and dicts of arrays keep their structure."""
+    if isinstance(value, Tensor) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        if _numeric_nest(value):
+            try:
+                return wrap(to_array(value), None, 0)
+            except (ValueError, TypeError):
+                pass  # ragged: several inputs
+        return type(value)(map(_as_input_structure, value)) if type(value) in (list, tuple) else \
+            map_structure(_as_input_tensor, value)
+    if isinstance(value, dict):
+        return {key: _as_input_structure(item) for key, item in value.items()}
+    return _as_input_tensor(value)
+
+
+def _numeric_nest(value: Any) -> bool:
+    """Whether a (nested) list starts with a plain number, i.e. is data rather than a list of inputs."""
+    while isinstance(value, (list, tuple)):
+        if not value:
+            return True
+        value = value[0]
+    return isinstance(value, (int, float, bool, numpy.generic))
+
+
+def _shape_structure(value: Any) -> Any:
+    """The shapes of call inputs (arrays, tensors, nested lists of numbers), keeping their structure."""
+    if hasattr(value, "shape"):
+        return tuple(value.shape)
+    if isinstance(value, (list, tuple)):
+        if _numeric_nest(value):
+            try:
+                return tuple(numpy.shape(value))
+            except ValueError:
+                pass
+        return type(value)(_shape_structure(v) for v in value)
+    if isinstance(value, dict):
+        return {key: _shape_structure(item) for key, item in value.items()}
+    return value
+
+
+def _has_symbolic(args: tuple, kwargs: dict) -> bool:
+    """Whether a call's arguments hold a symbolic tensor (then the call records a graph node)."""
+    for value in args:
+        if isinstance(value, SymbolicTensor) or (
+                isinstance(value, (list, tuple, dict)) and any_symbolic(flatten_structure(value))):
+            return True
+    if kwargs:
+        for value in kwargs.values():
+            if isinstance(value, SymbolicTensor) or (
+                    isinstance(value, (list, tuple, dict)) and any_symbolic(flatten_structure(value))):
+                return True
+    return False
+
+
+def _input_mask(inputs: Any) -> Any:
+    """The ``_keras_mask`` of the inputs: one mask, a list of them, or None when none has one."""
+    if isinstance(inputs, Tensor):
+        return getattr(inputs, "_keras_mask", None)
+    masks = [getattr(t, "_keras_mask", None) for t in flatten_structure(inputs)]
+    if any(m is not None for m in masks):
+        return masks[0] if not isinstance(inputs, (list, tuple)) else masks
+    return None
+
+
+_CALL_INFO: dict[type, tuple] = {}
+
+
+def _call_info(cls: type) -> tuple:
+    """(takes ``training``, its position among the extra positional arguments or None, takes ``mask``,
+    overrides ``compute_mask``) for ``cls.call`` (cached per class)."""
+    params = list(inspect.signature(cls.call).parameters.values())[2:]  # after self, inputs
+    position = None
+    for index, param in enumerate(params):
+        if param.name == "training" and param.kind == param.POSITIONAL_OR_KEYWORD:
+            position = index
+    names = {p.name for p in params}
+    info = ("training" in names, position, "mask" in names, cls.compute_mask is not Layer.compute_mask)
+    _CALL_INFO[cls] = info
+    return info
 
 
 _CALL_ARGUMENTS: dict[type, frozenset] = {}

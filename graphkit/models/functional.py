@@ -7,12 +7,14 @@ from ..engine.tensor import Tensor, to_array, wrap
 from ..graph.node import Node, flatten_structure, map_structure
 from ..graph.symbolic import SymbolicTensor
 from ..layers.input_layer import InputLayer
-from ..layers.layer import Layer
+from ..layers.layer import Layer, _numeric_nest
 from .model import Model
 
 
 class Functional(Model):
     """A model defined by ``gk.Model(inputs, outputs)``: single, list or dict inputs and outputs."""
+
+    _convert_input_args = False  # call() converts each input to its gk.Input's dtype
 
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True,
                  **kwargs: Any) -> None:
@@ -31,7 +33,12 @@ class Functional(Model):
         self._layers = _unique([node.operation for node in self._nodes])
         _check_unique_names(self._layers, self.name)
         self._plan = [_Step(node) for node in self._nodes if not node.is_input]
+        # Fast paths for the common single-input / single-output model.
+        self._single_input = self.inputs[0] if len(self.inputs) == 1 else None
+        self._single_output_id = id(outputs) if isinstance(outputs, SymbolicTensor) else None
         self.built = True
+        if not trainable:
+            self.trainable = False  # freezes every layer of the graph, as Keras does
 
     @property
     def layers(self) -> list[Layer]:
@@ -45,46 +52,72 @@ class Functional(Model):
     def output_names(self) -> list[str]:
         return [t._keras_history[0].name for t in self.outputs]
 
+    @property
+    def input(self) -> Any:
+        """The symbolic input(s) the model was built from (a tensor, list or dict, as given)."""
+        return _unpack_singleton(self._inputs_struct)
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output(s) the model was built from (a tensor, list or dict, as given)."""
+        return _unpack_singleton(self._outputs_struct)
+
+    @property
+    def input_shape(self) -> Any:
+        return _unpack_singleton(map_structure(lambda t: t.shape, self._inputs_struct))
+
+    @property
+    def output_shape(self) -> Any:
+        return _unpack_singleton(map_structure(lambda t: t.shape, self._outputs_struct))
+
     # ------------------------------------------------------------- execution
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
-        values: dict[int, Any] = {}
-        for tensor, value in zip(self.inputs, self._match_inputs(inputs)):
-            values[id(tensor)] = value
+        spec = self._single_input
+        if spec is not None and isinstance(inputs, Tensor):
+            values: dict[int, Any] = {id(spec): _checked_input(self, spec, inputs)}
+        else:
+            values = {}
+            for tensor, value in zip(self.inputs, self._match_inputs(inputs)):
+                values[id(tensor)] = value
         for step in self._plan:
             step.run(values, training)
+        if self._single_output_id is not None:
+            return values[self._single_output_id]
         return map_structure(lambda t: values[id(t)], self._outputs_struct)
+
+    def _input_keys(self, inputs: dict) -> list[str]:
+        """The keys a dict of call inputs is read with: the model's input dict keys, else Input names."""
+        struct = self._inputs_struct
+        if isinstance(struct, dict) and all(isinstance(v, SymbolicTensor) for v in struct.values()):
+            keys = list(struct)
+            if any(k in inputs for k in keys) or not any(n in inputs for n in self.input_names):
+                return keys
+        return self.input_names
 
     def _match_inputs(self, inputs: Any) -> list:
         """Flatten call inputs in ``self.inputs`` order, checking count, rank and known dims."""
         if isinstance(inputs, dict):
-            names = self.input_names
+            names = self._input_keys(inputs)
             missing = [n for n in names if n not in inputs]
             unexpected = [k for k in inputs if k not in names]
             if missing or unexpected:
                 raise ValueError(f"Model '{self.name}' expects inputs named {names}; missing {missing}, "
                                  f"unexpected {unexpected}.")
             flat = [inputs[n] for n in names]
+        elif len(self.inputs) == 1 and (not isinstance(inputs, (list, tuple)) or _numeric_nest(inputs)):
+            flat = [inputs]  # one array, tensor or nested list of numbers
         else:
             flat = flatten_structure(inputs)
         if len(flat) != len(self.inputs):
             raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s) "
                              f"({self.input_names}), got {len(flat)}.")
-        checked = []
-        for spec, value in zip(self.inputs, flat):
-            if not isinstance(value, Tensor):
-                value = wrap(to_array(value, spec.dtype), None, 0)
-            elif value.dtype != spec.dtype:
-                from ..ops.cast import cast
-                value = cast(value, spec.dtype)
-            _check_compatible(self, spec, value)
-            checked.append(value)
-        return checked
+        return [_checked_input(self, spec, value) for spec, value in zip(self.inputs, flat)]
 
     def compute_output_spec(self, args: tuple, kwargs: dict) -> Any:
         """Output symbolic tensors for new symbolic inputs, without recording inner nodes."""
         values: dict[int, Any] = {}
         for tensor, value in zip(self.inputs, flatten_structure(args[0]) if not isinstance(args[0], dict)
-                                 else [args[0][n] for n in self.input_names]):
+                                 else [args[0][n] for n in self._input_keys(args[0])]):
             _check_compatible(self, tensor, value)
             values[id(tensor)] = value
         for step in self._plan:
@@ -98,31 +131,45 @@ class Functional(Model):
 class _Step:
     """One node of the plan: where its inputs come from and where its outputs go."""
 
-    __slots__ = ("layer", "args", "kwargs", "single_input", "output_ids", "output_struct")
+    __slots__ = ("layer", "args", "kwargs", "single_input", "output_ids", "single_output", "direct")
 
     def __init__(self, node: Node) -> None:
         self.layer = node.operation
         self.args = node.call_args
-        self.kwargs = {k: v for k, v in node.call_kwargs.items() if k != "training"}
+        self.kwargs = dict(node.call_kwargs)  # a recorded training=... holds unless the model call sets one
         simple = len(self.args) == 1 and isinstance(self.args[0], SymbolicTensor) and not self.kwargs
         self.single_input = id(self.args[0]) if simple else None
         self.output_ids = [id(t) for t in node.output_tensors]
+        self.single_output = self.output_ids[0] if isinstance(node.outputs, SymbolicTensor) else None
+        # Built layers that keep Layer.__call__ are run without re-checking for symbolic inputs.
+        self.direct = type(self.layer).__call__ is Layer.__call__
 
     def _resolve(self, values: dict):
         lookup = lambda v: values[id(v)] if isinstance(v, SymbolicTensor) else v  # noqa: E731
         return map_structure(lookup, self.args), map_structure(lookup, self.kwargs)
 
     def run(self, values: dict, training: bool | None) -> None:
+        layer = self.layer
         if self.single_input is not None:
-            outputs = self.layer(values[self.single_input], training=training) if training is not None \
-                else self.layer(values[self.single_input])
+            x = values[self.single_input]
+            if self.direct and layer.built and isinstance(x, Tensor):
+                if layer.input_spec is not None:
+                    layer._check_input_spec(x)
+                outputs = layer._call_with_context(x, (), {} if training is None else {"training": training})
+            elif training is None:
+                outputs = layer(x)
+            else:
+                outputs = layer(x, training=training)
         else:
             args, kwargs = self._resolve(values)
             if training is not None:
                 kwargs["training"] = training
-            outputs = self.layer(*args, **kwargs)
-        for tid, out in zip(self.output_ids, flatten_structure(outputs)):
-            values[tid] = out
+            outputs = layer(*args, **kwargs)
+        if self.single_output is not None:
+            values[self.single_output] = outputs
+        else:
+            for tid, out in zip(self.output_ids, flatten_structure(outputs)):
+                values[tid] = out
 
     def infer(self, values: dict) -> None:
         args, kwargs = self._resolve(values)
@@ -131,6 +178,25 @@ class _Step:
         outputs = layer.compute_output_spec(args, kwargs)
         for tid, out in zip(self.output_ids, flatten_structure(outputs)):
             values[tid] = out
+
+
+def _unpack_singleton(structure: Any) -> Any:
+    if isinstance(structure, (list, tuple)) and len(structure) == 1:
+        return structure[0]
+    return structure
+
+
+def _checked_input(model: "Functional", spec: SymbolicTensor, value: Any) -> Tensor:
+    """``value`` as a tensor of the input's dtype, after checking its rank and known dims."""
+    if not isinstance(value, Tensor):
+        value = wrap(to_array(value, spec.dtype), None, 0)
+    elif value.data.dtype != spec.dtype:
+        from ..ops.cast import cast
+        value = cast(value, spec.dtype)
+    shape = value.data.shape
+    if len(shape) != len(spec.shape) or any(e is not None and e != g for e, g in zip(spec.shape, shape)):
+        _check_compatible(model, spec, value)
+    return value
 
 
 def _symbolic_leaves(structure: Any, what: str) -> list[SymbolicTensor]:

@@ -16,6 +16,15 @@ from .math import (abs, absolute, add, ceil, cos, divide, equal, erf, exp, expm1
                    true_divide)
 from .reduction import argmax, argmin, logsumexp, max, mean, min, std, sum, var
 from . import tensor_methods as _tensor_methods
+from ._symbolic import symbolic_aware as _symbolic_aware
 
-_tensor_methods.install()
+# Every public function above also accepts symbolic tensors (gk.Input and layer outputs): such a
+# call records an op layer in the model graph. The wrappers have each op's own signature, so eager
+# calls pay one extra Python frame and nothing else. Keep new imports above this loop.
+for _name, _fn in list(globals().items()):
+    if not _name.startswith("_") and callable(_fn) and getattr(_fn, "__module__", "").startswith(__name__):
+        globals()[_name] = _symbolic_aware(_name, _fn)
+del _name, _fn, _symbolic_aware
+
+_tensor_methods.install(globals())
 del _tensor_methods

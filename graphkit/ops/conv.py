@@ -118,7 +118,8 @@ def compute_conv_output_shape(input_shape: Sequence[int | None], filters: int, k
                               padding: str = "valid", dilation_rate=1) -> tuple:
     """Channels-last output shape of :func:`conv` (``None`` dims stay ``None``)."""
     r = len(input_shape) - 2
-    ks, st, dl = _tuple(kernel_size, r, "kernel_size"), _tuple(strides, r, "strides"), _tuple(dilation_rate, r, "dilation_rate")
+    ks, st = _tuple(kernel_size, r, "kernel_size"), _tuple(strides, r, "strides")
+    dl = _tuple(dilation_rate, r, "dilation_rate")
     padding = _padding(padding, ("valid", "same", "causal"))
     spatial = tuple(_conv_length(n, k, s, d, padding) for n, k, s, d in zip(input_shape[1:-1], ks, st, dl))
     return (input_shape[0], *spatial, filters)
@@ -143,7 +144,8 @@ def compute_conv_transpose_output_shape(input_shape: Sequence[int | None], filte
     ``(n-1)*s + k_eff - 2*pad + p`` with ``pad = k_eff // 2`` for ``same``, 0 for ``valid``.
     """
     r = len(input_shape) - 2
-    ks, st, dl = _tuple(kernel_size, r, "kernel_size"), _tuple(strides, r, "strides"), _tuple(dilation_rate, r, "dilation_rate")
+    ks, st = _tuple(kernel_size, r, "kernel_size"), _tuple(strides, r, "strides")
+    dl = _tuple(dilation_rate, r, "dilation_rate")
     padding = _padding(padding, ("valid", "same"))
     ops_ = (None,) * r if output_padding is None else _nonneg_tuple(output_padding, r)
     spatial = tuple(_transpose_length(n, k, s, d, padding, p)

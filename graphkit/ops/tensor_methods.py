@@ -11,18 +11,27 @@ def _swap(op):
     return reflected
 
 
-def install() -> None:
-    """Attach the operators to Tensor (and so to Variable)."""
+def install(namespace: dict | None = None) -> None:
+    """Attach the operators to Tensor (and so to Variable).
+
+    Binary operators take their functions from ``namespace`` (the ``gk.ops`` names, whose wrappers
+    also accept a symbolic operand: ``tensor * symbolic`` records an op layer) when given.
+    """
+    ops = namespace or {}
     binary = {
-        "add": math.add, "sub": math.subtract, "mul": math.multiply, "truediv": math.divide,
-        "floordiv": math.floor_divide, "mod": math.mod, "pow": math.power, "matmul": linalg.matmul,
-        "and": math.logical_and, "or": math.logical_or, "xor": math.logical_xor,
+        "add": ops.get("add", math.add), "sub": ops.get("subtract", math.subtract),
+        "mul": ops.get("multiply", math.multiply), "truediv": ops.get("true_divide", math.divide),
+        "floordiv": ops.get("floor_divide", math.floor_divide), "mod": ops.get("mod", math.mod),
+        "pow": ops.get("power", math.power), "matmul": ops.get("matmul", linalg.matmul),
+        "and": ops.get("logical_and", math.logical_and), "or": ops.get("logical_or", math.logical_or),
+        "xor": ops.get("logical_xor", math.logical_xor),
     }
     for name, op in binary.items():
         setattr(Tensor, f"__{name}__", op)
         setattr(Tensor, f"__r{name}__", _swap(op))
-    comparisons = {"lt": math.less, "le": math.less_equal, "gt": math.greater, "ge": math.greater_equal,
-                   "eq": math.equal, "ne": math.not_equal}
+    comparisons = {"lt": ops.get("less", math.less), "le": ops.get("less_equal", math.less_equal),
+                   "gt": ops.get("greater", math.greater), "ge": ops.get("greater_equal", math.greater_equal),
+                   "eq": ops.get("equal", math.equal), "ne": ops.get("not_equal", math.not_equal)}
     for name, op in comparisons.items():
         setattr(Tensor, f"__{name}__", op)
     Tensor.__neg__ = math.negative
