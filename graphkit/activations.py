@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .ops import activations as _act
+from . import ops as _act  # the gk.ops functions (they also record op layers on symbolic tensors)
 
 
 def gelu(x: Any, approximate: bool = False):
@@ -40,7 +40,13 @@ def get(identifier: Any) -> Callable:
         return identifier
     if isinstance(identifier, str) and identifier in _BY_NAME:
         return _BY_NAME[identifier]
-    raise ValueError(f"Unknown activation {identifier!r}; valid names: {sorted(_BY_NAME)}.")
+    if isinstance(identifier, str):  # a custom function: custom_objects / gk.saving.register_serializable
+        from .saving.serialization import get_registered_object
+        found = get_registered_object(identifier)
+        if callable(found):
+            return found
+    raise ValueError(f"Unknown activation {identifier!r}; valid names: {sorted(_BY_NAME)} (custom functions: "
+                     "pass them in custom_objects or register them with gk.saving.register_serializable()).")
 
 
 def serialize(activation: Callable) -> str:
@@ -48,4 +54,5 @@ def serialize(activation: Callable) -> str:
     for name, fn in _BY_NAME.items():
         if fn is activation:
             return name
-    return getattr(activation, "__name__", str(activation))
+    from .saving.serialization import get_registered_name
+    return get_registered_name(activation) or str(activation)

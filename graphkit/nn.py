@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from .engine.tensor import Tensor
-from .ops.activations import (elu, leaky_relu, log_softmax, relu, relu6, selu, sigmoid, silu, softmax,
-                              softplus, softsign, swish, tanh)
-from .ops.activations import gelu as _ops_gelu
+from .ops import (elu, leaky_relu, log_softmax, relu, relu6, selu, sigmoid, silu, softmax, softplus,
+                  softsign, swish, tanh)
+from .ops import gelu as _ops_gelu
 
 __all__ = ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "relu6", "selu", "sigmoid", "silu",
            "softmax", "softplus", "softsign", "swish", "tanh"]

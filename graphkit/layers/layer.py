@@ -185,6 +185,7 @@ class Layer(Module):
             return
         self.build(input_shape)
         self.built = True
+        self._build_input_shape = input_shape  # for summary() shapes and the config's build_config
 
     def _check_input_spec(self, inputs: Any) -> None:
         spec = self.input_spec
@@ -260,7 +261,7 @@ class Layer(Module):
                 outputs = self.call(inputs, *extra_args, **kwargs)
             finally:
                 _CallContext.training = outer
-        if masking:
+        if custom_mask or (masking and mask is not None):  # Layer.compute_mask of no mask is None
             out_mask = self.compute_mask(inputs, mask)
             if out_mask is not None:
                 if isinstance(outputs, Tensor):

@@ -127,6 +127,14 @@ class Functional(Model):
     def compute_output_shape(self, input_shape: Any) -> Any:
         raise NotImplementedError  # compute_output_spec above handles symbolic calls
 
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """Keras 3's Functional config (see graphkit.saving.serialization)."""
+        from ..saving.serialization import _functional_like_constructor, functional_get_config
+        if not _functional_like_constructor(type(self)):
+            return Model.get_config(self)  # a subclass with its own constructor: its own config
+        return functional_get_config(self)
+
 
 class _Step:
     """One node of the plan: where its inputs come from and where its outputs go."""

@@ -49,3 +49,31 @@ class Model(Layer):
                 return layer
         raise ValueError(f"No layer named {name!r} in model '{self.name}'; layers: {[l.name for l in layers]}.")
 
+    # ------------------------------------------------------ summary and config
+    def summary(self, line_length: int | None = None, positions: Any = None, print_fn: Any = None,
+                expand_nested: bool = False, show_trainable: bool = False, layer_range: Any = None) -> None:
+        """Print Keras 3's summary table (see graphkit.models.summary for the exact format).
+
+        ``print_fn``, when given, is called once with the whole summary text, as in Keras 3.
+        """
+        from .summary import print_summary
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
+
+    def _repr_html_(self) -> str:
+        from .summary import summary_html
+        return summary_html(self)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's full config as JSON (``gk.models.model_from_json`` reads it back)."""
+        from ..saving.serialization import to_json
+        return to_json(self, **kwargs)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Model":
+        """A model from ``get_config()`` output: Functional and Sequential configs (or a full
+        ``{"class_name", "config", ...}`` dict); custom layers come from ``custom_objects`` or
+        ``gk.saving.register_serializable``."""
+        from ..saving.serialization import model_from_config
+        return model_from_config(cls, config, custom_objects)
+

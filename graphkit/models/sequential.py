@@ -182,3 +182,15 @@ class Sequential(Model):
     @property
     def output_shape(self) -> Any:
         return self._require_graph("output_shape").output_shape
+
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """Keras 3's Sequential config: name, trainable, dtype, layers (with the InputLayer once built)
+        and build_input_shape."""
+        from ..saving.serialization import sequential_get_config
+        return sequential_get_config(self)
+
+    @classmethod
+    def from_config(cls, config: Any, custom_objects: dict | None = None) -> "Sequential":
+        from ..saving.serialization import sequential_from_config
+        return sequential_from_config(cls, config, custom_objects)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..backend import state as _backend
 from ..engine.autograd import STATE, Primitive
-from ..engine.tensor import Tensor
+from ..engine.tensor import Tensor, wrap
 from ._operands import as_tensor
 
 _LSTM_GATES, _GRU_GATES = 4, 3
@@ -95,7 +95,7 @@ def _sequence(inputs: Any) -> Tensor:
 def _like(value: Any, x: Tensor, shape: tuple, what: str) -> Tensor:
     """``value`` as a tensor of ``x``'s dtype with ``shape`` (zeros for an initial state of None)."""
     if value is None:
-        return as_tensor(_backend.ops.zeros(shape, x.dtype))
+        return wrap(_backend.ops.zeros(shape, x.dtype), None, 0)
     t = as_tensor(value, dtype=x.dtype)
     if tuple(t.shape) != tuple(shape):
         raise ValueError(f"{what} must have shape {tuple(shape)}, got {tuple(t.shape)}.")
