@@ -1,8 +1,8 @@
 """Array-level recurrent sequence kernels (LSTM, GRU, SimpleRNN) and their BPTT backward.
 
 :class:`RNNOps` is a mixin of :class:`graphkit.backend.ops.Ops`: every method is written
-against ``self.xp`` so NumPy and CuPy share it, and calls overridable ``Ops`` methods
-(``dense``, ``dense_backward``, ``sigmoid``) so backend fast paths apply.
+against ``self.xp`` so NumPy and CuPy share it, and the input projection and its gradients go
+through the overridable ``Ops.dense`` / ``Ops.dense_backward``.
 
 Layouts and formulas are Keras 3's (batch-major ``(N, T, features)`` sequences):
 
@@ -16,18 +16,30 @@ Layouts and formulas are Keras 3's (batch-major ``(N, T, features)`` sequences):
 
 Shared design:
 
-* The input projection ``x @ kernel + bias`` is one GEMM over all ``N*T`` rows.
 * Sequences are processed in "processing order" (reversed time for ``go_backwards``); the
   returned outputs are in processing order too, as Keras returns them before any flip.
+* Internally everything is time-major ``(T, N, .)`` in processing order so that each step's
+  slices are contiguous (strided in-place updates cost 2-3x more in NumPy). The input is
+  transposed once, the outputs once.
+* The input projection ``x @ kernel + bias`` is one GEMM over all ``N*T`` rows.
 * Masking follows Keras 3's scan (JAX/NumPy backends): where ``mask[:, t]`` is False the states
   are carried over unchanged and the output at that step is the previous hidden state (the last
   valid output; the initial state when no step was valid yet). With ``zero_output_for_mask``
   masked outputs are zeros instead (what Bidirectional uses).
-* Backward writes each step's pre-activation gradients into one ``(N, T, k*u)`` buffer, in
-  input time order; gradients of the input, kernel and recurrent kernel are one GEMM each at
-  the end. Only ``dh_{t-1} = dz_t @ U^T`` is a per-step product. Everything a step's backward
-  needs that does not depend on the incoming gradient is precomputed over all steps at once,
-  so a step is a handful of array operations.
+* Gate sigmoids are ``0.5 * tanh(z / 2) + 0.5``: the halving is folded into the (copied) weight
+  columns of the sigmoid gates, which is exact in floating point, so a step's gates are one
+  ``tanh`` over all columns plus a per-column scale and shift. This needs no overflow guard and
+  is several times faster than ``scipy.special.expit`` on CPU.
+* Per-step work runs in preallocated buffers with ``out=`` (fresh temporaries cost more than
+  the arithmetic at these sizes); each step's gates and states are written straight into the
+  saved sequences. State sequences keep the initial state in slot 0 (``(T+1, N, u)``), so the
+  "previous state" of every step is a plain view for backward.
+* Backward writes each step's pre-activation gradients into one ``(T, N, k*u)`` buffer; the
+  gradients of the input, kernel and recurrent kernel are one GEMM each at the end. Only
+  ``dh_{t-1} = dz_t @ U^T`` is a per-step product (two for GRU with ``reset_after=False``).
+  Every pre-activation gradient of a step is the incoming ``dh`` (or ``dc``) times a factor
+  known after forward; those factors are computed for all steps at once before the loop, so a
+  step is a handful of array operations.
 """
 from __future__ import annotations
 
@@ -39,55 +51,89 @@ class RNNOps:
 
     # ------------------------------------------------------------ helpers
     def _rnn_mask(self, mask, go_backwards: bool):
-        """The mask as bool ``(N, T, 1)`` in processing order, or None."""
+        """The mask as bool ``(T, N, 1)`` in processing order, or None."""
         if mask is None:
             return None
-        xp = self.xp
-        mb = xp.asarray(mask)
+        mb = self.xp.asarray(mask)
         if mb.dtype != bool:
             mb = mb.astype(bool)
+        mb = mb.T
         if go_backwards:
-            mb = mb[:, ::-1]
-        return mb[:, :, None]
+            mb = mb[::-1]
+        return self.xp.ascontiguousarray(mb)[:, :, None]
 
-    def _rnn_input_projection(self, x, kernel, bias):
-        """``x @ kernel + bias`` over all ``N*T`` rows in one GEMM, and ``x`` as 2-D rows."""
-        n, steps, features = x.shape
-        x2 = x.reshape(n * steps, features)
-        xw = self.dense(x2, kernel, bias)
-        return x2, xw.reshape(n, steps, kernel.shape[1])
+    def _rnn_time_major(self, x, go_backwards: bool):
+        """``(N, T, k)`` in input order as a contiguous ``(T, N, k)`` in processing order."""
+        xt = x.transpose(1, 0, 2)
+        return self.xp.ascontiguousarray(xt[::-1] if go_backwards else xt)
 
-    def _rnn_previous(self, first, seq):
-        """``[first, seq[:, 0], ..., seq[:, T-2]]`` along time: the state before each step."""
-        xp = self.xp
-        return xp.concatenate([first[:, None], seq[:, :-1]], axis=1)
+    def _rnn_batch_major(self, seq, go_backwards: bool):
+        """``(T, N, k)`` in processing order as a contiguous ``(N, T, k)`` in input order."""
+        return self.xp.ascontiguousarray((seq[::-1] if go_backwards else seq).transpose(1, 0, 2))
 
-    @staticmethod
-    def _rnn_time_order(seq, go_backwards: bool):
-        """A processing-order sequence as the matching input-order view (and vice versa)."""
-        return seq[:, ::-1] if go_backwards else seq
+    def _rnn_outputs(self, hs, mb, zero_output_for_mask: bool):
+        """The ``(N, T, u)`` outputs (processing order) from the states ``hs`` ``(T+1, N, u)``."""
+        seq = hs[1:]
+        if zero_output_for_mask and mb is not None:
+            seq = seq * mb.astype(seq.dtype)
+        return self.xp.ascontiguousarray(seq.transpose(1, 0, 2))
 
-    def _rnn_weight_grads(self, dz, x2, kernel, with_bias: bool, h_prev, go_backwards: bool, dz_rec=None):
-        """Input, kernel, recurrent-kernel and bias gradients from the ``(N, T, k)`` buffer ``dz``.
+    def _rnn_gate_scale(self, pattern, units: int, dtype):
+        """Per-column ``(scale, shift)`` turning ``tanh`` of halved sigmoid-gate columns into sigmoids.
 
-        One GEMM each. ``dz`` (the input projection's pre-activation gradients) is in input
-        time order; ``h_prev`` (the recurrent GEMM's left operand at each step) is in
-        processing order; ``dz_rec`` is the recurrent product's gradient where it differs
-        from ``dz``.
+        ``pattern`` has one entry per gate: True for a sigmoid gate, False for a tanh one.
         """
         xp = self.xp
-        n, steps = dz.shape[:2]
-        dz2 = dz.reshape(n * steps, -1)
-        gx, gw, gb = self.dense_backward(dz2, x2, kernel, with_bias)
-        hp = self._rnn_time_order(h_prev, go_backwards).reshape(n * steps, -1)
-        gu = xp.matmul(hp.T, dz2 if dz_rec is None else dz_rec.reshape(n * steps, -1))
-        return gx.reshape(n, steps, -1), gw, gu, gb
+        scale = xp.ones((len(pattern), units), dtype)
+        shift = xp.zeros((len(pattern), units), dtype)
+        for k, is_sigmoid in enumerate(pattern):
+            if is_sigmoid:
+                scale[k] = 0.5
+                shift[k] = 0.5
+        return scale.reshape(-1), shift.reshape(-1)
 
-    @staticmethod
-    def _rnn_split_mask_grad(dh, mt):
-        """(gradient reaching the step's new value, gradient carried past a masked step)."""
-        local = dh * mt
-        return local, dh - local
+    def _rnn_projection(self, x, kernel, bias, go_backwards: bool):
+        """``x @ kernel + bias`` for every step in one GEMM, as ``(T, N, k)`` in processing order."""
+        n, steps, features = x.shape
+        xt = self._rnn_time_major(x, go_backwards).reshape(steps * n, features)
+        return self.dense(xt, kernel, bias).reshape(steps, n, kernel.shape[1])
+
+    def _rnn_states(self, initial, steps: int):
+        """A ``(T+1, N, u)`` state sequence holding ``initial`` in slot 0."""
+        seq = self.xp.empty((steps + 1,) + tuple(initial.shape), initial.dtype)
+        seq[0] = initial
+        return seq
+
+    def _rnn_start_grad(self, grad, shape, dtype):
+        """A fresh buffer holding ``grad`` (zeros for None): the loop updates it in place."""
+        xp = self.xp
+        return xp.zeros(shape, dtype) if grad is None else xp.array(grad, dtype=dtype, copy=True)
+
+    def _rnn_backward_setup(self, mb, g_outputs, zero_out: bool, dtype):
+        """Float mask and its complement, and the outputs' gradient as a ``(T, N, u)`` view."""
+        g = None if g_outputs is None else g_outputs.transpose(1, 0, 2)
+        if mb is None:
+            return None, None, g
+        mf = mb.astype(dtype)
+        if g is not None and zero_out:
+            g = g * mf
+        return mf, 1 - mf, g
+
+    def _rnn_weight_grads(self, dz, x, kernel, with_bias: bool, h_prev, go_backwards: bool, dz_rec=None):
+        """Input, kernel, recurrent-kernel and bias gradients from the ``(T, N, k)`` buffer ``dz``.
+
+        One GEMM each. ``dz`` holds the input projection's pre-activation gradients and
+        ``h_prev`` the recurrent GEMM's left operand at each step (both processing order);
+        ``dz_rec`` is the recurrent product's gradient where it differs from ``dz``.
+        """
+        steps, n = dz.shape[:2]
+        dz2 = dz.reshape(steps * n, -1)
+        x2 = self._rnn_time_major(x, go_backwards).reshape(steps * n, -1)
+        gx, gw, gb = self.dense_backward(dz2, x2, kernel, with_bias)
+        gx = self._rnn_batch_major(gx.reshape(steps, n, -1), go_backwards)
+        rec = dz2 if dz_rec is None else dz_rec.reshape(steps * n, -1)
+        gu = self.xp.matmul(h_prev.reshape(steps * n, -1).T, rec)
+        return gx, gw, gu, gb
 
     # ------------------------------------------------------------------ LSTM
     def lstm_forward(self, x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
@@ -95,96 +141,111 @@ class RNNOps:
         """Run an LSTM over ``x`` ``(N, T, F)``.
 
         Returns ``(outputs (N, T, u), last_h, last_c, saved)``; ``saved`` is None unless
-        ``save``. Saved for backward: the activated gates ``(N, T, 4u)`` and the cell states
-        ``(N, T, u)``, besides the hidden-state sequence (the outputs), inputs and weights.
+        ``save``. Saved for backward: the activated gates ``(T, N, 4u)``, the cell states and
+        hidden states ``(T+1, N, u)`` each, the mask, and references to ``x`` and the weights.
         """
         xp = self.xp
         n, steps, _ = x.shape
         u = recurrent_kernel.shape[0]
-        dtype = x.dtype
-        x2, xw = self._rnn_input_projection(x, kernel, bias)
-        xw = self._rnn_time_order(xw, go_backwards)
-        mb = self._rnn_mask(mask, go_backwards)
-        hs = xp.empty((n, steps, u), dtype)
-        gates = xp.empty((n, steps, 4 * u), dtype) if save else None
-        cs = xp.empty((n, steps, u), dtype) if save else None
-        h, c = h0, c0
         u2, u3 = 2 * u, 3 * u
+        dtype = x.dtype
+        scale, shift = self._rnn_gate_scale((True, True, False, True), u, dtype)
+        xw = self._rnn_projection(x, kernel * scale, None if bias is None else bias * scale, go_backwards)
+        rk = recurrent_kernel * scale
+        mb = self._rnn_mask(mask, go_backwards)
+        keep = None if mb is None else ~mb
+        hs = self._rnn_states(h0, steps)
+        if save:
+            gates = xp.empty((steps, n, 4 * u), dtype)
+            cs = self._rnn_states(c0, steps)
+        else:
+            gates = xp.empty((1, n, 4 * u), dtype)
+            cs = xp.empty((2, n, u), dtype)
+        z = xp.empty((n, 4 * u), dtype)
+        tmp = xp.empty((n, u), dtype)
+        c = c0
         for s in range(steps):
-            z = xp.matmul(h, recurrent_kernel)
-            z += xw[:, s]
-            g = self.sigmoid(z)
-            xp.tanh(z[:, u2:u3], out=g[:, u2:u3])
-            c_new = g[:, u:u2] * c
-            c_new += g[:, :u] * g[:, u2:u3]
-            h_new = xp.tanh(c_new)
+            h, h_new = hs[s], hs[s + 1]
+            xp.matmul(h, rk, out=z)
+            z += xw[s]
+            g = gates[s if save else 0]
+            xp.tanh(z, out=g)
+            g *= scale
+            g += shift
+            c_new = cs[s + 1] if save else cs[s % 2]
+            xp.multiply(g[:, u:u2], c, out=c_new)
+            xp.multiply(g[:, :u], g[:, u2:u3], out=tmp)
+            c_new += tmp
+            xp.tanh(c_new, out=h_new)
             h_new *= g[:, u3:]
-            if mb is not None:
-                mt = mb[:, s]
-                c_new = xp.where(mt, c_new, c)
-                h_new = xp.where(mt, h_new, h)
-            hs[:, s] = h_new
-            if save:
-                gates[:, s] = g
-                cs[:, s] = c_new
-            h, c = h_new, c_new
-        outputs = hs * mb.astype(dtype) if (zero_output_for_mask and mb is not None) else hs
+            if keep is not None:
+                xp.copyto(c_new, c, where=keep[s])
+                xp.copyto(h_new, h, where=keep[s])
+            c = c_new
+        outputs = self._rnn_outputs(hs, mb, zero_output_for_mask)
         saved = None
         if save:
-            saved = (x2, h0, c0, kernel, recurrent_kernel, bias is not None, mb, go_backwards,
-                     zero_output_for_mask, hs, gates, cs)
-        return outputs, h, c, saved
+            saved = (x, kernel, recurrent_kernel, bias is not None, mb, go_backwards, zero_output_for_mask,
+                     hs, gates, cs)
+        return outputs, hs[steps].copy(), c.copy(), saved
 
     def lstm_backward(self, saved, g_outputs, g_h, g_c):
         """BPTT for :meth:`lstm_forward`: ``(gx, gh0, gc0, gkernel, grecurrent, gbias)``."""
         xp = self.xp
-        (x2, h0, c0, kernel, rk, with_bias, mb, go_backwards, zero_out, hs, gates, cs) = saved
-        n, steps, u = hs.shape
-        dtype = hs.dtype
-        h_prev = self._rnn_previous(h0, hs)
-        c_prev = self._rnn_previous(c0, cs)
+        (x, kernel, rk, with_bias, mb, go_backwards, zero_out, hs, gates, cs) = saved
+        steps, n, four_u = gates.shape
+        u = four_u // 4
+        dtype = gates.dtype
         i, f, gg, o = (gates[..., k * u:(k + 1) * u] for k in range(4))
-        tc = xp.tanh(cs)
-        # dz = [dc*coef_i, dc*coef_f, dc*coef_c, dh*coef_o]; dc_t = dc_{t+1} + dh * q.
-        coef = xp.empty((n, steps, 4, u), dtype)
-        xp.multiply(i * (1 - i), gg, out=coef[:, :, 0])
-        xp.multiply(f * (1 - f), c_prev, out=coef[:, :, 1])
-        xp.multiply(1 - gg * gg, i, out=coef[:, :, 2])
-        xp.multiply(o * (1 - o), tc, out=coef[:, :, 3])
-        q = o * (1 - tc * tc)
-        del c_prev, tc
-        dz = xp.empty((n, steps, 4, u), dtype)
-        dz_steps = self._rnn_time_order(dz, go_backwards)
-        dz_rows = self._rnn_time_order(dz.reshape(n, steps, 4 * u), go_backwards)
-        rk_t = rk.T
-        mf = None if mb is None else mb.astype(dtype)
-        if g_outputs is not None and zero_out and mf is not None:
-            g_outputs = g_outputs * mf
-        dh = g_h if g_h is not None else xp.zeros((n, u), dtype)
-        dc = g_c if g_c is not None else xp.zeros((n, u), dtype)
+        # dz_t = [dc*k_i, dc*k_f, dc*k_c, dh*k_o] with dc = dc_{t+1} + dh*q.
+        coef = xp.empty((steps, n, 4, u), dtype)
+        k_i, k_f, k_c, k_o = (coef[:, :, k] for k in range(4))
+        xp.subtract(1, i, out=k_i)
+        k_i *= i
+        k_i *= gg
+        xp.subtract(1, f, out=k_f)
+        k_f *= f
+        k_f *= cs[:-1]
+        xp.multiply(gg, gg, out=k_c)
+        xp.subtract(1, k_c, out=k_c)
+        k_c *= i
+        q = xp.tanh(cs[1:])
+        xp.subtract(1, o, out=k_o)
+        k_o *= o
+        k_o *= q
+        q *= q
+        xp.subtract(1, q, out=q)
+        q *= o
+        dz = xp.empty((steps, n, 4, u), dtype)
+        dz_rows = dz.reshape(steps, n, 4 * u)
+        rk_t = xp.ascontiguousarray(rk.T)   # per-step GEMMs run faster on a contiguous operand
+        mf, nmf, g_seq = self._rnn_backward_setup(mb, g_outputs, zero_out, dtype)
+        dh = self._rnn_start_grad(g_h, (n, u), dtype)
+        dc = self._rnn_start_grad(g_c, (n, u), dtype)
+        dct, tmp = xp.empty((n, u), dtype), xp.empty((n, u), dtype)
+        dh_loc = dh if mf is None else xp.empty((n, u), dtype)
         for s in range(steps - 1, -1, -1):
-            if g_outputs is not None:
-                dh = dh + g_outputs[:, s]
-            dc_t = dh * q[:, s]
-            dc_t += dc
-            if mf is not None:
-                mt = mf[:, s]
-                dc_t *= mt
-                dh, dh_carry = self._rnn_split_mask_grad(dh, mt)
-            dzs = dz_steps[:, s]
-            xp.multiply(dc_t[:, None, :], coef[:, s, :3], out=dzs[:, :3])
-            xp.multiply(dh, coef[:, s, 3], out=dzs[:, 3])
-            dh_new = xp.matmul(dz_rows[:, s], rk_t)
-            if mf is not None:
-                dh_new += dh_carry
-                dc_t_f = dc_t * f[:, s]
-                dc_t_f += dc * (1 - mt)
-                dc = dc_t_f
+            if g_seq is not None:
+                dh += g_seq[s]
+            xp.multiply(dh, q[s], out=dct)
+            dct += dc
+            dzs = dz[s]
+            if mf is not None:   # split into the step's share and the share carried past it
+                dct *= mf[s]
+                xp.multiply(dh, mf[s], out=dh_loc)
+                dh -= dh_loc
+                dc *= nmf[s]
+            xp.multiply(dh_loc, k_o[s], out=dzs[:, 3])
+            xp.multiply(dct[:, None, :], coef[s, :, :3], out=dzs[:, :3])
+            xp.multiply(dct, f[s], out=tmp)
+            if mf is None:
+                dc, tmp = tmp, dc
+                xp.matmul(dz_rows[s], rk_t, out=dh)
             else:
-                dc = dc_t * f[:, s]
-            dh = dh_new
-        gx, gw, gu, gb = self._rnn_weight_grads(dz.reshape(n, steps, 4 * u), x2, kernel, with_bias,
-                                                h_prev, go_backwards)
+                dc += tmp
+                xp.matmul(dz_rows[s], rk_t, out=tmp)
+                dh += tmp
+        gx, gw, gu, gb = self._rnn_weight_grads(dz_rows, x, kernel, with_bias, hs[:-1], go_backwards)
         return gx, dh, dc, gw, gu, gb
 
     # ------------------------------------------------------------------- GRU
@@ -192,147 +253,161 @@ class RNNOps:
                     reset_after=True, zero_output_for_mask=False, save=True):
         """Run a GRU over ``x`` ``(N, T, F)``; returns ``(outputs, last_h, saved)``.
 
-        Saved for backward: the activated gates ``[z, r, hh]`` ``(N, T, 3u)`` and, with
-        ``reset_after``, the recurrent candidate term ``h_{t-1} @ U_h + b_rh`` ``(N, T, u)``,
-        besides the hidden-state sequence (the outputs), inputs and weights.
+        Saved for backward: the activated gates ``[z, r, hh]`` ``(T, N, 3u)``, the hidden
+        states ``(T+1, N, u)`` and, with ``reset_after``, the recurrent candidate term
+        ``h_{t-1} @ U_h + b_rh`` ``(T, N, u)``; the mask, and references to ``x`` and the weights.
         """
         xp = self.xp
         n, steps, _ = x.shape
         u = recurrent_kernel.shape[0]
         u2 = 2 * u
         dtype = x.dtype
+        scale, _ = self._rnn_gate_scale((True, True, False), u, dtype)
         if bias is None:
             in_bias = rec_bias = None
         elif reset_after:
-            in_bias, rec_bias = bias[0], bias[1]
+            in_bias, rec_bias = bias[0] * scale, bias[1] * scale
         else:
-            in_bias, rec_bias = bias, None
-        x2, xw = self._rnn_input_projection(x, kernel, in_bias)
-        xw = self._rnn_time_order(xw, go_backwards)
+            in_bias, rec_bias = bias * scale, None
+        xw = self._rnn_projection(x, kernel * scale, in_bias, go_backwards)
         mb = self._rnn_mask(mask, go_backwards)
-        hs = xp.empty((n, steps, u), dtype)
-        gates = xp.empty((n, steps, 3 * u), dtype) if save else None
-        rec_h = xp.empty((n, steps, u), dtype) if (save and reset_after) else None
-        u_zr, u_h = recurrent_kernel[:, :u2], recurrent_kernel[:, u2:]
-        h = h0
+        keep = None if mb is None else ~mb
+        hs = self._rnn_states(h0, steps)
+        gates = xp.empty((steps if save else 1, n, 3 * u), dtype)
+        rec_h = xp.empty((steps, n, u), dtype) if (save and reset_after) else None
+        if reset_after:
+            rk = recurrent_kernel * scale
+            rr = xp.empty((n, 3 * u), dtype)
+        else:
+            rk_zr, rk_h = recurrent_kernel[:, :u2] * 0.5, xp.ascontiguousarray(recurrent_kernel[:, u2:])
+            rr = xp.empty((n, u2), dtype)
+            rh = xp.empty((n, u), dtype)
+            tmp = xp.empty((n, u), dtype)
         for s in range(steps):
-            xs = xw[:, s]
+            h, h_new, xs = hs[s], hs[s + 1], xw[s]
+            g = gates[s if save else 0]
+            zr, hh = g[:, :u2], g[:, u2:]
             if reset_after:
-                rr = xp.matmul(h, recurrent_kernel)
+                xp.matmul(h, rk, out=rr)
                 if rec_bias is not None:
                     rr += rec_bias
-                zr = rr[:, :u2]
-                zr += xs[:, :u2]
-                zr = self.sigmoid(zr)
-                hh = zr[:, u:] * rr[:, u2:]
+                pre = rr[:, :u2]
             else:
-                zr = xp.matmul(h, u_zr)
-                zr += xs[:, :u2]
-                zr = self.sigmoid(zr)
-                hh = xp.matmul(zr[:, u:] * h, u_h)
-            hh += xs[:, u2:]
+                xp.matmul(h, rk_zr, out=rr)
+                pre = rr
+            pre += xs[:, :u2]
+            xp.tanh(pre, out=zr)
+            zr *= 0.5
+            zr += 0.5
+            if reset_after:
+                xp.multiply(zr[:, u:], rr[:, u2:], out=hh)
+                hh += xs[:, u2:]
+                if save:
+                    rec_h[s] = rr[:, u2:]
+            else:
+                xp.multiply(zr[:, u:], h, out=rh)
+                xp.matmul(rh, rk_h, out=tmp)
+                xp.add(tmp, xs[:, u2:], out=hh)
             xp.tanh(hh, out=hh)
-            h_new = h - hh
+            xp.subtract(h, hh, out=h_new)
             h_new *= zr[:, :u]
             h_new += hh
-            if mb is not None:
-                h_new = xp.where(mb[:, s], h_new, h)
-            hs[:, s] = h_new
-            if save:
-                gates[:, s, :u2] = zr
-                gates[:, s, u2:] = hh
-                if reset_after:
-                    rec_h[:, s] = rr[:, u2:]
-            h = h_new
-        outputs = hs * mb.astype(dtype) if (zero_output_for_mask and mb is not None) else hs
+            if keep is not None:
+                xp.copyto(h_new, h, where=keep[s])
+        outputs = self._rnn_outputs(hs, mb, zero_output_for_mask)
         saved = None
         if save:
-            saved = (x2, h0, kernel, recurrent_kernel, bias is not None, mb, go_backwards, reset_after,
+            saved = (x, kernel, recurrent_kernel, bias is not None, mb, go_backwards, reset_after,
                      zero_output_for_mask, hs, gates, rec_h)
-        return outputs, h, saved
+        return outputs, hs[steps].copy(), saved
 
     def gru_backward(self, saved, g_outputs, g_h):
         """BPTT for :meth:`gru_forward`: ``(gx, gh0, gkernel, grecurrent, gbias)``."""
         xp = self.xp
-        (x2, h0, kernel, rk, with_bias, mb, go_backwards, reset_after, zero_out, hs, gates, rec_h) = saved
-        n, steps, u = hs.shape
+        (x, kernel, rk, with_bias, mb, go_backwards, reset_after, zero_out, hs, gates, rec_h) = saved
+        steps, n, three_u = gates.shape
+        u = three_u // 3
         u2 = 2 * u
-        dtype = hs.dtype
-        h_prev = self._rnn_previous(h0, hs)
+        dtype = gates.dtype
+        h_prev = hs[:-1]
         z, r, hh = (gates[..., k * u:(k + 1) * u] for k in range(3))
-        # Every pre-activation gradient of a step is dh times a factor known after forward.
-        a = (1 - z) * (1 - hh * hh)                  # d hh-preactivation / dh
-        dx = xp.empty((n, steps, 3, u), dtype)       # input pre-activation grads (input order)
-        dx_steps = self._rnn_time_order(dx, go_backwards)
-        rk_t = rk.T
-        mf = None if mb is None else mb.astype(dtype)
-        if g_outputs is not None and zero_out and mf is not None:
-            g_outputs = g_outputs * mf
-        dh = g_h if g_h is not None else xp.zeros((n, u), dtype)
+        # Factors of dh in the step's input pre-activation gradients [k_z, k_r, k_h].
+        coef = xp.empty((steps, n, 3, u), dtype)
+        k_z, k_r, k_h = (coef[:, :, k] for k in range(3))
+        one_minus_z = xp.subtract(1, z)
+        xp.multiply(hh, hh, out=k_h)
+        xp.subtract(1, k_h, out=k_h)
+        k_h *= one_minus_z                               # d hh-preactivation / dh
+        xp.subtract(h_prev, hh, out=k_z)
+        k_z *= one_minus_z
+        k_z *= z
+        xp.subtract(1, r, out=k_r)
+        k_r *= r
+        dx = xp.empty((steps, n, 3, u), dtype)           # input pre-activation grads
+        dx_rows = dx.reshape(steps, n, 3 * u)
+        mf, nmf, g_seq = self._rnn_backward_setup(mb, g_outputs, zero_out, dtype)
+        dh = self._rnn_start_grad(g_h, (n, u), dtype)
+        tmp = xp.empty((n, u), dtype)
+        dh_loc = dh if mf is None else xp.empty((n, u), dtype)
         if reset_after:
-            coef = xp.empty((n, steps, 3, u), dtype)
-            xp.multiply(z * (1 - z), h_prev - hh, out=coef[:, :, 0])
-            xp.multiply(r * (1 - r), rec_h, out=coef[:, :, 1])
-            coef[:, :, 1] *= a
-            coef[:, :, 2] = a
-            a_r = a * r                                # recurrent hh term's factor
-            dr = xp.empty((n, steps, 3, u), dtype)     # recurrent pre-activation grads
-            dr_steps = self._rnn_time_order(dr, go_backwards)
-            dr_rows = self._rnn_time_order(dr.reshape(n, steps, 3 * u), go_backwards)
-            for s in range(steps - 1, -1, -1):
-                if g_outputs is not None:
-                    dh = dh + g_outputs[:, s]
-                if mf is not None:
-                    dh, dh_carry = self._rnn_split_mask_grad(dh, mf[:, s])
-                dxs, drs = dx_steps[:, s], dr_steps[:, s]
-                xp.multiply(dh[:, None, :], coef[:, s], out=dxs)
-                drs[:, :2] = dxs[:, :2]
-                xp.multiply(dh, a_r[:, s], out=drs[:, 2])
-                dh_new = xp.matmul(dr_rows[:, s], rk_t)
-                dh_new += dh * z[:, s]
-                if mf is not None:
-                    dh_new += dh_carry
-                dh = dh_new
-            gx, gw, gu, gb_in = self._rnn_weight_grads(dx.reshape(n, steps, 3 * u), x2, kernel, with_bias,
-                                                       h_prev, go_backwards, dz_rec=dr)
-            gb = xp.stack([gb_in, dr.reshape(n * steps, 3 * u).sum(axis=0)]) if with_bias else None
-            return gx, dh, gw, gu, gb
-        # reset_after=False: hh = tanh(x_h + (r*h_{t-1}) @ U_h) needs a second per-step product.
-        coef_z = z * (1 - z) * (h_prev - hh)
-        coef_r = r * (1 - r) * h_prev
-        u_zr_t, u_h_t = rk[:, :u2].T, rk[:, u2:].T
-        dx_rows = self._rnn_time_order(dx.reshape(n, steps, 3 * u), go_backwards)
+            k_r *= rec_h
+            k_r *= k_h
+            k_rh = one_minus_z                           # factor of the recurrent hh term: k_h * r
+            xp.multiply(k_h, r, out=k_rh)
+            dr = xp.empty((steps, n, 3, u), dtype)       # recurrent pre-activation grads
+            dr_rows = dr.reshape(steps, n, 3 * u)
+            rk_t = xp.ascontiguousarray(rk.T)
+        else:
+            k_r *= h_prev                                # times d(r*h_{t-1}) at each step
+            rk_zr_t, rk_h_t = xp.ascontiguousarray(rk[:, :u2].T), xp.ascontiguousarray(rk[:, u2:].T)
+            d_rh = xp.empty((n, u), dtype)
         for s in range(steps - 1, -1, -1):
-            if g_outputs is not None:
-                dh = dh + g_outputs[:, s]
+            if g_seq is not None:
+                dh += g_seq[s]
             if mf is not None:
-                dh, dh_carry = self._rnn_split_mask_grad(dh, mf[:, s])
-            dxs = dx_steps[:, s]
-            xp.multiply(dh, coef_z[:, s], out=dxs[:, 0])
-            xp.multiply(dh, a[:, s], out=dxs[:, 2])
-            d_rh = xp.matmul(dxs[:, 2], u_h_t)          # grad of (r*h_{t-1})
-            xp.multiply(d_rh, coef_r[:, s], out=dxs[:, 1])
-            dh_new = xp.matmul(dx_rows[:, s, :u2], u_zr_t)
-            d_rh *= r[:, s]
-            dh_new += d_rh
-            dh_new += dh * z[:, s]
+                xp.multiply(dh, mf[s], out=dh_loc)
+                dh -= dh_loc                             # dh keeps the share carried past the step
+            dxs = dx[s]
+            if reset_after:
+                drs = dr[s]
+                xp.multiply(dh_loc[:, None, :], coef[s], out=dxs)
+                drs[:, :2] = dxs[:, :2]
+                xp.multiply(dh_loc, k_rh[s], out=drs[:, 2])
+                xp.matmul(dr_rows[s], rk_t, out=tmp)
+            else:
+                xp.multiply(dh_loc, k_z[s], out=dxs[:, 0])
+                xp.multiply(dh_loc, k_h[s], out=dxs[:, 2])
+                xp.matmul(dxs[:, 2], rk_h_t, out=d_rh)
+                xp.multiply(d_rh, k_r[s], out=dxs[:, 1])
+                xp.matmul(dx_rows[s, :, :u2], rk_zr_t, out=tmp)
+                d_rh *= r[s]
+                tmp += d_rh
+            dh_loc *= z[s]
             if mf is not None:
-                dh_new += dh_carry
-            dh = dh_new
-        dx = dx.reshape(n * steps, 3 * u)
-        gx, gw, gb = self.dense_backward(dx, x2, kernel, with_bias)
-        hp = self._rnn_time_order(h_prev, go_backwards).reshape(n * steps, u)
-        rh = self._rnn_time_order(r * h_prev, go_backwards).reshape(n * steps, u)
-        gu = xp.concatenate([xp.matmul(hp.T, dx[:, :u2]), xp.matmul(rh.T, dx[:, u2:])], axis=1)
-        return gx.reshape(n, steps, -1), dh, gw, gu, gb
+                dh += dh_loc
+            dh += tmp
+        if reset_after:
+            gx, gw, gu, gb_in = self._rnn_weight_grads(dx_rows, x, kernel, with_bias, h_prev, go_backwards,
+                                                       dz_rec=dr_rows)
+            gb = xp.stack([gb_in, dr.reshape(steps * n, 3 * u).sum(axis=0)]) if with_bias else None
+            return gx, dh, gw, gu, gb
+        # reset_after=False: the U_h product's left operand is r * h_{t-1}, not h_{t-1}.
+        dx2 = dx_rows.reshape(steps * n, 3 * u)
+        x2 = self._rnn_time_major(x, go_backwards).reshape(steps * n, -1)
+        gx, gw, gb = self.dense_backward(dx2, x2, kernel, with_bias)
+        gx = self._rnn_batch_major(gx.reshape(steps, n, -1), go_backwards)
+        gu = xp.empty(rk.shape, dtype)
+        gu[:, :u2] = xp.matmul(h_prev.reshape(steps * n, u).T, dx2[:, :u2])
+        gu[:, u2:] = xp.matmul((h_prev * r).reshape(steps * n, u).T, dx2[:, u2:])
+        return gx, dh, gw, gu, gb
 
     # ------------------------------------------------------------- SimpleRNN
     def simple_rnn_forward(self, x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwards=False,
                            activation="tanh", zero_output_for_mask=False, save=True):
         """Run a SimpleRNN over ``x`` ``(N, T, F)``; returns ``(outputs, last_h, saved)``.
 
-        Saved for backward: only the hidden-state sequence (the outputs), inputs and weights;
-        the activation's derivative is recomputed from it.
+        Saved for backward: the hidden states ``(T+1, N, u)`` (the activation's derivative is
+        recomputed from them), the mask, and references to ``x`` and the weights.
         """
         if activation not in _ACTIVATIONS:
             raise ValueError(f"simple_rnn activation must be one of {_ACTIVATIONS}, got {activation!r}.")
@@ -340,65 +415,71 @@ class RNNOps:
         n, steps, _ = x.shape
         u = recurrent_kernel.shape[0]
         dtype = x.dtype
-        x2, xw = self._rnn_input_projection(x, kernel, bias)
-        xw = self._rnn_time_order(xw, go_backwards)
+        xw = self._rnn_projection(x, kernel, bias, go_backwards)
         mb = self._rnn_mask(mask, go_backwards)
-        hs = xp.empty((n, steps, u), dtype)
-        h = h0
+        keep = None if mb is None else ~mb
+        hs = self._rnn_states(h0, steps)
+        tmp = xp.empty((n, u), dtype)
         for s in range(steps):
-            a = xp.matmul(h, recurrent_kernel)
-            a += xw[:, s]
+            h, a = hs[s], hs[s + 1]
+            xp.matmul(h, recurrent_kernel, out=tmp)
+            xp.add(tmp, xw[s], out=a)
             if activation == "tanh":
                 xp.tanh(a, out=a)
             elif activation == "relu":
                 xp.maximum(a, 0, out=a)
             elif activation == "sigmoid":
-                a = self.sigmoid(a)
-            if mb is not None:
-                a = xp.where(mb[:, s], a, h)
-            hs[:, s] = a
-            h = a
-        outputs = hs * mb.astype(dtype) if (zero_output_for_mask and mb is not None) else hs
+                a *= 0.5
+                xp.tanh(a, out=a)
+                a *= 0.5
+                a += 0.5
+            if keep is not None:
+                xp.copyto(a, h, where=keep[s])
+        outputs = self._rnn_outputs(hs, mb, zero_output_for_mask)
         saved = None
         if save:
-            saved = (x2, h0, kernel, recurrent_kernel, bias is not None, mb, go_backwards, activation,
+            saved = (x, kernel, recurrent_kernel, bias is not None, mb, go_backwards, activation,
                      zero_output_for_mask, hs)
-        return outputs, h, saved
+        return outputs, hs[steps].copy(), saved
 
     def simple_rnn_backward(self, saved, g_outputs, g_h):
         """BPTT for :meth:`simple_rnn_forward`: ``(gx, gh0, gkernel, grecurrent, gbias)``."""
         xp = self.xp
-        (x2, h0, kernel, rk, with_bias, mb, go_backwards, activation, zero_out, hs) = saved
-        n, steps, u = hs.shape
+        (x, kernel, rk, with_bias, mb, go_backwards, activation, zero_out, hs) = saved
+        steps = hs.shape[0] - 1
+        n, u = hs.shape[1:]
         dtype = hs.dtype
+        h_new = hs[1:]
         if activation == "tanh":
-            deriv = 1 - hs * hs
+            deriv = h_new * h_new
+            xp.subtract(1, deriv, out=deriv)
         elif activation == "relu":
-            deriv = (hs > 0).astype(dtype)
+            deriv = (h_new > 0).astype(dtype)
         elif activation == "sigmoid":
-            deriv = hs * (1 - hs)
+            deriv = xp.subtract(1, h_new)
+            deriv *= h_new
         else:
             deriv = None
-        dz = xp.empty((n, steps, u), dtype)
-        dz_steps = self._rnn_time_order(dz, go_backwards)
-        rk_t = rk.T
-        mf = None if mb is None else mb.astype(dtype)
-        if g_outputs is not None and zero_out and mf is not None:
-            g_outputs = g_outputs * mf
-        dh = g_h if g_h is not None else xp.zeros((n, u), dtype)
+        dz = xp.empty((steps, n, u), dtype)
+        rk_t = xp.ascontiguousarray(rk.T)   # per-step GEMMs run faster on a contiguous operand
+        mf, nmf, g_seq = self._rnn_backward_setup(mb, g_outputs, zero_out, dtype)
+        dh = self._rnn_start_grad(g_h, (n, u), dtype)
+        tmp = xp.empty((n, u), dtype)
+        dh_loc = dh if mf is None else xp.empty((n, u), dtype)
         for s in range(steps - 1, -1, -1):
-            if g_outputs is not None:
-                dh = dh + g_outputs[:, s]
+            if g_seq is not None:
+                dh += g_seq[s]
             if mf is not None:
-                dh, dh_carry = self._rnn_split_mask_grad(dh, mf[:, s])
-            dzs = dz_steps[:, s]
+                xp.multiply(dh, mf[s], out=dh_loc)
+                dh -= dh_loc
             if deriv is None:
-                dzs[...] = dh
+                dz[s] = dh_loc
             else:
-                xp.multiply(dh, deriv[:, s], out=dzs)
-            dh = xp.matmul(dzs, rk_t)
-            if mf is not None:
-                dh += dh_carry
-        h_prev = self._rnn_previous(h0, hs)
-        gx, gw, gu, gb = self._rnn_weight_grads(dz, x2, kernel, with_bias, h_prev, go_backwards)
+                xp.multiply(dh_loc, deriv[s], out=dz[s])
+            if mf is None:
+                xp.matmul(dz[s], rk_t, out=dh)
+            else:
+                xp.matmul(dz[s], rk_t, out=tmp)
+                dh += tmp
+        gx, gw, gu, gb = self._rnn_weight_grads(dz, x, kernel, with_bias, hs[:-1], go_backwards)
         return gx, dh, gw, gu, gb

@@ -33,6 +33,7 @@ def wrap(data, node, index: int) -> "Tensor":
     t._node = node
     t._index = index
     t._tracked = node is not None
+    t._keras_mask = None
     return t
 
 
@@ -44,7 +45,7 @@ class Tensor:
     the primitives of :mod:`graphkit.ops` and are differentiable under a GradientTape.
     """
 
-    # _keras_mask is set only on layer outputs that carry a mask (read with getattr).
+    # _keras_mask: the mask a masking layer attached to its output (None otherwise).
     __slots__ = ("data", "_node", "_index", "_tracked", "_keras_mask", "__weakref__")
     __array_priority__ = 1000  # numpy defers binary operators to Tensor
 
@@ -53,6 +54,7 @@ class Tensor:
         self._node = None
         self._index = 0
         self._tracked = False
+        self._keras_mask = None
 
     # ---------------------------------------------------------------- properties
     @property

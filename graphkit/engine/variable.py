@@ -29,6 +29,7 @@ class Variable(Tensor):
         self._index = 0
         self._trainable = bool(trainable)
         self._tracked = self._trainable
+        self._keras_mask = None
         self.name = naming.scoped(name or "Variable")
 
     @property
@@ -70,7 +71,7 @@ class Variable(Tensor):
     def value(self) -> Tensor:
         """A tensor snapshot of the current value."""
         t = Tensor.__new__(Tensor)
-        t.data, t._node, t._index, t._tracked = self.data, None, 0, False
+        t.data, t._node, t._index, t._tracked, t._keras_mask = self.data, None, 0, False, None
         return t
 
     read_value = value
