@@ -748,3 +748,14 @@ def test_thousand_layer_sequential():
         model.add(Dense(4))
     assert model(np.ones((1, 4))).shape == (1, 4)
     assert all(len(l._inbound_nodes) == 1 for l in model.layers)
+
+
+def test_layers_cast_floating_inputs_to_their_dtype_and_keep_masks():
+    layer = gk.layers.Activation("linear", dtype="float32")
+    x = gk.constant(np.ones((2, 3)), dtype="float64")
+    x._keras_mask = gk.constant([True, False])
+    out = layer(x)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out._keras_mask.numpy(), [True, False])
+    ids = gk.constant([[1, 2]])
+    assert gk.layers.Activation("linear")(ids).dtype == np.int32  # integers are left alone

@@ -188,7 +188,7 @@ def test_lambda_training_mask_and_gradient():
     out = layer(gk.constant(x), training=True)
     assert seen["training"] is True
     np.testing.assert_array_equal(out._keras_mask.numpy(), x[:, 0] > 0)
-    check_gradients(lambda t: L.Lambda(lambda v: gk.ops.tanh(v) * 2)(t), x, backend=BACKENDS["numpy"])
+    check_gradients(lambda t: L.Lambda(lambda v: gk.ops.tanh(v) * 2, dtype="float64")(t), x, backend=BACKENDS["numpy"])
 
 
 def test_lambda_config_roundtrip_keeps_the_function():
@@ -362,7 +362,7 @@ def test_upsampling2d_nearest():
 def test_upsampling2d_bilinear_matches_torch():
     torch = pytest.importorskip("torch")
     x = rand(2, 3, 5, 2)
-    out = L.UpSampling2D((2, 3), interpolation="bilinear")(gk.constant(x, dtype="float64")).numpy()
+    out = L.UpSampling2D((2, 3), interpolation="bilinear", dtype="float64")(gk.constant(x, dtype="float64")).numpy()
     ref = torch.nn.functional.interpolate(torch.tensor(np.transpose(x, (0, 3, 1, 2))), scale_factor=(2, 3),
                                           mode="bilinear", align_corners=False)
     np.testing.assert_allclose(out, np.transpose(ref.numpy(), (0, 2, 3, 1)), rtol=1e-10, atol=1e-12)

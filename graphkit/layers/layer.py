@@ -15,6 +15,7 @@ from ..engine.variable import Variable
 from ..graph.node import Node, flatten_structure, map_structure
 from ..graph.symbolic import SymbolicTensor, any_symbolic, placeholder
 from ..module import Module
+from ..ops.cast import cast
 from .input_spec import InputSpec
 
 _name_counts: dict[str, int] = {}
@@ -58,6 +59,7 @@ class Layer(Module):
     # Whether __call__ turns array/list inputs into tensors before call(); models that convert each
     # input to its own dtype themselves (Functional, Sequential) switch it off.
     _convert_input_args = True
+    _autocast = True  # cast floating inputs to the layer's dtype (models leave inputs to their Inputs)
 
     def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: Sequence[int] | None = None, **kwargs: Any) -> None:
@@ -66,6 +68,7 @@ class Layer(Module):
         super().__init__(name=name or unique_name(_keras_snake_case(type(self).__name__)))
         self._trainable = bool(trainable)
         self.dtype_policy = dtype or backend.FLOATX
+        self._compute_dtype = numpy.dtype(self.dtype_policy)
         self.built = False
         self.supports_masking = False
         self.input_spec: InputSpec | list | None = None
@@ -216,11 +219,26 @@ class Layer(Module):
             return record_call(self, args, kwargs)
         if not isinstance(inputs, Tensor) and self._convert_input_args:
             inputs = _as_input_structure(inputs)
+        if self._autocast:
+            inputs = self._autocast_inputs(inputs)
         if self.input_spec is not None:
             self._check_input_spec(inputs)
         if not self.built:
             self._build_once(_shape_structure(inputs))
         return self._call_with_context(inputs, args[1:], kwargs)
+
+    def _autocast_inputs(self, inputs: Any) -> Any:
+        """Floating inputs in another float dtype are cast to the layer's dtype (Keras's autocast)."""
+        if isinstance(inputs, Tensor):
+            dtype = inputs.data.dtype
+            if dtype == self._compute_dtype or dtype.kind != "f":
+                return inputs
+            cast_inputs = cast(inputs, self._compute_dtype)
+            cast_inputs._keras_mask = inputs._keras_mask
+            return cast_inputs
+        if isinstance(inputs, (list, tuple, dict)):
+            return map_structure(self._autocast_inputs, inputs)
+        return inputs
 
     def _call_with_context(self, inputs: Any, extra_args: tuple, kwargs: dict) -> Any:
         """Run ``call`` with Keras's ``training`` and ``mask`` conventions.

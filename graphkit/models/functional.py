@@ -15,6 +15,7 @@ class Functional(Model):
     """A model defined by ``gk.Model(inputs, outputs)``: single, list or dict inputs and outputs."""
 
     _convert_input_args = False  # call() converts each input to its gk.Input's dtype
+    _autocast = False
 
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True,
                  **kwargs: Any) -> None:

@@ -21,6 +21,7 @@ class Sequential(Model):
     """
 
     _convert_input_args = False  # the inner Functional converts inputs to the Input's dtype
+    _autocast = False
 
     def __init__(self, layers: Sequence[Layer] | None = None, trainable: bool = True, name: str | None = None):
         super().__init__(trainable=trainable, name=name)
