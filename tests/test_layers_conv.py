@@ -454,7 +454,7 @@ def test_global_average_pooling_1d_mask():
     out = L.GlobalAveragePooling1D(dtype="float64")(const(x), mask=mask).numpy()
     expected = np.stack([x[i, mask[i]].mean(axis=0) for i in range(3)])
     np.testing.assert_allclose(out, expected, rtol=1e-12)
-    kept = L.GlobalAveragePooling1D(keepdims=True)(const(x), mask=mask).numpy()
+    kept = L.GlobalAveragePooling1D(keepdims=True, dtype="float64")(const(x), mask=mask).numpy()
     np.testing.assert_allclose(kept[:, 0], expected, rtol=1e-12)
     first = L.GlobalAveragePooling1D(data_format="channels_first")(const(np.moveaxis(x, 1, 2)), mask=mask).numpy()
     np.testing.assert_allclose(first, expected, rtol=1e-12)
