@@ -456,7 +456,7 @@ def test_global_average_pooling_1d_mask():
     np.testing.assert_allclose(out, expected, rtol=1e-12)
     kept = L.GlobalAveragePooling1D(keepdims=True, dtype="float64")(const(x), mask=mask).numpy()
     np.testing.assert_allclose(kept[:, 0], expected, rtol=1e-12)
-    first = L.GlobalAveragePooling1D(data_format="channels_first")(const(np.moveaxis(x, 1, 2)), mask=mask).numpy()
+    first = L.GlobalAveragePooling1D(data_format="channels_first", dtype="float64")(const(np.moveaxis(x, 1, 2)), mask=mask).numpy()
     np.testing.assert_allclose(first, expected, rtol=1e-12)
     # The mask from an Embedding(mask_zero=True) reaches it and stops there (as in Keras).
     ids = np.array([[3, 1, 0, 0], [2, 0, 0, 0]])
