@@ -197,9 +197,10 @@ class RNNOps:
         u = four_u // 4
         dtype = gates.dtype
         i, f, gg, o = (gates[..., k * u:(k + 1) * u] for k in range(4))
-        # dz_t = [dc*k_i, dc*k_f, dc*k_c, dh*k_o] with dc = dc_{t+1} + dh*q.
-        coef = xp.empty((steps, n, 4, u), dtype)
-        k_i, k_f, k_c, k_o = (coef[:, :, k] for k in range(4))
+        # dz_t = [dc*k_i, dc*k_f, dc*k_c, dh*k_o] with dc = dc_{t+1} + dh*q. The factors are
+        # gate-major (4, T, N, u) so computing them runs over contiguous memory.
+        coef = xp.empty((4, steps, n, u), dtype)
+        k_i, k_f, k_c, k_o = coef
         xp.subtract(1, i, out=k_i)
         k_i *= i
         k_i *= gg
@@ -236,7 +237,7 @@ class RNNOps:
                 dh -= dh_loc
                 dc *= nmf[s]
             xp.multiply(dh_loc, k_o[s], out=dzs[:, 3])
-            xp.multiply(dct[:, None, :], coef[s, :, :3], out=dzs[:, :3])
+            xp.multiply(dct, coef[:3, s], out=dzs.transpose(1, 0, 2)[:3])
             xp.multiply(dct, f[s], out=tmp)
             if mf is None:
                 dc, tmp = tmp, dc
@@ -331,9 +332,9 @@ class RNNOps:
         dtype = gates.dtype
         h_prev = hs[:-1]
         z, r, hh = (gates[..., k * u:(k + 1) * u] for k in range(3))
-        # Factors of dh in the step's input pre-activation gradients [k_z, k_r, k_h].
-        coef = xp.empty((steps, n, 3, u), dtype)
-        k_z, k_r, k_h = (coef[:, :, k] for k in range(3))
+        # Factors of dh in the step's input pre-activation gradients [k_z, k_r, k_h] (gate-major).
+        coef = xp.empty((3, steps, n, u), dtype)
+        k_z, k_r, k_h = coef
         one_minus_z = xp.subtract(1, z)
         xp.multiply(hh, hh, out=k_h)
         xp.subtract(1, k_h, out=k_h)
@@ -370,7 +371,7 @@ class RNNOps:
             dxs = dx[s]
             if reset_after:
                 drs = dr[s]
-                xp.multiply(dh_loc[:, None, :], coef[s], out=dxs)
+                xp.multiply(dh_loc, coef[:, s], out=dxs.transpose(1, 0, 2))
                 drs[:, :2] = dxs[:, :2]
                 xp.multiply(dh_loc, k_rh[s], out=drs[:, 2])
                 xp.matmul(dr_rows[s], rk_t, out=tmp)
