@@ -27,9 +27,6 @@ class NumpyOps(Ops):
         def erf(self, x):
             return _special.erf(x)
 
-        def sigmoid(self, x):
-            return _special.expit(x)
-
     def dense_backward(self, grad, x, w, with_bias: bool):
         if x.ndim != 2:
             return super().dense_backward(grad, x, w, with_bias)

@@ -130,10 +130,8 @@ class Ops(ConvOps, RNNOps):
         return grad * (y > 0)
 
     def sigmoid(self, x):
-        xp = self.xp
-        # Split by sign so exp never overflows.
-        z = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
+        # tanh form: no overflow for large |x|, and several times faster than exp-based forms.
+        return 0.5 * self.xp.tanh(0.5 * x) + 0.5
 
     def sigmoid_backward(self, grad, y):
         return grad * y * (1 - y)
