@@ -7,6 +7,7 @@ the logical AND of the inputs' masks (inputs without a mask do not restrict it).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 from .. import backend
@@ -43,8 +44,10 @@ class Merge(Layer):
     def _where(self) -> str:
         return f"{type(self).__name__} '{self.name}'"
 
+    _pairwise = None  # the binary op folded over the inputs by the default _merge_function
+
     def _merge_function(self, inputs: list) -> Any:
-        raise NotImplementedError
+        return functools.reduce(type(self)._pairwise, inputs)
 
     # ---------------------------------------------------------------- shapes
     def _check_count(self, shapes: Any) -> list[tuple]:
@@ -131,60 +134,42 @@ class Merge(Layer):
 class Add(Merge):
     """Elementwise sum of the inputs."""
 
-    def _merge_function(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = _add(out, x)
-        return out
+    _pairwise = staticmethod(_add)
 
 
 class Subtract(Merge):
     """``inputs[0] - inputs[1]`` (exactly two inputs)."""
 
     min_inputs = max_inputs = 2
-
-    def _merge_function(self, inputs):
-        return _subtract(inputs[0], inputs[1])
+    _pairwise = staticmethod(_subtract)
 
 
 class Multiply(Merge):
     """Elementwise product of the inputs."""
 
-    def _merge_function(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = _multiply(out, x)
-        return out
+    _pairwise = staticmethod(_multiply)
 
 
 class Average(Merge):
     """Elementwise mean of the inputs."""
 
+    _pairwise = staticmethod(_add)
+
     def _merge_function(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = _add(out, x)
-        return out / len(inputs) if len(inputs) > 1 else out
+        total = super()._merge_function(inputs)
+        return total / len(inputs) if len(inputs) > 1 else total
 
 
 class Maximum(Merge):
     """Elementwise maximum of the inputs (ties share the gradient)."""
 
-    def _merge_function(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = _maximum(out, x)
-        return out
+    _pairwise = staticmethod(_maximum)
 
 
 class Minimum(Merge):
     """Elementwise minimum of the inputs (ties share the gradient)."""
 
-    def _merge_function(self, inputs):
-        out = inputs[0]
-        for x in inputs[1:]:
-            out = _minimum(out, x)
-        return out
+    _pairwise = staticmethod(_minimum)
 
 
 class Concatenate(Merge):
