@@ -161,6 +161,14 @@ class _BaseConv(Layer):
         return {"kernel_size": self.kernel_size, "strides": self.strides, "padding": self.padding,
                 "data_format": self.data_format, "dilation_rate": self.dilation_rate}
 
+    def _kernel_config(self) -> dict:
+        """Config keys of layers with one ``kernel`` and a ``bias`` (Conv and ConvTranspose)."""
+        return {"activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+                "kernel_constraint": None, "bias_constraint": None}
+
 
 # --------------------------------------------------------------------------- Conv1D/2D/3D
 class _Conv(_BaseConv):
@@ -210,11 +218,7 @@ class _Conv(_BaseConv):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "filters": self.filters, **self._common_config(), "groups": self.groups,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
-                "kernel_constraint": None, "bias_constraint": None}
+                **self._kernel_config()}
 
 
 class Conv1D(_Conv):
@@ -288,12 +292,7 @@ class _ConvTranspose(_BaseConv):
     def get_config(self) -> dict:
         # Keras 3 leaves output_padding out of the config (so it is lost on reload); graphkit keeps it.
         return {**super().get_config(), "filters": self.filters, **self._common_config(),
-                "output_padding": self.output_padding,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
-                "kernel_constraint": None, "bias_constraint": None}
+                "output_padding": self.output_padding, **self._kernel_config()}
 
 
 class Conv1DTranspose(_ConvTranspose):
