@@ -32,6 +32,7 @@ test: $(STAMP) system-deps
 
 bench: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(PY) bench/overhead.py
+	$(PY) bench/forward.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
