@@ -1,6 +1,7 @@
 """The main job (``make demo``): a tour of graphkit on an embedded, generated dataset.
 
-Builds a two-layer network as a :class:`gk.Module`, trains it with :class:`gk.GradientTape`
+Builds the Keras guide's example models with the Functional API and writes their summaries;
+then builds a small network as a :class:`gk.Module`, trains it with :class:`gk.GradientTape`
 on two interleaved spirals (generated, no network needed), and writes the loss log, a loss
 plot and a short report to the output folder.
 """
@@ -15,6 +16,7 @@ import sys
 import numpy as np
 
 import graphkit as gk
+from graphkit import examples
 
 
 def make_spirals(n_per_class: int = 200, noise: float = 0.15, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -114,15 +116,28 @@ def write_outputs(out: pathlib.Path, result: dict) -> None:
         f"final loss {result['history'][-1]:.4f}\nheld-out accuracy {result['accuracy']:.3f}\n")
 
 
+def write_summaries(out: pathlib.Path) -> None:
+    """Print and save the Keras-style summaries of the example models."""
+    out.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = []
+    for build in (examples.mlp, examples.conv_autoencoder, examples.text_tagger, examples.small_resnet):
+        model = build()
+        model.summary(print_fn=lambda text: lines.append(text))
+    text = "\n".join(lines)
+    print(text)
+    (out / "summaries.txt").write_text(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
     parser.add_argument("--epochs", type=int, default=1500)
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
+    write_summaries(out)
     result = train(epochs=args.epochs)
     write_outputs(out, result)
-    print(f"wrote {out.resolve()}/ (losses.csv, loss.png, report.txt)")
+    print(f"wrote {out.resolve()}/ (summaries.txt, losses.csv, loss.png, report.txt)")
     return 0
 
 
