@@ -71,7 +71,10 @@ class Primitive:
         observers = STATE.observers
         if observers:
             start = time.perf_counter_ns()
-        out, saved = self.forward(ops, *[t.data for t in inputs], **attrs)
+        if len(inputs) == 2:  # the common case, without building a list
+            out, saved = self.forward(ops, inputs[0].data, inputs[1].data, **attrs)
+        else:
+            out, saved = self.forward(ops, *[t.data for t in inputs], **attrs)
         node = None
         tapes = STATE.tapes
         if tapes and self.backward is not None:

@@ -24,11 +24,15 @@ def to_array(value: Any, dtype: Any = None):
     return ops.asarray(numpy.asarray(value), dtype=dtype)
 
 
+_new_object = object.__new__
+_ndarray, _numpy_scalar = numpy.ndarray, numpy.generic
+
+
 def wrap(data, node, index: int) -> "Tensor":
-    """Make a tensor around a backend array without copying or converting it."""
-    if isinstance(data, numpy.generic):  # numpy reductions of 0-d results return scalars
-        data = numpy.asarray(data)
-    t = Tensor.__new__(Tensor)
+    """Make a tensor around a backend array without copying or converting it (the hot path)."""
+    if data.__class__ is not _ndarray and isinstance(data, _numpy_scalar):
+        data = numpy.asarray(data)  # numpy reductions and 0-d arithmetic return scalars
+    t = _new_object(Tensor)
     t.data = data
     t._node = node
     t._index = index
