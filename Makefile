@@ -14,7 +14,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,peer]"
+	$(PY) -m pip install --quiet -e ".[test,bench]"
 	touch $@
 
 # System packages the pictures need (graphviz's `dot`); installed with apt where we are root.
