@@ -8,6 +8,10 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from . import activations, backend, initializers, layers, models, nn, ops, random, saving
+from . import train
+from . import optimizers
+from . import callbacks, datasets, utils
+from . import losses, metrics
 from .backend import FLOATX
 from .engine.autograd import GradientTape, Primitive, no_grad, observe, primitive
 from .engine.dtypes import (bool_, float16, float32, float64, int8, int16, int32, int64, uint8)
@@ -69,5 +73,5 @@ __all__ = [
     "models", "Primitive", "Tensor", "Variable", "backend", "bool_", "cast",
     "constant", "convert_to_tensor", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
     "matmul", "name_scope", "nn", "no_grad", "observe", "ones", "ones_like", "ops", "primitive",
-    "random", "saving", "uint8", "zeros", "zeros_like",
+    "random", "saving", "train", "uint8", "callbacks", "datasets", "utils", "zeros", "zeros_like",
 ]

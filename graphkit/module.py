@@ -33,6 +33,13 @@ class Module:
         self._name = name
         self._name_scope = naming.name_scope(name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        # Deferred checkpoint restoration (graphkit.train): a variable created later gets its saved value.
+        if "_pending_restore" in self.__dict__:
+            from .train.deferred import resolve_pending
+            resolve_pending(self)
+
     @property
     def name(self) -> str:
         return self._name

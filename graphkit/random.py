@@ -3,14 +3,31 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy
+
 from . import backend
 from .backend import FLOATX
 from .engine.tensor import Tensor, wrap
 
 
+_host_rng: list = [None]  # the numpy generator of host-side draws (fit's shuffling), made on first use
+
+
 def set_seed(seed: int | None) -> None:
-    """Make random draws (initializers, dropout, ``gk.random.*``) repeatable from here on."""
+    """Make random draws (initializers, dropout, ``gk.random.*``, the order ``fit`` shuffles
+    data in) repeatable from here on."""
     backend.seed_all(seed)
+    _host_rng[0] = None
+
+
+def host_generator() -> numpy.random.Generator:
+    """The numpy generator used for host-side randomness such as ``fit``'s shuffling: seeded by
+    :func:`set_seed` and the same whichever backend (numpy or CuPy) runs the model."""
+    if _host_rng[0] is None:
+        seed = backend._default_seed
+        # A stream of its own (not the backend generator's), so shuffling does not shift dropout.
+        _host_rng[0] = numpy.random.default_rng(None if seed is None else [int(seed), 0x5EED])
+    return _host_rng[0]
 
 
 def normal(shape: Sequence[int], mean: float = 0.0, stddev: float = 1.0, dtype: Any = FLOATX,

@@ -12,12 +12,14 @@ from typing import Any, Sequence
 import numpy
 
 from .conv_ops import ConvOps
+from .loss_ops import LossOps
+from .optimizer_ops import OptimizerOps
 from .rnn_ops import RNNOps
 
 FLOATX = "float32"
 
 
-class Ops(ConvOps, RNNOps):
+class Ops(ConvOps, RNNOps, OptimizerOps, LossOps):
     """Array primitives and their backward helpers for one array module ``xp``.
 
     Convolution and pooling helpers live in :class:`~graphkit.backend.conv_ops.ConvOps`; recurrent

@@ -216,6 +216,23 @@ class Lambda(Layer):
         config["arguments"] = dict(self.arguments)
         return config
 
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Lambda":
+        """Functions saved by name come from ``custom_objects``/the registry/``gk.ops``; lambdas
+        saved as code (``model.save``) are rebuilt only outside safe mode."""
+        from ..saving.serialization import deserialize_keras_object
+        config = dict(config)
+        for key in ("function", "output_shape", "mask"):
+            value = config.get(key)
+            if isinstance(value, dict) and "class_name" in value:
+                try:
+                    config[key] = deserialize_keras_object(value, custom_objects)
+                except ValueError as exc:
+                    if value.get("class_name") != "__lambda__":
+                        raise
+                    raise ValueError(f"Lambda layer '{config.get('name')}' ({key}): {exc}") from None
+        return super().from_config(config)
+
 
 def _as_shape_structure(shape: Any) -> Any:
     """Lists of ints (from JSON) become tuples so they read as one shape."""

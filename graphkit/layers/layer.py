@@ -60,6 +60,9 @@ class Layer(Module):
     # input to its own dtype themselves (Functional, Sequential) switch it off.
     _convert_input_args = True
     _autocast = True  # cast floating inputs to the layer's dtype (models leave inputs to their Inputs)
+    # Layers keep Python's fast attribute assignment; deferred checkpoint restoration hooks into
+    # add_weight and _build_once instead of Module.__setattr__.
+    __setattr__ = object.__setattr__
 
     def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: Sequence[int] | None = None, **kwargs: Any) -> None:
@@ -91,6 +94,9 @@ class Layer(Module):
             variable = Variable(value, trainable=trainable and self._trainable, name=name or "variable",
                                 dtype=dtype)
         (self._trainable_created if trainable else self._non_trainable_created).append(variable)
+        if "_pending_restore" in self.__dict__:  # a checkpoint restored before this weight existed
+            from ..train.deferred import resolve_pending
+            resolve_pending(self)
         return variable
 
     def _tracked_attributes(self):
@@ -189,6 +195,9 @@ class Layer(Module):
         self.build(input_shape)
         self.built = True
         self._build_input_shape = input_shape  # for summary() shapes and the config's build_config
+        if "_pending_restore" in self.__dict__:  # sublayers/variables made in build() get restored values
+            from ..train.deferred import resolve_pending
+            resolve_pending(self)
 
     def _check_input_spec(self, inputs: Any) -> None:
         spec = self.input_spec

@@ -5,9 +5,10 @@ from typing import Any
 
 from ..layers.layer import Layer
 from ..module import _leaves
+from .trainer import Trainer
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """A trainable stack of layers.
 
     ``gk.Model(inputs, outputs)`` builds a Functional model from symbolic tensors; subclassing
@@ -68,6 +69,24 @@ class Model(Layer):
         """The model's full config as JSON (``gk.models.model_from_json`` reads it back)."""
         from ..saving.serialization import to_json
         return to_json(self, **kwargs)
+
+    # ---------------------------------------------------------------- saving
+    def save(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> str:
+        """Save config, weights and optimizer state to a ``.gk`` (or ``.keras``) zip, atomically
+        (``gk.models.load_model`` reads it back; see graphkit.saving.saving_api)."""
+        from ..saving.saving_api import save_model
+        return save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True) -> str:
+        """Save the weights (and optimizer state) to ``*.weights.npz`` (Keras 3: ``.weights.h5``)."""
+        from ..saving.saving_api import save_weights
+        return save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
+        """Load ``*.weights.npz`` (or a ``.gk``/``.keras`` file's weights); a mismatch raises and
+        changes nothing."""
+        from ..saving.saving_api import load_weights
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Model":

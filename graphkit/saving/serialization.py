@@ -146,6 +146,9 @@ def serialize_keras_object(obj: Any) -> Any:
         return numpy.dtype(obj).name
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
         if obj.__name__ == "<lambda>":
+            from .code_serialization import dump_function, dumping_code
+            if dumping_code():  # model.save: Keras's "__lambda__" config (loaded only outside safe mode)
+                return dump_function(obj, serialize_keras_object)
             return obj  # kept as is: in-memory round trips work, JSON refuses it with a clear error
         registered = _GLOBAL_CUSTOM_NAMES.get(obj)
         return {"module": obj.__module__, "class_name": "function", "config": registered or obj.__name__,
@@ -232,7 +235,16 @@ class _TensorRef:
 
 
 def deserialize_keras_object(config: Any, custom_objects: dict | None = None, safe_mode: bool = True) -> Any:
-    """The object a config (from :func:`serialize_keras_object` or JSON) describes."""
+    """The object a config (from :func:`serialize_keras_object` or JSON) describes.
+
+    ``safe_mode=False`` (or an enclosing ``SafeModeScope(False)``) allows rebuilding Python lambdas
+    saved as code by ``model.save``; in safe mode they raise a ValueError.
+    """
+    if safe_mode is False:
+        from .code_serialization import SafeModeScope, in_safe_mode
+        if in_safe_mode() is not False:
+            with SafeModeScope(False):
+                return deserialize_keras_object(config, custom_objects, True)
     if config is None or isinstance(config, _PLAIN):
         if isinstance(config, str) and custom_objects and custom_objects.get(config) is not None:
             return custom_objects[config]  # a function saved by name (Keras's legacy form)
@@ -260,8 +272,8 @@ def deserialize_keras_object(config: Any, custom_objects: dict | None = None, sa
         return slice(*(deserialize_keras_object(inner.get(k), custom_objects, safe_mode)
                        for k in ("start", "stop", "step")))
     if class_name == "__lambda__":
-        raise ValueError("This config holds a serialized Python lambda; graphkit never loads code from a "
-                         "config. Rebuild the Lambda layer in Python instead.")
+        from .code_serialization import load_function
+        return load_function(inner, lambda c: deserialize_keras_object(c, custom_objects))
     module = config.get("module")
     registered_name = config.get("registered_name") or class_name
     if class_name == "function":

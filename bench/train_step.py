@@ -1,0 +1,196 @@
+"""Training-step time of the 784-64-64-10 MLP (batch 64, RMSprop, sparse softmax crossentropy):
+graphkit vs PyTorch CPU eager vs a hand-written numpy step.
+
+graphkit is timed three ways:
+
+- ``train_on_batch``: the public call (argument checks, metric reset, logs);
+- ``inner step``: ``model._train_batch(x, [y], None)``, the step ``fit`` runs per batch (one
+  GradientTape over forward + loss, ``optimizer.apply``, the loss tracker update);
+- ``fit (per batch)``: ``fit`` over 16 batches, verbose=0, divided by the batch count (includes
+  shuffling, batching and callbacks).
+
+Each peer runs at its best of 1 and 2 threads (BLAS threads via threadpoolctl for graphkit and
+numpy, ``torch.set_num_threads`` for torch). Prints microseconds per step and the ratios
+graphkit / peer (< 1 means graphkit is faster). SPEC 9 asks for <= 1.0x PyTorch and <= 2x numpy.
+
+    .venv/bin/python bench/train_step.py [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import timeit
+
+import numpy as np
+
+import graphkit as gk
+from graphkit import examples
+
+BATCH, IN, HIDDEN, CLASSES = 64, 784, 64, 10
+LR, RHO, EPS = 0.001, 0.9, 1e-7
+
+
+def best_us(fn, number: int = 200, repeat: int = 7) -> float:
+    for _ in range(20):
+        fn()  # warm up
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+
+
+def set_threads(n: int) -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return
+    threadpool_limits(n)
+
+
+def data(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((BATCH, IN), dtype=np.float32)
+    y = rng.integers(0, CLASSES, BATCH).astype(np.int32)
+    return x, y
+
+
+# ----------------------------------------------------------------------------- graphkit
+def graphkit_model():
+    gk.random.set_seed(0)
+    model = examples.mlp()
+    model.compile(optimizer=gk.optimizers.RMSprop(learning_rate=LR),
+                  loss=gk.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+# ----------------------------------------------------------------------------- numpy
+class NumpyMLP:
+    """A hand-written step: dense-relu-dense-relu-dense, softmax crossentropy (mean over the batch),
+    Keras's RMSprop (rho 0.9, eps 1e-7), with in-place updates."""
+
+    def __init__(self, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        sizes = [IN, HIDDEN, HIDDEN, CLASSES]
+        self.w = [(rng.standard_normal((a, b)) * np.sqrt(2 / (a + b))).astype(np.float32)
+                  for a, b in zip(sizes[:-1], sizes[1:])]
+        self.b = [np.zeros(b, np.float32) for b in sizes[1:]]
+        self.params = [p for pair in zip(self.w, self.b) for p in pair]
+        self.vel = [np.zeros_like(p) for p in self.params]
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> float:
+        w1, w2, w3 = self.w
+        b1, b2, b3 = self.b
+        h1 = x @ w1
+        h1 += b1
+        np.maximum(h1, 0, out=h1)
+        h2 = h1 @ w2
+        h2 += b2
+        np.maximum(h2, 0, out=h2)
+        z = h2 @ w3
+        z += b3
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)  # softmax probabilities
+        n = len(y)
+        rows = np.arange(n)
+        loss = -float(np.log(z[rows, y]).mean())
+        z[rows, y] -= 1
+        z /= n  # dL/dlogits
+        g_w3 = h2.T @ z
+        g_b3 = z.sum(axis=0)
+        d2 = z @ w3.T
+        d2 *= h2 > 0
+        g_w2 = h1.T @ d2
+        g_b2 = d2.sum(axis=0)
+        d1 = d2 @ w2.T
+        d1 *= h1 > 0
+        g_w1 = x.T @ d1
+        g_b1 = d1.sum(axis=0)
+        for p, v, g in zip(self.params, self.vel, (g_w1, g_b1, g_w2, g_b2, g_w3, g_b3)):
+            v *= RHO
+            v += (1 - RHO) * g * g
+            denom = np.sqrt(v)
+            denom += EPS
+            np.divide(g, denom, out=denom)
+            denom *= LR
+            p -= denom
+        return loss
+
+
+# ----------------------------------------------------------------------------- torch
+def torch_step():
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(IN, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, HIDDEN), nn.ReLU(),
+                          nn.Linear(HIDDEN, CLASSES))
+    opt = torch.optim.RMSprop(model.parameters(), lr=LR, alpha=RHO, eps=EPS)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = data()
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(tx), ty)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", action="store_true", help="cProfile 2,000 inner steps and print the top 25")
+    args = parser.parse_args()
+    x, y = data()
+    model = graphkit_model()
+    model.train_on_batch(x, y)  # builds the plan and the optimizer
+    ys = [y]
+    inner = lambda: model._train_batch(x, ys, None)  # noqa: E731
+    on_batch = lambda: model.train_on_batch(x, y)  # noqa: E731
+    big_x = np.tile(x, (16, 1))
+    big_y = np.tile(y, 16)
+    fit = lambda: model.fit(big_x, big_y, batch_size=BATCH, epochs=1, verbose=0, shuffle=True)  # noqa: E731
+    np_model = NumpyMLP()
+    np_step = lambda: np_model.step(x, y)  # noqa: E731
+
+    if args.profile:
+        set_threads(1)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(2000):
+            inner()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        return
+
+    results: dict[str, float] = {}
+    for name, fn, number in (("train_on_batch", on_batch, 200), ("inner step", inner, 200),
+                             ("fit (per batch)", fit, 10), ("numpy step", np_step, 200)):
+        times = []
+        for threads in (1, 2):
+            set_threads(threads)
+            t = best_us(fn, number=number)
+            times.append(t / 16 if name.startswith("fit") else t)
+        results[name] = min(times)
+    try:
+        import torch
+        step = torch_step()
+        times = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            times.append(best_us(step))
+        results["torch step"] = min(times)
+    except ImportError:
+        print("(torch is not installed: no PyTorch comparison)")
+
+    torch_us, numpy_us = results.get("torch step"), results["numpy step"]
+    print(f"784-64-64-10 MLP, batch {BATCH}, RMSprop: microseconds per training step (best of 1 and 2 threads)")
+    print(f"{'case':<18} {'us/step':>9} {'/ torch':>8} {'/ numpy':>8}")
+    for name, us in results.items():
+        vs_torch = f"{us / torch_us:8.2f}" if torch_us else f"{'-':>8}"
+        print(f"{name:<18} {us:9.1f} {vs_torch} {us / numpy_us:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

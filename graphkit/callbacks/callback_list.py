@@ -1,0 +1,173 @@
+"""``CallbackList``: fans every hook out to a list of callbacks (Keras 3 signature)."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from .callback import Callback
+from .history import History
+
+
+class CallbackList(Callback):
+    """Container abstracting a list of callbacks.
+
+    ``CallbackList(callbacks=None, add_history=False, add_progbar=False, model=None, **params)``:
+    ``add_history`` appends a :class:`History` (unless one is present), ``add_progbar`` a
+    :class:`ProgbarLogger` (when ``params['verbose']`` is truthy and none is present).
+    ``params`` (``verbose``, ``epochs``, ``steps``) are passed to every callback.
+    """
+
+    def __init__(self, callbacks: Iterable[Callback] | None = None, add_history: bool = False,
+                 add_progbar: bool = False, model: Any = None, **params: Any) -> None:
+        super().__init__()
+        if callbacks is None:
+            callbacks = []
+        elif isinstance(callbacks, Callback):
+            callbacks = [callbacks]
+        self.callbacks: list = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback) and not _duck_callback(cb):
+                raise TypeError(f"callbacks must be gk.callbacks.Callback instances, got {cb!r}.")
+        self._history = None
+        self._progbar = None
+        self._add_default_callbacks(add_history, add_progbar)
+        if model is not None:
+            self.set_model(model)
+        if params:
+            self.set_params(params)
+
+    def _add_default_callbacks(self, add_history: bool, add_progbar: bool) -> None:
+        from .progbar_logger import ProgbarLogger
+
+        for cb in self.callbacks:
+            if isinstance(cb, ProgbarLogger):
+                self._progbar = cb
+            elif isinstance(cb, History):
+                self._history = cb
+        if self._history is None and add_history:
+            self._history = History()
+            self.callbacks.append(self._history)
+        if self._progbar is None and add_progbar:
+            self._progbar = ProgbarLogger()
+            self.callbacks.append(self._progbar)
+
+    def append(self, callback: Callback) -> None:
+        self.callbacks.append(callback)
+
+    def set_params(self, params: dict) -> None:
+        self.params = params
+        for cb in self.callbacks:
+            cb.set_params(params)
+
+    def set_model(self, model: Any) -> None:
+        super().set_model(model)
+        if self._history is not None and model is not None:
+            try:
+                model.history = self._history
+            except AttributeError:
+                pass
+        for cb in self.callbacks:
+            cb.set_model(model)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __len__(self) -> int:
+        return len(self.callbacks)
+
+    def _call(self, hook: str, *args: Any, logs: dict | None = None) -> None:
+        # As Keras 3: logs become plain Python floats, and hooks get them positionally so
+        # ``LambdaCallback(on_epoch_end=lambda e, l: ...)`` works with any parameter names.
+        logs = pythonify_logs(logs)
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args, logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        self._call("on_train_batch_begin", batch, logs=logs)
+
+    def on_batch_end(self, batch, logs=None):
+        self._call("on_train_batch_end", batch, logs=logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs=logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs=logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call("on_train_batch_begin", batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call("on_train_batch_end", batch, logs=logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._call("on_test_batch_begin", batch, logs=logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._call("on_test_batch_end", batch, logs=logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self._call("on_predict_batch_begin", batch, logs=logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._call("on_predict_batch_end", batch, logs=logs)
+
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs=logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs=logs)
+
+    def on_test_begin(self, logs=None):
+        self._call("on_test_begin", logs=logs)
+
+    def on_test_end(self, logs=None):
+        self._call("on_test_end", logs=logs)
+
+    def on_predict_begin(self, logs=None):
+        self._call("on_predict_begin", logs=logs)
+
+    def on_predict_end(self, logs=None):
+        self._call("on_predict_end", logs=logs)
+
+
+def pythonify_logs(logs: dict | None) -> dict:
+    """A new dict, keys sorted, scalar values (numbers, 0-d arrays, tensors) as Python floats.
+
+    As Keras 3's ``pythonify_logs``: nested dicts are merged in by their inner keys.
+    """
+    out: dict = {}
+    for key, value in sorted((logs or {}).items()):
+        if isinstance(value, dict):
+            out.update(pythonify_logs(value))
+        else:
+            out[key] = to_py(value)
+    return out
+
+
+def to_py(value: Any) -> Any:
+    """``value`` as a Python float when it is a scalar number, array or tensor; else unchanged."""
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    data = getattr(value, "data", value)  # graphkit Tensor/Variable -> its array
+    if hasattr(data, "get") and not isinstance(data, dict) and hasattr(data, "shape"):
+        try:
+            data = data.get()  # cupy -> numpy
+        except Exception:  # pragma: no cover - defensive
+            pass
+    try:
+        import numpy as np
+
+        arr = np.asarray(data)
+        if arr.ndim == 0 and arr.dtype.kind in "biuf":
+            return float(arr)
+        if arr.size == 1 and arr.dtype.kind in "biuf":
+            return float(arr.reshape(()))
+    except Exception:
+        pass
+    return value
+
+
+def _duck_callback(obj: Any) -> bool:
+    return all(hasattr(obj, h) for h in ("set_model", "set_params", "on_epoch_end", "on_train_batch_end"))
