@@ -31,10 +31,19 @@ BATCH, IN, HIDDEN, CLASSES = 64, 784, 64, 10
 LR, RHO, EPS = 0.001, 0.9, 1e-7
 
 
-def best_us(fn, number: int = 200, repeat: int = 7) -> float:
-    for _ in range(20):
+def best_us(make_step, number: int = 100, repeat: int = 5, per_call: int = 1) -> float:
+    """Best time per step over ``repeat`` runs of ``number`` calls of a fresh step function.
+
+    Each peer starts from fresh weights and optimizer state and runs at most ~600 steps, so the
+    RMSprop velocities of units that stopped learning (relu units dead on this one batch) never
+    decay into float32 denormals, whose arithmetic is ~10x slower on x86 and would make the
+    numbers depend on how long a case ran rather than on the code.
+    """
+    fn = make_step()
+    for _ in range(10):
         fn()  # warm up
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+    best = min(timeit.repeat(fn, number=number, repeat=repeat))
+    return best / (number * per_call) * 1e6
 
 
 def set_threads(n: int) -> None:
@@ -138,48 +147,62 @@ def torch_step():
     return step
 
 
+def graphkit_cases(x, y):
+    """Factories of fresh graphkit step functions, by case name."""
+    def inner():
+        model = graphkit_model()
+        model.train_on_batch(x, y)  # builds the plan and the optimizer
+        ys = [y]
+        return lambda: model._train_batch(x, ys, None)
+
+    def on_batch():
+        model = graphkit_model()
+        return lambda: model.train_on_batch(x, y)
+
+    def fit():
+        model = graphkit_model()
+        big_x, big_y = np.tile(x, (FIT_BATCHES, 1)), np.tile(y, FIT_BATCHES)
+        return lambda: model.fit(big_x, big_y, batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
+
+    return {"train_on_batch": (on_batch, 100, 1), "inner step": (inner, 100, 1),
+            "fit (per batch)": (fit, 6, FIT_BATCHES)}
+
+
+FIT_BATCHES = 16
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", action="store_true", help="cProfile 2,000 inner steps and print the top 25")
+    parser.add_argument("--profile", action="store_true", help="cProfile 500 inner steps and print the top 30")
     args = parser.parse_args()
     x, y = data()
-    model = graphkit_model()
-    model.train_on_batch(x, y)  # builds the plan and the optimizer
-    ys = [y]
-    inner = lambda: model._train_batch(x, ys, None)  # noqa: E731
-    on_batch = lambda: model.train_on_batch(x, y)  # noqa: E731
-    big_x = np.tile(x, (16, 1))
-    big_y = np.tile(y, 16)
-    fit = lambda: model.fit(big_x, big_y, batch_size=BATCH, epochs=1, verbose=0, shuffle=True)  # noqa: E731
-    np_model = NumpyMLP()
-    np_step = lambda: np_model.step(x, y)  # noqa: E731
+    cases = graphkit_cases(x, y)
 
     if args.profile:
         set_threads(1)
+        step = cases["inner step"][0]()
         profiler = cProfile.Profile()
         profiler.enable()
-        for _ in range(2000):
-            inner()
+        for _ in range(500):
+            step()
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         return
 
+    cases["numpy step"] = (lambda: (lambda m: (lambda: m.step(x, y)))(NumpyMLP()), 100, 1)
     results: dict[str, float] = {}
-    for name, fn, number in (("train_on_batch", on_batch, 200), ("inner step", inner, 200),
-                             ("fit (per batch)", fit, 10), ("numpy step", np_step, 200)):
+    for name, (make, number, per_call) in cases.items():
         times = []
         for threads in (1, 2):
             set_threads(threads)
-            t = best_us(fn, number=number)
-            times.append(t / 16 if name.startswith("fit") else t)
+            times.append(best_us(make, number=number, per_call=per_call))
         results[name] = min(times)
     try:
         import torch
-        step = torch_step()
         times = []
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            times.append(best_us(step))
+            times.append(best_us(torch_step))
         results["torch step"] = min(times)
     except ImportError:
         print("(torch is not installed: no PyTorch comparison)")

@@ -182,7 +182,9 @@ class Metric:
 
 
 def _add(variable: Variable, delta) -> None:
-    variable.data = variable.data + delta
+    """``variable += delta`` in the variable's dtype (a fresh array: tensors are immutable)."""
+    data = variable.data
+    variable.data = _backend.ops.xp.asarray(data + delta, dtype=data.dtype)
 
 
 def _scalar(value, dtype) -> Tensor:

@@ -397,3 +397,48 @@ def test_failed_model_save_keeps_previous_file(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["m.gk", "m.weights.npz"]
     for p, data in originals.items():
         assert open(p, "rb").read() == data
+
+
+def test_optimizer_state_in_weights_files(tmp_path):
+    pytest.importorskip("graphkit.optimizers", reason="gk.optimizers is not available yet")
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 3)).astype("float32"), rng.standard_normal((16, 1)).astype("float32")
+
+    def make(optimizer=None):
+        model = gk.Sequential([gk.Input((3,)), L.Dense(1)])
+        if optimizer is not None:
+            model.compile(optimizer=optimizer, loss="mse")
+        return model
+
+    plain = make()
+    _randomize(plain)
+    compiled = make("adam")
+    compiled.load_weights(plain.save_weights(tmp_path / "plain.weights.npz"))  # no optimizer values: fine
+    np.testing.assert_array_equal(compiled.weights[0].numpy(), plain.weights[0].numpy())
+
+    compiled.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    path = compiled.save_weights(tmp_path / "adam.weights.npz")
+    resumed = make("adam")  # optimizer not built yet: its slots get their values when it builds
+    resumed.load_weights(path)
+    assert int(resumed.optimizer.iterations.numpy()) == 2
+    compiled.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    resumed.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    np.testing.assert_array_equal(resumed.weights[0].numpy(), compiled.weights[0].numpy())
+
+    other = make("sgd")
+    other.fit(x, y, epochs=1, batch_size=8, verbose=0)  # a built SGD does not fit Adam's state
+    with pytest.warns(UserWarning, match="Skipping the optimizer state"):
+        other.load_weights(path)
+    np.testing.assert_array_equal(other.weights[0].numpy(), np.load(path)["layers/dense/kernel"])
+    uncompiled = make()
+    uncompiled.load_weights(path)  # optimizer values are ignored without an optimizer
+
+
+def test_wrong_kind_of_file_says_which_loader_to_use(tmp_path):
+    model = gk.Sequential([gk.Input((3,)), L.Dense(2)])
+    weights = model.save_weights(tmp_path / "w.weights.npz")
+    whole = model.save(tmp_path / "m.gk")
+    with pytest.raises(FileFormatError, match="load_weights"):
+        gk.models.load_model(weights)
+    with pytest.raises(FileFormatError, match="load_model"):
+        gk.train.Checkpoint(model=model).restore(whole)

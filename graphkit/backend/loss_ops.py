@@ -53,23 +53,24 @@ class LossOps:
         return rows
 
     def class_indices(self, labels, num_classes: int):
-        """Flat integer labels as indices into ``num_classes`` columns.
+        """Flat integer labels as indices into ``num_classes`` columns, range-checked.
 
-        On NumPy a negative label is viewed as a huge unsigned index, so the gather itself raises
-        (no extra pass over the labels); other backends check the range explicitly.
+        On NumPy the gather itself raises for labels >= num_classes, so only negative labels
+        (which NumPy would wrap around) need a pass; other backends check both bounds.
         """
         xp = self.xp
         if labels.dtype.kind not in "iu":
             labels = labels.astype(numpy.int64)
         if xp is numpy:
-            return labels.astype(numpy.intp, copy=False).view(numpy.uintp)
+            if labels.dtype.kind == "i" and labels.size and labels.min() < 0:
+                self._raise_label_range(labels, num_classes)
+            return labels
         if labels.size and bool(((labels < 0) | (labels >= num_classes)).any()):
             self._raise_label_range(labels, num_classes)
         return labels.astype(numpy.intp, copy=False)
 
     def _raise_label_range(self, labels, num_classes: int):
-        values = numpy.asarray(labels.get() if hasattr(labels, "get") else labels)
-        values = values.view(numpy.int64) if values.dtype == numpy.uintp else values.astype(numpy.int64)
+        values = numpy.asarray(labels.get() if hasattr(labels, "get") else labels).astype(numpy.int64)
         bad = values[(values < 0) | (values >= num_classes)]
         raise LabelRangeError(
             f"Received a label value of {int(bad[0])} which is outside the valid range of [0, {num_classes}). "
@@ -82,19 +83,53 @@ class LossOps:
             self._raise_label_range(labels, x2.shape[1])
 
     # ------------------------------------------------- sparse softmax cross-entropy
+    def _row_sums(self, x):
+        """Sums along the last axis of a 2-D array (a matrix-vector product: several times faster
+        than ``sum(axis=-1)`` for short rows on NumPy)."""
+        cache = self.__dict__.get("_ones_cache")
+        if cache is None:
+            cache = self.__dict__["_ones_cache"] = {}
+        key = (x.shape[1], x.dtype.str)
+        ones = cache.get(key)
+        if ones is None:
+            if len(cache) > 32:
+                cache.clear()
+            ones = cache[key] = self.xp.ones(x.shape[1], dtype=x.dtype)
+        return x @ ones
+
+    def softmax_parts(self, logits):
+        """``(e, se, shift)`` for (M, C) logits: ``e = exp(logits - shift)``, ``se`` its row sums.
+
+        ``shift`` is the global maximum when every row keeps a row sum far from underflow (one
+        cheap reduction instead of a per-row one), else the per-row maximum, shape (M, 1).
+        Either way ``log_softmax = logits - shift - log(se)``.
+        """
+        xp = self.xp
+        if logits.size:
+            shift = logits.max()
+            e = xp.exp(logits - shift)
+            se = self._row_sums(e)
+            if se.min() > 1e-18:  # False for NaN/inf too: those take the per-row path
+                return e, se, shift
+        shift = logits.max(axis=-1, keepdims=True) if logits.size else xp.zeros((logits.shape[0], 1), logits.dtype)
+        e = xp.exp(logits - shift)
+        return e, self._row_sums(e), shift
+
     def sparse_softmax_cross_entropy(self, logits, labels):
         """Per-row ``-log_softmax(logits)[label]`` for (M, C) logits and M flat labels."""
-        xp = self.xp
-        shifted = logits - logits.max(axis=-1, keepdims=True)
-        e = xp.exp(shifted)
-        se = e.sum(axis=-1, keepdims=True)
-        losses = xp.log(se[:, 0])
-        losses -= self._gather_rows(shifted, labels)
+        e, se, shift = self.softmax_parts(logits)
+        picked = self._gather_rows(logits, labels)
+        if getattr(shift, "ndim", 0):
+            picked -= shift[:, 0]
+        else:
+            picked -= shift
+        losses = self.xp.log(se)
+        losses -= picked
         return losses, (e, se, labels)
 
     def sparse_softmax_cross_entropy_backward(self, saved, gl):
         e, se, labels = saved
-        grad = e / se
+        grad = e / se[:, None]
         grad[self.row_indices(grad.shape[0]), labels] -= 1
         grad *= _expand(gl, -1)
         return grad

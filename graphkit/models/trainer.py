@@ -28,6 +28,7 @@ from typing import Any
 import numpy
 
 from .. import backend
+from .. import metrics as metrics_module
 from ..backend import state as _backend_state
 from ..engine.autograd import GradientTape, no_grad
 from ..engine.tensor import Tensor, wrap
@@ -752,8 +753,6 @@ class _CompileState:
     """What ``compile`` resolved (optimizer aside), and the plan built at the first step."""
 
     def __init__(self, model: Trainer, loss: Any, loss_weights: Any, metrics: Any, weighted_metrics: Any) -> None:
-        from .. import metrics as metrics_module
-
         self.model = model
         self.user_loss = loss
         self.user_loss_weights = loss_weights
@@ -802,8 +801,6 @@ class _TrainingPlan:
     """Per-output losses, weights, metrics and the trainable variables, resolved once."""
 
     def __init__(self, state: _CompileState, y_pred: Any) -> None:
-        from .. import metrics as metrics_module
-
         model = state.model
         self.model = model
         self.warned_no_weights = False
@@ -864,9 +861,11 @@ class _TrainingPlan:
                 self.losses.append((i, loss_obj, weight))
         self._single = self.losses[0] if len(self.losses) == 1 and not self.loss_trackers else None
         n = len(self.output_names)
-        metrics = _metrics_for(state.metric_spec, self.output_names, self.output_shapes, resolved, weighted=False)
-        weighted = _metrics_for(state.weighted_metric_spec, self.output_names, self.output_shapes, resolved,
-                                weighted=True)
+        y_shapes = [None if ys is None or ys[i] is None else tuple(numpy.shape(ys[i])) for i in range(n)]
+        metrics = _metrics_for(state.metric_spec, self.output_names, self.output_shapes, y_shapes, resolved,
+                               weighted=False)
+        weighted = _metrics_for(state.weighted_metric_spec, self.output_names, self.output_shapes, y_shapes,
+                                resolved, weighted=True)
         self.metric_entries = [(i, m, False) for i, group in enumerate(metrics) for m in group] + \
             [(i, m, True) for i, group in enumerate(weighted) for m in group]
         self.has_metrics = bool(self.metric_entries)
@@ -956,12 +955,12 @@ class _TrainingPlan:
                 m.update_state(y_true, pred)
 
 
-class _CompileMetrics:
+class _CompileMetrics(metrics_module.Metric):
     """The container Keras 3 lists as ``compile_metrics`` in ``model.metrics``: ``result()`` is a
     dict of every compiled metric's value; ``metrics`` lists them."""
 
     def __init__(self) -> None:
-        self.name = "compile_metrics"
+        super().__init__(name="compile_metrics")
         self._plan: _TrainingPlan | None = None
 
     def attach(self, plan: _TrainingPlan) -> None:
@@ -981,6 +980,14 @@ class _CompileMetrics:
     @property
     def variables(self) -> list:
         return [v for m in self.metrics for v in getattr(m, "variables", ())]
+
+    @property
+    def _metrics(self) -> list:  # Metric.variables walks these
+        return self.metrics
+
+    @_metrics.setter
+    def _metrics(self, value: list) -> None:
+        pass
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         plan = self._plan
@@ -1122,7 +1129,6 @@ def _finalize_loss(spec: Any, y_shape: tuple | None, output_shape: tuple) -> Any
 
 
 def _resolve_metric(identifier: Any) -> Any:
-    from .. import metrics as metrics_module
     if identifier is None:
         return None
     if isinstance(identifier, str) and identifier.lower() in _AUTO_ACCURACY:
@@ -1171,10 +1177,10 @@ def _resolve_metrics(metrics: Any, names: list[str] | None, argument: str) -> An
     return ("flat", _resolve_metric_list(metrics, argument))
 
 
-def _metrics_for(spec: Any, names: list[str], shapes: list[tuple], losses: list, weighted: bool) -> list:
-    """One list of (fresh, per-compile) metric objects per output."""
+def _metrics_for(spec: Any, names: list[str], shapes: list[tuple], y_shapes: list, losses: list,
+                 weighted: bool) -> list:
+    """One list of metric objects per output (``"accuracy"`` resolved from the shapes, Keras 3's rule)."""
     import copy
-    from .. import metrics as metrics_module
 
     n = len(names)
     if spec is None:
@@ -1201,8 +1207,8 @@ def _metrics_for(spec: Any, names: list[str], shapes: list[tuple], losses: list,
             if m is None:
                 continue
             if isinstance(m, _Deferred):
-                metric = metrics_module.resolve_accuracy(m.identifier, losses[i], shapes[i])
-                metric.name = m.identifier
+                metric = metrics_module.resolve_accuracy(m.identifier, losses[i], shapes[i],
+                                                         y_true_shape=y_shapes[i])
             else:
                 metric = m if not any(m is r for r in resolved) else copy.deepcopy(m)
             resolved.append(metric)

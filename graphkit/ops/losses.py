@@ -71,6 +71,7 @@ def _fit_weights(weights, shape: tuple):
     """
     if weights.shape == shape:
         return weights
+    given = weights.shape
     rank = len(shape)
     if weights.ndim == rank + 1 and weights.shape[-1] == 1:
         weights = weights.reshape(weights.shape[:-1])
@@ -81,7 +82,7 @@ def _fit_weights(weights, shape: tuple):
     try:
         numpy.broadcast_shapes(weights.shape, shape)
     except ValueError:
-        raise ValueError(f"sample_weight of shape {tuple(weights.shape)} cannot weight losses of shape "
+        raise ValueError(f"sample_weight of shape {tuple(given)} cannot weight losses of shape "
                          f"{tuple(shape)}: give one weight per sample (shape {tuple(shape[:1])}) or per "
                          f"loss value (shape {tuple(shape)}).") from None
     return weights

@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 import zlib
 from typing import Any, Callable, Iterable, Mapping
@@ -31,9 +31,6 @@ import numpy
 INDEX_NAME = "graphkit_index.json"
 FORMAT = "graphkit.variables"
 FORMAT_VERSION = 1
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 # Errors a damaged zip/npy can raise while being read.
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, UnicodeDecodeError,
@@ -61,17 +58,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> str:
         raise IsADirectoryError(f"Cannot write '{path}': it is a directory.")
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    fd, tmp = _create_temporary(directory, os.path.basename(path))
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
-            mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o666 & ~_UMASK
-            os.chmod(tmp, mode)
-        except OSError:  # pragma: no cover - permissions are best effort
-            pass
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -81,6 +73,19 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> str:
         raise
     _fsync_directory(directory)
     return path
+
+
+def _create_temporary(directory: str, basename: str) -> tuple[int, str]:
+    """A new file ``.<basename>.<random>.tmp`` in ``directory``, created with the usual permissions
+    (0o666 minus the umask, unlike mkstemp's 0o600)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{basename}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not create a temporary file next to '{os.path.join(directory, basename)}'.")
 
 
 def _fsync_directory(directory: str) -> None:
@@ -192,6 +197,9 @@ def read_variables(source: str | os.PathLike | bytes, what: str = "checkpoint",
     with archive:
         names = set(archive.namelist())
         if INDEX_NAME not in names:
+            if {"config.json", "model.weights.npz"} <= names:
+                raise _fail(label, what, "it is a whole-model file (model.save); read it with "
+                                         "gk.models.load_model(path) or model.load_weights(path).")
             raise _fail(label, what, f"it is a zip archive but has no '{INDEX_NAME}', so it was not written by "
                                      f"graphkit (entries: {sorted(names)[:8]}).")
         try:
@@ -272,6 +280,10 @@ def read_zip(path: str | os.PathLike, what: str, required: Iterable[str]) -> dic
         with zipfile.ZipFile(label, "r") as archive:
             names = archive.namelist()
             missing = [n for n in required if n not in names]
+            if missing and INDEX_NAME in names:
+                raise _fail(label, what, "it is a graphkit weights/checkpoint file, not a whole-model file; load it "
+                                         "with model.load_weights(path) (a '.weights.npz' file) or "
+                                         "gk.train.Checkpoint(...).restore(path).")
             if missing:
                 raise _fail(label, what, f"it is a zip archive but lacks {missing}, so it is not a graphkit "
                                          f"{what} (entries: {sorted(names)[:8]}).")

@@ -234,9 +234,9 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict | None = None, 
             _compile_from_config(model, compile_config, custom_objects, path)
     arrays = weights.arrays
     optimizer = getattr(model, "optimizer", None) if compile else None
-    optimizer_keys = [k for k in arrays if k.startswith(_OPTIMIZER_PREFIX)]
-    if optimizer is not None and optimizer_keys and not getattr(optimizer, "built", True):
-        optimizer.build(list(model.trainable_variables))
+    saved_count = sum(1 for k in arrays if _is_optimizer_key(k))
+    if optimizer is not None and not getattr(optimizer, "built", True) and saved_count > len(optimizer.variables):
+        optimizer.build(list(model.trainable_variables))  # create the slots, then assign them below
     _load_arrays(model, arrays, path, what="model file", use_optimizer=optimizer is not None)
     if _any_pending(model, has_pending):
         _build_by_running(model)
@@ -268,16 +268,22 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
                  skip_mismatch=skip_mismatch)
 
 
+def _is_optimizer_key(key: str) -> bool:
+    return key.startswith(_OPTIMIZER_PREFIX)
+
+
 def _load_arrays(model: Any, arrays: dict, path: str, what: str, use_optimizer: bool,
                  skip_mismatch: bool = False) -> None:
-    """Match ``arrays`` to the model's variables strictly, validate, then assign (or defer)."""
+    """Match ``arrays`` to the model's variables strictly, validate, then assign (or defer).
+
+    The optimizer's values (``optimizer/...``) are used only when ``use_optimizer`` and the model
+    has an optimizer; if they do not fit it (another optimizer, other variables) they are skipped
+    with a warning, as Keras does, and the model's weights still load.
+    """
     from ..train.checkpoint import RestorePlan
     from ..train.deferred import shape_error
-    if not use_optimizer:
-        arrays = {k: v for k, v in arrays.items() if not k.startswith(_OPTIMIZER_PREFIX)}
-    plan = RestorePlan(_model_graph(model), arrays, path)
-    if not use_optimizer:
-        plan.missing = [k for k in plan.missing if not k.startswith(_OPTIMIZER_PREFIX)]
+    graph = _model_graph(model)
+    plan = RestorePlan(graph, arrays, path, select=lambda k: not _is_optimizer_key(k))
     name = getattr(model, "name", type(model).__name__)
     if skip_mismatch:
         skipped = [k for k, _, _ in plan.mismatched] + plan.unexpected
@@ -295,7 +301,19 @@ def _load_arrays(model: Any, arrays: dict, path: str, what: str, use_optimizer: 
                          f"model but not in the file: {plan.missing}. Nothing was changed.")
     if plan.mismatched:
         raise shape_error(path, plan.mismatched, what)
+    optimizer_plan = None
+    optimizer = getattr(model, "optimizer", None)
+    if use_optimizer and optimizer is not None and any(_is_optimizer_key(k) for k in arrays):
+        optimizer_plan = RestorePlan(graph, arrays, path, select=_is_optimizer_key)
+        if optimizer_plan.problems:
+            details = [f"{k}: {f} vs {v}" for k, f, v in optimizer_plan.mismatched]
+            warnings.warn(f"Skipping the optimizer state in '{path}': it does not fit optimizer "
+                          f"'{getattr(optimizer, 'name', optimizer)}' (in the file only: {optimizer_plan.unexpected}; "
+                          f"in the optimizer only: {optimizer_plan.missing}; other shapes: {details}).", stacklevel=3)
+            optimizer_plan = None
     plan.apply()
+    if optimizer_plan is not None:
+        optimizer_plan.apply()
 
 
 def _compile_from_config(model: Any, compile_config: dict, custom_objects: dict | None, path: str) -> None:

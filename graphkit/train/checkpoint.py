@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any
+from typing import Any, Callable
 
 import numpy
 
@@ -39,14 +39,14 @@ class RestorePlan:
     """How a file's values map onto live objects: computed (and validated) before any assignment."""
 
     def __init__(self, graph: ObjectGraph, arrays: dict[str, numpy.ndarray], source: str,
-                 ignore: tuple[str, ...] = ()) -> None:
+                 ignore: tuple[str, ...] = (), select: Callable[[str], bool] | None = None) -> None:
         self.source = source
         self.assign: list[tuple[str, Variable, numpy.ndarray]] = []
         self.defer: list[tuple[Any, str, str, numpy.ndarray]] = []
         self.unexpected: list[str] = []
         self.mismatched: list[tuple[str, tuple, tuple]] = []
         for key, array in arrays.items():
-            if key in ignore:
+            if key in ignore or (select is not None and not select(key)):
                 continue
             target = graph.objects.get(key)
             if isinstance(target, Variable):
@@ -62,7 +62,11 @@ class RestorePlan:
             prefix, owner = found
             self.defer.append((owner, key[len(prefix) + 1:] if prefix else key, key, array))
         self.missing = [key for key, variable in graph.variables.items()
-                        if key not in arrays and key not in ignore]
+                        if key not in arrays and key not in ignore and (select is None or select(key))]
+
+    @property
+    def problems(self) -> bool:
+        return bool(self.unexpected or self.missing or self.mismatched)
 
     def check_shapes(self, what: str = "checkpoint") -> None:
         if self.mismatched:

@@ -52,7 +52,7 @@ def is_optimizer(obj: Any) -> bool:
     if isinstance(obj, (Variable, type)):
         return False
     cls = type(obj)
-    return hasattr(cls, "apply_gradients") and hasattr(obj, "variables") and hasattr(cls, "build")
+    return hasattr(cls, "apply_gradients") and hasattr(cls, "build") and hasattr(obj, "variables")
 
 
 def is_trackable(obj: Any) -> bool:
