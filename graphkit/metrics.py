@@ -191,6 +191,14 @@ def _scalar(value, dtype) -> Tensor:
     return wrap(_backend.ops.xp.asarray(value, dtype=dtype), None, 0)
 
 
+def _mean_of(total, count):
+    """``total / count``, 0 where ``count`` is 0 (Keras's ``divide_no_nan``)."""
+    if total.__class__ is numpy.ndarray:  # host arrays: plain Python branching is cheapest
+        return total / count if count else total * 0
+    xp = _backend.ops.xp
+    return xp.where(count != 0, total / xp.where(count != 0, count, 1), 0)
+
+
 class Sum(Metric):
     """The (weighted) sum of the values seen."""
 
@@ -218,6 +226,12 @@ class Mean(Metric):
         self.count = self.add_variable((), name="count")
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        if sample_weight.__class__ in (int, float):  # Keras's fast path: one scalar with a scalar weight
+            value = values.data if isinstance(values, Tensor) else values
+            if value.__class__ in (int, float) or getattr(value, "ndim", None) == 0:
+                _add(self.total, value * sample_weight)
+                _add(self.count, sample_weight)
+                return
         mask = getattr(values, "_keras_mask", None)
         if sample_weight is not None and mask is not None:
             sample_weight = _apply_mask(sample_weight, mask, self._dtype)
@@ -233,9 +247,7 @@ class Mean(Metric):
             _add(self.count, dtype.type(values.shape[0] if values.ndim >= 1 else 1))
 
     def result(self) -> Tensor:
-        xp = _backend.ops.xp
-        count = self.count.data
-        return _scalar(xp.where(count != 0, self.total.data / xp.where(count != 0, count, 1), 0), self._dtype)
+        return _scalar(_mean_of(self.total.data, self.count.data), self._dtype)
 
 
 # ------------------------------------------------------------------ array metric functions
@@ -367,7 +379,7 @@ class MeanMetricWrapper(Mean):
     """The running mean of ``fn(y_true, y_pred, **kwargs)`` (per-sample values)."""
 
     def __init__(self, fn: Callable, name: str | None = None, dtype: Any = None, **kwargs: Any) -> None:
-        super().__init__(name=name or _auto_name(MeanMetricWrapper), dtype=dtype)
+        super().__init__(name=name, dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
         self._array_fn = _ARRAY_IMPLS.get(fn)
@@ -557,10 +569,7 @@ class RootMeanSquaredError(Mean):
         self._accumulate(error * error, sample_weight)
 
     def result(self) -> Tensor:
-        xp = _backend.ops.xp
-        count = self.count.data
-        mean = xp.where(count != 0, self.total.data / xp.where(count != 0, count, 1), 0)
-        return _scalar(xp.sqrt(mean), self._dtype)
+        return _scalar(_backend.ops.xp.sqrt(_mean_of(self.total.data, self.count.data)), self._dtype)
 
 
 # -------------------------------------------------------------------------------- AUC

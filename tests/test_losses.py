@@ -233,18 +233,35 @@ GRAD_CASES = [
     ("sparse-logits-axis1", lambda t, p: gk.losses.sparse_categorical_crossentropy(t, p, from_logits=True, axis=1),
      rng.integers(0, C, (2, 3)), rng.standard_normal((2, C, 3)), (1,)),
     ("sparse-probs-ignore", _cls(gk.losses.SparseCategoricalCrossentropy, ignore_class=2), LABELS, GRAD_PROBS, (1,)),
-    ("sparse-logits-weights", _cls(gk.losses.SparseCategoricalCrossentropy, from_logits=True), LABELS, LOGITS, (1,), (WEIGHTS,)),
+    ("sparse-logits-weights", _cls(gk.losses.SparseCategoricalCrossentropy, from_logits=True), LABELS, LOGITS, (1,),
+     (WEIGHTS,)),
+    # rows 100 apart: the global-max shift would underflow, so the per-row max path runs
+    ("sparse-logits-far-rows", _cls(gk.losses.SparseCategoricalCrossentropy, from_logits=True), LABELS,
+     LOGITS + 100 * np.arange(N)[:, None], (1,)),
+    ("cce-logits-far-rows", _cls(gk.losses.CategoricalCrossentropy, from_logits=True), softmax(TARGETS),
+     LOGITS - 100 * np.arange(N)[:, None], (0, 1)),
     ("mse-rank1-pred", _cls(gk.losses.MeanSquaredError), TARGETS[:, :1], TARGETS[:, 0] + DIFF[:, 0], (0, 1)),
     ("bce-rank1-true", _cls(gk.losses.BinaryCrossentropy), BINARY[:, 0], GRAD_PROBS[:, :1], (1,)),
 ]
 
 
-@pytest.mark.parametrize("backend", list(BACKENDS))
+class _ArrayModuleProxy:
+    """numpy under another identity: runs the code paths written for non-NumPy backends (CuPy)."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+PROXY = gk.backend.Ops(_ArrayModuleProxy())
+ALL_BACKENDS = {**BACKENDS, "non-numpy-xp": PROXY}
+
+
+@pytest.mark.parametrize("backend", list(ALL_BACKENDS))
 @pytest.mark.parametrize("case", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
 def test_gradients_match_finite_differences(backend, case):
     name, f, y_true, y_pred, wrt, *extra = case
     inputs = (y_true, y_pred) + (extra[0] if extra else ())
-    check_gradients(lambda t, p, *w: f(t, p, *[x.numpy() for x in w]), *inputs, backend=BACKENDS[backend],
+    check_gradients(lambda t, p, *w: f(t, p, *[x.numpy() for x in w]), *inputs, backend=ALL_BACKENDS[backend],
                     wrt=list(wrt), rtol=1e-5, atol=1e-7)
 
 
@@ -413,6 +430,10 @@ def test_errors_name_the_problem():
         gk.losses.SparseCategoricalCrossentropy(from_logits=True)(np.array([0, 1, 4, 2, 0, 0]), LOGITS)
     with pytest.raises(ValueError, match=r"label value of -1"):
         gk.losses.SparseCategoricalCrossentropy()(np.array([0, 1, -1, 2, 0, 0]), PROBS)
+    with gk.backend.use(PROXY):  # the explicit range check of non-NumPy backends
+        for bad in (-1, 4):
+            with pytest.raises(ValueError, match=f"label value of {bad} "):
+                gk.losses.SparseCategoricalCrossentropy(from_logits=True)(np.array([0, 1, bad, 2, 0, 0]), LOGITS)
     with pytest.raises(ValueError, match="Invalid value for argument `reduction`"):
         gk.losses.MeanSquaredError(reduction="avg")
     with pytest.raises(ValueError, match=r"'nope'.*mean_squared_error.*sparse_categorical_crossentropy"):

@@ -124,6 +124,21 @@ def test_updates_record_nothing_on_the_tape():
     assert tape.gradient(total, y_pred) is not None
 
 
+def test_metrics_on_a_non_numpy_array_module():
+    class Proxy:
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+    with gk.backend.use(gk.backend.Ops(Proxy())):
+        hits = (SCORES.argmax(1) == LABELS).astype(float)
+        assert run(M.SparseCategoricalAccuracy(), LABELS, SCORES, WEIGHTS) == pytest.approx(wmean(hits, WEIGHTS),
+                                                                                            abs=1e-6)
+        assert run(M.AUC(), AUC_TRUE, AUC_PRED, AUC_W, size=64) == pytest.approx(
+            reference_auc(AUC_TRUE, AUC_PRED, weights=AUC_W), abs=2e-5)
+        rank = (-SCORES).argsort(1).argsort(1)[np.arange(N), LABELS]
+        assert run(M.SparseTopKCategoricalAccuracy(k=2), LABELS, SCORES) == pytest.approx((rank < 2).mean())
+
+
 # --------------------------------------------------------------------------- reductions
 def test_mean_and_sum_with_weights_and_matrices():
     values = rng.standard_normal((N, 3)).astype(np.float32)

@@ -100,12 +100,13 @@ class LossOps:
     def softmax_parts(self, logits):
         """``(e, se, shift)`` for (M, C) logits: ``e = exp(logits - shift)``, ``se`` its row sums.
 
-        ``shift`` is the global maximum when every row keeps a row sum far from underflow (one
-        cheap reduction instead of a per-row one), else the per-row maximum, shape (M, 1).
+        On NumPy ``shift`` is the global maximum when every row keeps a row sum far from
+        underflow (one cheap reduction instead of a per-row one); otherwise, and on other
+        backends (where the check would be a host sync), the per-row maximum, shape (M, 1).
         Either way ``log_softmax = logits - shift - log(se)``.
         """
         xp = self.xp
-        if logits.size:
+        if xp is numpy and logits.size:
             shift = logits.max()
             e = xp.exp(logits - shift)
             se = self._row_sums(e)
@@ -157,16 +158,25 @@ class LossOps:
     def softmax_cross_entropy(self, logits, targets, axis: int = -1):
         """``-sum(targets * log_softmax(logits), axis)``."""
         xp = self.xp
+        if logits.ndim == 2 and axis in (-1, 1):
+            e, se, shift = self.softmax_parts(logits)
+            log_probs = logits - shift
+            log_probs -= xp.log(se)[:, None]
+            return -self._row_sums(targets * log_probs), (log_probs, targets, -1, e, se)
         shifted = logits - logits.max(axis=axis, keepdims=True)
         log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
-        return -(targets * log_probs).sum(axis=axis), (log_probs, targets, axis)
+        return -(targets * log_probs).sum(axis=axis), (log_probs, targets, axis, None, None)
 
     def softmax_cross_entropy_backward(self, saved, gl, want_targets: bool = False):
         xp = self.xp
-        log_probs, targets, axis = saved
+        log_probs, targets, axis, e, se = saved
         g = _expand(gl, axis)
-        grad = xp.exp(log_probs)
-        grad *= targets.sum(axis=axis, keepdims=True)
+        if e is not None:
+            grad = e / se[:, None]
+            grad *= self._row_sums(targets)[:, None]
+        else:
+            grad = xp.exp(log_probs)
+            grad *= targets.sum(axis=axis, keepdims=True)
         grad -= targets
         grad *= g
         return grad, (-log_probs * g if want_targets else None)

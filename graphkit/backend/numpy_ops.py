@@ -27,10 +27,10 @@ class NumpyOps(Ops):
         def erf(self, x):
             return _special.erf(x)
 
-    def dense_backward(self, grad, x, w, with_bias: bool):
+    def dense_backward(self, grad, x, w, with_bias: bool, input_grad: bool = True):
         if x.ndim != 2:
-            return super().dense_backward(grad, x, w, with_bias)
-        gx = grad @ w.T
+            return super().dense_backward(grad, x, w, with_bias, input_grad)
+        gx = grad @ w.T if input_grad else None
         gw = x.T @ grad
         gb = grad.sum(axis=0) if with_bias else None
         return gx, gw, gb

@@ -115,11 +115,12 @@ class Ops(ConvOps, RNNOps, OptimizerOps, LossOps):
             y += b
         return y
 
-    def dense_backward(self, grad, x, w, with_bias: bool):
+    def dense_backward(self, grad, x, w, with_bias: bool, input_grad: bool = True):
+        """(gx, gw, gb); ``input_grad=False`` skips gx (None) when the input needs no gradient."""
         xp = self.xp
         x2 = x.reshape(-1, x.shape[-1])
         g2 = grad.reshape(-1, grad.shape[-1])
-        gx = xp.matmul(grad, w.T)
+        gx = xp.matmul(grad, w.T) if input_grad else None
         gw = xp.matmul(x2.T, g2)
         gb = g2.sum(axis=0) if with_bias else None
         return gx, gw, gb

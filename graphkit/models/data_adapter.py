@@ -343,6 +343,10 @@ class ArrayDataAdapter:
                 _ran_out_warning("epoch")
                 return
 
+    def restart(self) -> None:
+        """Start the next epoch from the first batch (evaluation with ``steps``)."""
+        self._iterator = None
+
     def slice(self, start: int, stop: int) -> tuple:
         """``(x, y, sample_weight)`` of samples ``start:stop`` (views)."""
         idx = slice(start, stop)
@@ -389,12 +393,13 @@ def check_cardinality(arrays: list, names: list[str], what: str = "fit") -> int:
     return sizes[0]
 
 
-def train_validation_split(x_leaves: list, arrays: list, validation_split: float) -> int:
-    """Where ``validation_split`` cuts the samples: the last fraction becomes validation data."""
+def train_validation_split(num_samples: int, validation_split: float) -> int:
+    """Where ``validation_split`` cuts the samples: the last fraction becomes validation data
+    (Keras 3's ``floor(n * (1 - validation_split))``)."""
     if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
             or not 0 <= validation_split < 1:
         raise ValueError(f"`validation_split` must be a float in [0, 1), got {validation_split!r}.")
-    n = int(arrays[0].shape[0])
+    n = int(num_samples)
     split_at = int(math.floor(n * (1.0 - validation_split)))
     if split_at == 0 or split_at == n:
         raise ValueError(f"Training data contains {n} samples, which is not sufficient to split it into a "
@@ -423,6 +428,9 @@ class IterableDataAdapter:
         self.what = what
         self.indexed = (hasattr(source, "__getitem__") and hasattr(source, "__len__")
                         and not hasattr(source, "__next__") and not isinstance(source, types.GeneratorType))
+        # A generator/iterator is consumed once; other sources (PyDataset-like, DataLoader-like)
+        # start over when iterated again.
+        self.one_shot = not self.indexed and (isinstance(source, types.GeneratorType) or hasattr(source, "__next__"))
         self.shuffle = bool(shuffle) and self.indexed
         self._iterator: Iterator | None = None
         self._pending: list = []
@@ -453,6 +461,11 @@ class IterableDataAdapter:
                 order = _host_generator().permutation(len(source)).tolist()
             return (source[i] for i in order)
         return iter(source)
+
+    def restart(self) -> None:
+        """Start the next epoch from the first batch when the source can (not a one-shot generator)."""
+        if not self._pending and not self.one_shot:
+            self._iterator = None
 
     def epoch(self) -> Iterator[tuple]:
         """The batches of one epoch. ``exhausted`` is set when the source had nothing left at all."""

@@ -21,6 +21,7 @@ as in Keras, changing a layer's ``trainable`` flag after ``compile`` takes effec
 """
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from typing import Any
@@ -177,30 +178,28 @@ class Trainer:
         per-output loss trackers. Override to customize; ``y``/``y_pred`` keep the user's structure."""
         state = self._assert_compiled("compute_loss")
         plan = self._training_plan(x, y_pred=y_pred)
-        names = plan.output_names
-        return plan.total_loss((da.flatten_targets(y, names)), plan.flatten_pred(y_pred),
-                               None if sample_weight is None else da.flatten_targets(sample_weight, names,
-                                                                                       "sample_weight"),
-                               state)
+        ys, sws = plan.flat_targets(y, sample_weight)
+        if ys is None:
+            raise ValueError("compute_loss: no targets (y is None).")
+        return plan.total_loss(ys, plan.flatten_pred(y_pred), sws, state)
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> dict:
         """Update the compiled metrics with a batch and return every metric's result."""
         state = self._assert_compiled("compute_metrics")
         plan = self._training_plan(x, y_pred=y_pred)
-        names = plan.output_names
-        flat_sw = None if sample_weight is None else da.flatten_targets(sample_weight, names, "sample_weight")
-        plan.update_metrics((da.flatten_targets(y, names)), plan.flatten_pred(y_pred), flat_sw)
+        ys, sws = plan.flat_targets(y, sample_weight)
+        plan.update_metrics(ys, plan.flatten_pred(y_pred), sws)
         return state.results()
 
     def train_step(self, data: Any) -> dict:
-        """One optimization step on ``data = (x, y, sample_weight)``; returns the metric logs."""
+        """One optimization step on ``data = (x, y, sample_weight)``; returns the metric logs.
+        Override to customize what ``fit`` does per batch (``super().train_step(data)`` works)."""
         x, y, sample_weight = da.unpack_x_y_sample_weight(data)
         state = self._assert_compiled("train_step")
         plan = self._training_plan(x)
-        names = plan.output_names
-        self._train_batch(x, (da.flatten_targets(y, names)),
-                          None if sample_weight is None else da.flatten_targets(sample_weight, names,
-                                                                                 "sample_weight"))
+        ys, sws = plan.flat_targets(y, sample_weight)
+        plan.check_batch_targets(ys)
+        self._train_batch(x, ys, sws)
         return state.results()
 
     def test_step(self, data: Any) -> dict:
@@ -208,10 +207,9 @@ class Trainer:
         x, y, sample_weight = da.unpack_x_y_sample_weight(data)
         state = self._assert_compiled("test_step")
         plan = self._training_plan(x)
-        names = plan.output_names
-        self._test_batch(x, (da.flatten_targets(y, names)),
-                         None if sample_weight is None else da.flatten_targets(sample_weight, names,
-                                                                                "sample_weight"))
+        ys, sws = plan.flat_targets(y, sample_weight)
+        plan.check_batch_targets(ys)
+        self._test_batch(x, ys, sws)
         return state.results()
 
     def predict_step(self, data: Any) -> Any:
@@ -234,7 +232,7 @@ class Trainer:
             y_pred = self(x, training=True)
             flat_pred = plan.flatten_pred(y_pred)
             total = plan.total_loss(y, flat_pred, sw, state) if plan.default_loss else \
-                self.compute_loss(x, plan.unflatten_targets(y), y_pred, plan.unflatten_targets(sw), training=True)
+                self._custom_loss(x, y, y_pred, sw, True)
         if variables:
             grads = tape.gradient(total, variables)
             self.optimizer.apply(grads, variables)
@@ -243,7 +241,7 @@ class Trainer:
             warnings.warn(f"Model '{self.name}' has no trainable weights; fit only computes the loss.",
                           stacklevel=3)
         value = float(total.data)
-        state.loss_tracker.update_state(value, sample_weight=plan.batch_size(x))
+        _mean_update(state.loss_tracker, value, plan.batch_size(x))
         if plan.has_metrics:
             plan.update_metrics(y, flat_pred, sw)
         return value
@@ -255,12 +253,20 @@ class Trainer:
             y_pred = self(x, training=False)
             flat_pred = plan.flatten_pred(y_pred)
             total = plan.total_loss(y, flat_pred, sw, state) if plan.default_loss else \
-                self.compute_loss(x, plan.unflatten_targets(y), y_pred, plan.unflatten_targets(sw), training=False)
+                self._custom_loss(x, y, y_pred, sw, False)
         value = float(total.data)
-        state.loss_tracker.update_state(value, sample_weight=plan.batch_size(x))
+        _mean_update(state.loss_tracker, value, plan.batch_size(x))
         if plan.has_metrics:
             plan.update_metrics(y, flat_pred, sw)
         return value
+
+    def _custom_loss(self, x: Any, y: list | None, y_pred: Any, sw: list | None, training: bool) -> Tensor:
+        """An overridden ``compute_loss`` (with ``training`` only when it takes it, as Keras 3)."""
+        plan = self._compile_state.plan
+        args = (x, plan.unflatten_targets(y), y_pred, plan.unflatten_targets(sw))
+        if plan.compute_loss_takes_training:
+            return self.compute_loss(*args, training=training)
+        return self.compute_loss(*args)
 
     # ------------------------------------------------------------- planning
     def _training_output_names(self) -> list[str] | None:
@@ -283,7 +289,7 @@ class Trainer:
             return self
         return None
 
-    def _training_plan(self, x_sample: Any = None, y_sample: Any = None, y_pred: Any = None) -> "_TrainingPlan":
+    def _training_plan(self, x_sample: Any = None, y_pred: Any = None) -> "_TrainingPlan":
         """The cached plan (built on first use from a sample batch: a dry forward run names the
         outputs of subclassed models and builds their weights)."""
         state = self._compile_state
@@ -352,24 +358,31 @@ class Trainer:
                    for t in sws]
         return ys, sws
 
-    def _dataset_converter(self, class_weight: dict | None, names_getter, what: str):
-        """A function turning one raw generator batch into ``(x, y list, sample_weight list)``."""
+    def _dataset_converter(self, class_weight: dict | None, what: str):
+        """A function turning one raw generator batch into ``(x, y list, sample_weight list)``
+        (``predict`` keeps only ``x``), checked like array data (NaN/inf warned about once)."""
         warned = [False]
+        state = self._compile_state
+        targets = what != "predict"
 
         def convert(raw: Any) -> tuple:
             x, y, sw = da.unpack_x_y_sample_weight(raw)
             x = self._convert_x(x, what)
-            names = names_getter()
-            ys, sws = self._targets(y, sw, names)
-            if class_weight is not None:
-                sws = self._class_weights(ys, sws, class_weight)
+            ys = sws = None
+            if targets:
+                ys, sws = self._targets(y, sw, state.plan.output_names)
+                if class_weight is not None:
+                    sws = self._class_weights(ys, sws, class_weight)
+            leaves, template = da.flatten(x)
+            labels = da.describe_leaves(template, "x")
+            arrays = list(leaves)
+            for kind, values in (("y", ys), ("sample_weight", sws)):
+                for i, t in enumerate(values or []):
+                    if t is not None and all(t is not a for a in arrays):
+                        arrays.append(t)
+                        labels.append(kind if len(values) == 1 else f"{kind}[{i}]")
+            da.check_cardinality(arrays, labels, what)
             if not warned[0]:
-                leaves, template = da.flatten(x)
-                arrays = leaves + [t for t in (ys or []) if t is not None]
-                labels = da.describe_leaves(template, "x") + ["y"] * (len(arrays) - len(leaves))
-                da.check_cardinality(arrays + [t for t in (sws or []) if t is not None],
-                                     labels + ["sample_weight"] * len([t for t in (sws or []) if t is not None]),
-                                     what)
                 report = da.non_finite_report(arrays, labels)
                 if report:
                     warned[0] = True
@@ -388,7 +401,7 @@ class Trainer:
         return [da.class_weight_to_sample_weights(ys[0], class_weight)]
 
     def _make_adapter(self, x: Any, y: Any, sample_weight: Any, *, batch_size: Any, shuffle: Any, steps: Any,
-                      class_weight: dict | None, what: str, first_fit: bool = False):
+                      class_weight: dict | None, what: str):
         """An adapter over ``(x, y, sample_weight)``: arrays or a dataset."""
         batch_size = da.check_batch_size(batch_size)
         if da.is_dataset(x):
@@ -396,13 +409,12 @@ class Trainer:
                 raise ValueError(f"{what}: `y` and `sample_weight` must not be passed when `x` is a generator or "
                                  "dataset; yield (x, y) or (x, y, sample_weight) from it instead.")
             state = self._compile_state
-            names_getter = (lambda: state.plan.output_names) if state is not None else (lambda: ["output"])
             adapter = da.IterableDataAdapter(x, lambda raw: raw, steps=steps, shuffle=shuffle is True, what=what)
             first_x = da.unpack_x_y_sample_weight(adapter._pending[0])[0]
-            if state is not None:
-                self._check_input_names(first_x)
+            self._check_input_names(first_x)
+            if state is not None and what != "predict":
                 self._ensure_outputs_known(self._convert_x(first_x, what))
-            adapter.convert = self._dataset_converter(class_weight, names_getter, what)
+            adapter.convert = self._dataset_converter(class_weight, what)
             adapter._pending = [adapter.convert(raw) for raw in adapter._pending]
             return adapter
         if x is None:
@@ -410,7 +422,7 @@ class Trainer:
         self._check_input_names(x)
         x = self._convert_x(x, what)
         state = self._compile_state
-        if state is not None and (y is not None or what != "predict"):
+        if state is not None and what != "predict":
             self._ensure_outputs_known(_head(x))
             ys, sws = self._targets(y, sample_weight, state.plan.output_names)
         else:
@@ -459,35 +471,29 @@ class Trainer:
             self._check_input_names(x)
             x = self._convert_x(x, "fit")
             self._ensure_outputs_known(_head(x))
-            ys, sws = self._targets(y, sample_weight, state.plan.output_names)
-            x_leaves, x_template = da.flatten(x)
-            arrays = x_leaves + [t for t in (ys or []) + (sws or []) if t is not None]
-            names = da.describe_leaves(x_template, "x") + ["y/sample_weight"] * (len(arrays) - len(x_leaves))
-            da.check_cardinality(arrays, names, "fit")
-            split_at = da.train_validation_split(x_leaves, arrays, validation_split)
+            names = state.plan.output_names
+            ys, sws = self._targets(y, sample_weight, names)
             full = da.ArrayDataAdapter(x, ys, sws, batch_size=batch_size, what="fit", check_finite=False)
+            split_at = da.train_validation_split(full.num_samples, validation_split)
             x, y, sample_weight = full.slice(0, split_at)
             val_x, val_y, val_sw = full.slice(split_at, full.num_samples)
-            val_source = ("arrays", val_x, val_y, val_sw)
-            y = _unlist(y, state.plan.output_names)
-            sample_weight = _unlist(sample_weight, state.plan.output_names)
-            val_source = ("arrays", val_x, _unlist(val_y, state.plan.output_names),
-                          _unlist(val_sw, state.plan.output_names))
+            y, sample_weight = _unlist(y), _unlist(sample_weight)
+            val_source = (val_x, _unlist(val_y), _unlist(val_sw))
         elif validation_data is not None:
             if da.is_dataset(validation_data):
-                val_source = ("dataset", validation_data, None, None)
+                val_source = (validation_data, None, None)
             else:
                 vx, vy, vsw = da.unpack_x_y_sample_weight(validation_data)
                 if vy is None:
                     raise ValueError("`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
                                      "sample_weight), or a generator yielding such tuples.")
-                val_source = ("arrays", vx, vy, vsw)
+                val_source = (vx, vy, vsw)
 
         train = self._make_adapter(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
                                    steps=steps_per_epoch, class_weight=class_weight, what="fit")
         val_adapter = None
         if val_source is not None:
-            kind, vx, vy, vsw = val_source
+            vx, vy, vsw = val_source
             val_adapter = self._make_adapter(vx, vy, vsw, batch_size=validation_batch_size or batch_size,
                                              shuffle=False, steps=validation_steps, class_weight=None,
                                              what="validation")
@@ -599,6 +605,7 @@ class Trainer:
         plan = state.plan
         custom_step = type(self).test_step is not Trainer.test_step
         self.stop_evaluating = False
+        adapter.restart()  # with validation_steps, every validation starts from the beginning (Keras 3)
         callbacks.on_test_begin()
         self.reset_metrics()
         logs = None
@@ -706,6 +713,7 @@ class Trainer:
         if not plan.has_loss and plan.default_loss:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         plan.check_batch_targets(ys)
+        plan.dry_run(xs, ys, sws)
         self.reset_metrics()
         if type(self).train_step is not Trainer.train_step:
             logs = self.train_step(da.pack_x_y_sample_weight(xs, plan.unflatten_targets(ys),
@@ -787,13 +795,13 @@ class _CompileState:
             self.compile_metrics.attach(self.plan)
 
     def results(self) -> dict:
-        out = {"loss": self.loss_tracker.result()}
+        out = {"loss": _mean_result(self.loss_tracker)}
         plan = self.plan
         if plan is not None:
             if plan.has_metrics:
                 out.update(zip(plan.result_names, [m.result() for _, m, _ in plan.metric_entries]))
             for tracker in plan.loss_trackers:
-                out[tracker.name] = tracker.result()
+                out[tracker.name] = _mean_result(tracker)
         return out
 
 
@@ -838,7 +846,9 @@ class _TrainingPlan:
         self.loss_trackers = [metrics_module.Mean(name=f"{self.output_names[i]}_loss")
                               for i, spec in enumerate(specs) if spec is not None] if n_losses > 1 else []
         self.default_loss = type(model).compute_loss is Trainer.compute_loss
+        self.compute_loss_takes_training = "training" in inspect.signature(type(model).compute_loss).parameters
         self.finalized = False
+        self.validated = False
         self.losses: list = []
         self._single = None
         self.metric_entries: list = []
@@ -880,6 +890,14 @@ class _TrainingPlan:
             return [y_pred[k] for k in self._keys]
         return flatten_structure(y_pred)
 
+    def flat_targets(self, y: Any, sample_weight: Any) -> tuple:
+        """User-structured targets and sample weights as per-output lists (finalizing the plan)."""
+        names = self.output_names
+        ys = da.flatten_targets(y, names)
+        sws = None if sample_weight is None else da.flatten_targets(sample_weight, names, "sample_weight")
+        self.finalize(ys)
+        return ys, sws
+
     def unflatten_targets(self, values: list | None) -> Any:
         """Per-output entries back to the user's structure (one value, list or dict)."""
         if values is None:
@@ -900,10 +918,38 @@ class _TrainingPlan:
         return len(flatten_structure(x)[0])
 
     def check_targets(self, adapter: Any) -> None:
-        ys = getattr(adapter, "y", None)
+        """Check an adapter's targets (and, once per plan, dry-run the loss and metrics on its
+        first samples), so mismatched data fails before training changes anything."""
         if isinstance(adapter, da.IterableDataAdapter):
-            ys = adapter._pending[0][1] if adapter._pending else None
-        self.check_batch_targets(ys)
+            batch = adapter._pending[0] if adapter._pending else None
+        else:
+            batch = adapter.slice(0, 2)
+        self.check_batch_targets(None if batch is None else batch[1])
+        if batch is not None:
+            self.dry_run(*batch, force=True)
+
+    def dry_run(self, x: Any, ys: list | None, sws: list | None, force: bool = False) -> None:
+        """Compute the loss and metrics of a couple of samples in inference mode, then reset the
+        metrics: shape or dtype problems of targets surface here, with nothing changed (``fit``
+        and ``evaluate`` do it every call, ``train_on_batch`` once per compile)."""
+        if (self.validated and not force) or not self.default_loss or ys is None:
+            return
+        head = lambda v: v[:2] if v is not None and hasattr(v, "shape") and len(v.shape) else v  # noqa: E731
+        x = _head(x)
+        ys = [head(t) for t in ys]
+        sws = None if sws is None else [head(t) for t in sws]
+        try:
+            with no_grad():
+                flat = self.flatten_pred(self.model(x, training=False))
+                if self.has_loss:
+                    self.total_loss(ys, flat, sws, self._state)
+                self.update_metrics(ys, flat, sws)
+        finally:
+            for tracker in self.loss_trackers:
+                tracker.reset_state()
+            for _, metric, _ in self.metric_entries:
+                metric.reset_state()
+        self.validated = True
 
     def check_batch_targets(self, ys: list | None) -> None:
         self.finalize(ys)
@@ -929,7 +975,7 @@ class _TrainingPlan:
             sw = None if sws is None else sws[i]
             value = loss_fn(_target_tensor(ys[i]), flat_pred[i], None if sw is None else _target_tensor(sw))
             if trackers:
-                trackers[k].update_state(float(value.data), sample_weight=int(flat_pred[i].shape[0]))
+                _mean_update(trackers[k], float(value.data), int(flat_pred[i].shape[0]))
             if weight is not None:
                 value = value * weight
             total = value if total is None else total + value
@@ -1252,6 +1298,30 @@ def _result_names(metrics: list, weighted: list, names: list[str], multi: bool) 
 # ============================================================================ small helpers
 
 
+def _mean_update(tracker: Any, value: float, batch_size: int) -> None:
+    """``tracker.update_state(value, sample_weight=batch_size)`` for the loss trackers (Keras 3's
+    batch-size-weighted mean), written straight into a ``gk.metrics.Mean``'s ``total``/``count``
+    (the generic update costs ~15 us a step); other metric types get the generic call."""
+    if type(tracker) is _MEAN:
+        for variable, delta in ((tracker.total, value * batch_size), (tracker.count, batch_size)):
+            data = variable.data
+            new = data + delta  # a new array: results handed out earlier stay as they were
+            variable.data = new if new.__class__ is data.__class__ else numpy.asarray(new, dtype=data.dtype)
+    else:
+        tracker.update_state(value, sample_weight=batch_size)
+
+
+def _mean_result(tracker: Any) -> Any:
+    """The loss trackers' ``result()`` as a Python float (what the logs end up holding)."""
+    if type(tracker) is _MEAN:
+        count = tracker.count.data
+        return float(tracker.total.data / count) if count else 0.0  # float32 division, as Mean.result
+    return tracker.result()
+
+
+_MEAN = metrics_module.Mean
+
+
 def _unique_names(names: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -1265,7 +1335,7 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def _unlist(values: list | None, names: list[str]) -> Any:
+def _unlist(values: list | None) -> Any:
     """Per-output lists back to what flatten_targets accepts (a list; one output: the array)."""
     if values is None:
         return None

@@ -395,12 +395,14 @@ def compute_loss(kind: str, y_true: Any, y_pred: Any, *, reduction: Any = "none"
     if kind == "sparse_categorical_crossentropy":
         if isinstance(y_true, Tensor):
             labels = y_true.data
+        elif type(y_true) is type(pred.data):  # already a backend array: no conversion
+            labels = y_true
         else:
             labels = to_array(y_true)
         ndim = len(pshape)
         if ndim == 0:
             raise ValueError(f"{kind}: y_pred must have a class axis, got a scalar.")
-        axis = _canonical_axis(axis, ndim, kind)
+        axis = ndim - 1 if axis == -1 and type(axis) is int else _canonical_axis(axis, ndim, kind)
         if labels.ndim == ndim and labels.shape[-1] == 1:
             labels = labels.reshape(labels.shape[:-1])
         expected = pshape[:axis] + pshape[axis + 1:]
@@ -462,7 +464,7 @@ def compute_loss(kind: str, y_true: Any, y_pred: Any, *, reduction: Any = "none"
                 name = "sigmoid_cross_entropy" if kind == "binary_crossentropy" else "softmax_cross_entropy"
             prim = _PRIMITIVES[name]
             args = (bool(from_logits), float(label_smoothing), axis)
-    if reduction != "none":
+    if reduction not in REDUCTIONS:
         standardize_reduction(reduction)
     return prim.apply(pred, true, args=args, reduction=reduction,
                       sample_weight=None if sample_weight is None else _weights_array(sample_weight, pdtype),
