@@ -232,8 +232,11 @@ class GradientTape:
         if len(seeds) != len(targets):
             raise ValueError(f"output_gradients has {len(seeds)} entries for {len(targets)} targets.")
         self._used = True
-        with no_grad():
+        recording, STATE.tapes = STATE.tapes, ()  # backward itself is never recorded
+        try:
             grads = self._backward(targets, seeds, source_list)
+        finally:
+            STATE.tapes = recording
         ops = _backend.ops
         results = []
         for s, g in zip(source_list, grads):
@@ -255,6 +258,7 @@ class GradientTape:
 
     def _backward(self, targets: Sequence[Tensor], seeds: Sequence, sources: Sequence[Tensor]) -> list:
         ops = _backend.ops
+        key = self._key
         node_grads: dict[int, list] = {}
         leaf_grads: dict[int, Any] = {}
         wanted_leaves = {id(s) for s in sources if not self._owns(s._node) and self._watches(s)}
@@ -263,8 +267,10 @@ class GradientTape:
 
         def accumulate(tensor: Tensor, grad) -> None:
             node = tensor._node
-            if self._owns(node):
-                slots = node_grads.setdefault(id(node), [None] * node.n_outputs)
+            if node is not None and key in node.tapes:
+                slots = node_grads.get(id(node))
+                if slots is None:
+                    slots = node_grads[id(node)] = [None] * node.n_outputs
                 prev = slots[tensor._index]
                 slots[tensor._index] = grad if prev is None else prev + grad
             elif id(tensor) in wanted_leaves:
@@ -286,27 +292,31 @@ class GradientTape:
         observers = STATE.observers
         # A non-persistent tape frees what each node saved once used (only nodes no other tape
         # recorded), so a kept loss tensor does not keep the step's activations alive.
-        release = None if self.persistent else (self._key,)
+        release = None if self.persistent else (key,)
         for node in self._topological_order(targets):
             slots = node_grads.pop(id(node), None)
             if slots is None:
                 continue
-            for index, g in enumerate(slots):
-                if g is not None and (id(node), index) in wanted_slots:
-                    captured[(id(node), index)] = g
-            grad_in = slots if node.prim.multi_output else slots[0]
+            if wanted_slots:
+                for index, g in enumerate(slots):
+                    if g is not None and (id(node), index) in wanted_slots:
+                        captured[(id(node), index)] = g
+            prim = node.prim
+            grad_in = slots if prim.multi_output else slots[0]
             if observers:
                 start = time.perf_counter_ns()
-            input_grads = node.prim.backward(ops, node.saved, grad_in)
+            input_grads = prim.backward(ops, node.saved, grad_in)
             if observers:
                 end = time.perf_counter_ns()
                 for observe_fn in observers:
-                    observe_fn(node.prim, node.inputs, None, {}, start, end, "backward")
+                    observe_fn(prim, node.inputs, None, {}, start, end, "backward")
             for tensor, g in zip(node.inputs, input_grads):
-                if g is not None and tensor.data.dtype.kind in "fc":
-                    if g.dtype != tensor.data.dtype:
-                        g = g.astype(tensor.data.dtype)
-                    accumulate(tensor, g)
+                if g is not None:
+                    dtype = tensor.data.dtype
+                    if dtype.kind in "fc":  # integer and bool inputs get no gradient
+                        if g.dtype != dtype:
+                            g = g.astype(dtype)
+                        accumulate(tensor, g)
             if node.tapes == release:
                 node.saved = None
                 node.inputs = ()

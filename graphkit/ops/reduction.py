@@ -22,10 +22,12 @@ def _normalize_axis(axis, ndim: int, op: str) -> tuple:
 
 
 def _expand_to(ops, g, shape: tuple, axes: tuple, keepdims: bool):
-    """Broadcast a reduced gradient back to ``shape``."""
-    if not keepdims:
+    """A reduced gradient spread back over ``shape`` (a fresh, writable array)."""
+    if not keepdims and len(axes) != len(shape):
         g = g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
-    return ops.xp.broadcast_to(g, shape)
+    out = ops.xp.empty(shape, dtype=g.dtype)
+    out[...] = g
+    return out
 
 
 def _sum_forward(ops, a, axes, keepdims):
