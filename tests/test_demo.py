@@ -1,14 +1,20 @@
 """The main job (`make demo`) runs and writes what the README promises."""
+import json
+
+import graphkit as gk
 from graphkit import demo
 
 
-def test_demo_writes_summaries_losses_plot_and_report(tmp_path, capsys):
-    assert demo.main(["--out", str(tmp_path), "--epochs", "30"]) == 0
+def test_demo_writes_summaries_history_model_and_report(tmp_path, capsys):
+    assert demo.main(["--out", str(tmp_path), "--epochs", "3", "--verbose", "0"]) == 0
     summaries = (tmp_path / "summaries.txt").read_text()
     assert 'Model: "mnist_model"' in summaries and "Total params: 55,050 (215.04 KB)" in summaries
     assert "Total params: 1,392,097" in summaries
-    losses = (tmp_path / "losses.csv").read_text().splitlines()
-    assert losses[0] == "epoch,loss" and len(losses) == 31
-    assert (tmp_path / "loss.png").stat().st_size > 1000
-    assert "held-out accuracy" in (tmp_path / "report.txt").read_text()
+    history = (tmp_path / "history.csv").read_text().splitlines()
+    assert history[0].split(",")[:1] == ["epoch"] and len(history) == 4
+    assert (tmp_path / "history.png").stat().st_size > 1000
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert 0.1 < report["test_accuracy"] <= 1 and report["test_samples"] == 360
+    restored = gk.models.load_model(str(tmp_path / "digits_mlp.gk"))
+    assert restored.count_params() == 64 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10
     assert str(tmp_path) in capsys.readouterr().out
