@@ -76,8 +76,11 @@ def ticket_data(n=256, seed=1):
 
 def test_mlp_on_digits_reaches_test_accuracy():
     (x_train, y_train), (x_test, y_test) = gk.datasets.digits.load_data(flatten=True)
-    x_train, y_train = x_train[:1400].astype("float32") / 16, y_train[:1400]
-    x_test = x_test.astype("float32") / 16
+    x_train, y_train = x_train[:1400].astype("float32"), y_train[:1400]
+    # Standardized pixels (training statistics; +1 keeps always-blank pixels finite): 0.964-0.975
+    # test accuracy over seeds 0-7, against 0.936-0.961 for pixels / 16.
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0) + 1
+    x_train, x_test = (x_train - mean) / std, (x_test.astype("float32") - mean) / std
     gk.random.set_seed(0)
     inputs = gk.Input(shape=(64,), name="pixels")
     x = layers.Dense(64, activation="relu")(inputs)
@@ -92,7 +95,7 @@ def test_mlp_on_digits_reaches_test_accuracy():
     assert history.history["loss"][-1] < history.history["loss"][0] / 3
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     assert accuracy >= 0.94, accuracy
-    assert loss < 0.3
+    assert loss < 0.2
     predictions = model.predict(x_test, verbose=0)
     assert predictions.shape == (len(x_test), 10) and predictions.dtype == np.float32
     assert np.mean(predictions.argmax(axis=1) == y_test) == pytest.approx(accuracy, abs=1e-6)
@@ -417,10 +420,11 @@ def test_training_flag_reaches_layers_only_in_fit():
     hidden = Spy()(layers.Dropout(0.5)(hidden))
     model = gk.Model(inputs, layers.Dense(3)(hidden))
     model.compile(optimizer="sgd", loss=gk.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(x, y, batch_size=20, epochs=1, verbose=0, validation_split=0.5)  # plans with a dry run (training=False)
     seen.clear()
     model.fit(x, y, batch_size=20, epochs=1, verbose=0, validation_split=0.5)
-    assert seen == [True, False]  # one training batch, then one validation batch
+    # One training batch with training=True; the validation batch (and fit's dry run of the loss
+    # on two samples, made before training starts) with training=False.
+    assert seen.count(True) == 1 and seen[-1] is False and set(seen) == {True, False}
     seen.clear()
     model.evaluate(x, y, verbose=0)
     model.predict(x, verbose=0)
@@ -627,3 +631,104 @@ def test_unconnected_and_custom_train_step_and_compute_loss():
     plain = gk.Model(inputs, model.layers[-1].output)
     plain.compile(optimizer="sgd", loss=gk.losses.SparseCategoricalCrossentropy(from_logits=True))
     assert doubled == pytest.approx(2 * plain.evaluate(x, y, verbose=0), rel=1e-5)
+
+
+def test_target_shape_errors_surface_before_training_starts():
+    x, y = blobs(40)
+    model = compiled_classifier(metrics=["accuracy"])
+    model.compile(optimizer="sgd", loss=gk.losses.CategoricalCrossentropy(from_logits=True))
+    before = weights_of(model)
+    began = []
+
+    class Began(Callback):
+        def on_train_begin(self, logs=None):
+            began.append(True)
+
+    with pytest.raises(ValueError, match="shape"):
+        model.fit(x, np.eye(5, dtype="float32")[y], verbose=0, callbacks=[Began()])
+    assert not began and int(np.asarray(model.optimizer.iterations)) == 0
+    assert_same_weights(before, weights_of(model))
+
+
+def test_crossentropy_and_accuracy_names_resolve_from_the_data():
+    x, y = blobs(48)
+    gk.random.set_seed(0)
+    inputs = gk.Input(shape=(4,))
+    model = gk.Model(inputs, layers.Dense(3, activation="softmax")(inputs))
+    model.compile(optimizer="adam", loss="crossentropy", metrics=["acc"])
+    model.fit(x, y, verbose=0)  # integer labels: sparse
+    plan = model._compile_state.plan
+    assert plan.losses[0][1].fn is gk.losses.sparse_categorical_crossentropy
+    assert type(plan.metric_entries[0][1]).__name__ == "SparseCategoricalAccuracy"
+    assert list(model.evaluate(x, y, verbose=0, return_dict=True)) == ["acc", "loss"]
+    model.compile(optimizer="adam", loss="ce", metrics=["accuracy"])
+    model.fit(x, np.eye(3, dtype="float32")[y], verbose=0)  # one-hot: categorical
+    plan = model._compile_state.plan
+    assert plan.losses[0][1].fn is gk.losses.categorical_crossentropy
+    assert type(plan.metric_entries[0][1]).__name__ == "CategoricalAccuracy"
+
+
+def test_validation_steps_restart_each_epoch_and_pydataset_shuffle():
+    x = np.arange(60, dtype="float32").reshape(60, 1)
+    y = np.zeros(60, "int32")
+    gk.random.set_seed(0)
+    inputs = gk.Input(shape=(1,))
+    model = RecordingModel(inputs, layers.Dense(2)(inputs))
+    model.compile(optimizer="sgd", loss=gk.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x[:20], y[:20], batch_size=10, epochs=3, verbose=0, validation_data=(x[20:], y[20:]),
+              validation_steps=2)
+    firsts = [batch[0, 0] for batch in model.test_batches[::2]]
+    assert firsts == [20.0, 20.0, 20.0]  # every validation starts from its first batch
+    model.train_batches.clear()
+    model.fit(BatchDataset(x, y, 10), epochs=2, shuffle=True, verbose=0)
+    order = [int(batch[0, 0]) // 10 for batch in model.train_batches]
+    assert sorted(order[:6]) == list(range(6)) and sorted(order[6:]) == list(range(6))
+    assert order[:6] != list(range(6)) or order[6:] != list(range(6))  # batch order shuffled
+
+
+def test_predict_needs_no_compile_and_ignores_targets_from_generators():
+    x, y = blobs(30)
+    model = small_classifier()
+    batches = ((x[i:i + 10], [y[i:i + 10], y[i:i + 10]]) for i in range(0, 30, 10))
+    pred = model.predict(batches, verbose=0)
+    np.testing.assert_allclose(pred, model.predict(x, verbose=0), rtol=1e-6)
+    assert model.predict_on_batch(x[:4]).shape == (4, 3)
+
+
+def test_dense_skips_the_input_gradient_only_when_the_input_is_not_tracked():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 4)).astype("float32")
+    w = gk.Variable(rng.normal(size=(4, 3)).astype("float32"))
+    b = gk.Variable(np.zeros(3, "float32"))
+    g = rng.normal(size=(5, 3)).astype("float32")
+    for watch in (False, True):
+        xt = gk.constant(x)
+        with gk.GradientTape() as tape:
+            if watch:
+                tape.watch(xt)
+            out = gk.ops.dense(xt, w, b)
+            loss = gk.ops.sum(out * g)
+        gx, gw, gb = tape.gradient(loss, [xt, w, b])
+        np.testing.assert_allclose(gw.numpy(), x.T @ g, rtol=1e-5)
+        np.testing.assert_allclose(gb.numpy(), g.sum(axis=0), rtol=1e-5)
+        if watch:
+            np.testing.assert_allclose(gx.numpy(), g @ w.numpy().T, rtol=1e-5)
+        else:
+            assert gx is None
+
+
+def test_compile_config_and_metrics_objects():
+    model = compiled_classifier(metrics=["accuracy"])
+    config = model.get_compile_config()
+    assert config["metrics"] == ["accuracy"] and isinstance(config["optimizer"], gk.optimizers.RMSprop)
+    assert small_classifier().get_compile_config() == {}
+    x, y = blobs(32)
+    model.fit(x, y, verbose=0)
+    loss_tracker, compile_metrics = model.metrics
+    assert isinstance(loss_tracker, gk.metrics.Mean) and loss_tracker.name == "loss"
+    assert isinstance(compile_metrics, gk.metrics.Metric) and [m.name for m in compile_metrics.metrics] == ["accuracy"]
+    assert len(model.metrics_variables) == 4
+    results = model.get_metrics_result()
+    assert set(results) == {"loss", "accuracy"}
+    model.reset_metrics()
+    assert float(model.get_metrics_result()["loss"]) == 0.0

@@ -1355,8 +1355,9 @@ def _head(x: Any, n: int = 2) -> Any:
 def _cast_input(array: numpy.ndarray, dtype: Any) -> numpy.ndarray:
     if dtype is not None:
         dtype = numpy.dtype(dtype)
-        if array.dtype != dtype and dtype.kind == "f" and array.dtype.kind in "biuf":
-            return array.astype(dtype)
+        if array.dtype != dtype and (dtype.kind == "f" and array.dtype.kind in "biuf" or
+                                     dtype.kind in "iu" and array.dtype.kind in "iu"):
+            return array.astype(dtype)  # once for the whole data set, not per batch
         return array
     if array.dtype == numpy.float64 and numpy.dtype(backend.FLOATX) != numpy.float64:
         return array.astype(backend.FLOATX)
