@@ -33,6 +33,8 @@ test: $(STAMP) system-deps
 bench: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(PY) bench/overhead.py
 	$(PY) bench/forward.py
+	$(PY) bench/train_step.py
+	$(PY) bench/train_step_models.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
