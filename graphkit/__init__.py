@@ -22,6 +22,8 @@ from .layers import Input
 from .models import Model, Sequential
 from .module import Module
 from .ops import cast, matmul
+from . import function, saved_model  # noqa: E402  (gk.function is the callable package graphkit/function)
+from .function import TensorSpec
 
 __version__ = "0.1.0"
 
@@ -73,5 +75,6 @@ __all__ = [
     "models", "Primitive", "Tensor", "Variable", "backend", "bool_", "cast",
     "constant", "convert_to_tensor", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
     "matmul", "name_scope", "nn", "no_grad", "observe", "ones", "ones_like", "ops", "primitive",
-    "random", "saving", "train", "uint8", "callbacks", "datasets", "utils", "zeros", "zeros_like",
+    "random", "saving", "train", "function", "saved_model", "TensorSpec", "uint8", "callbacks", "datasets",
+    "utils", "zeros", "zeros_like",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import weakref
 from typing import Any, Callable, Iterator, Sequence
 
 from ..backend import state as _backend
@@ -43,6 +44,24 @@ class Node:
         self.n_outputs = n_outputs
 
 
+# Every Primitive by its registry ``key`` (its name unless a distinct key is given), so saved graphs
+# (gk.saved_model) can name their ops. A second primitive asking for a taken key is registered as
+# ``<key>#<n>`` and listed in NAME_COLLISIONS; give it an explicit ``key=`` to make it stable.
+PRIMITIVES: "weakref.WeakValueDictionary[str, Primitive]" = weakref.WeakValueDictionary()
+NAME_COLLISIONS: list = []
+
+
+def _register(prim: "Primitive", key: str) -> str:
+    if key in PRIMITIVES:
+        n = 2
+        while f"{key}#{n}" in PRIMITIVES:
+            n += 1
+        NAME_COLLISIONS.append((key, f"{key}#{n}"))
+        key = f"{key}#{n}"
+    PRIMITIVES[key] = prim
+    return key
+
+
 class Primitive:
     """A differentiable array operation.
 
@@ -52,15 +71,18 @@ class Primitive:
     With ``multi_output=True`` forward returns a tuple of arrays and ``grad`` is a list holding
     None for outputs that got no gradient.
     ``backward=None`` marks a primitive that is not differentiable (comparisons, argmax).
+    ``key`` (default: ``name``) is its unique name in the registry ``PRIMITIVES``.
     """
 
-    __slots__ = ("name", "forward", "backward", "multi_output")
+    __slots__ = ("name", "forward", "backward", "multi_output", "key", "__weakref__")
 
-    def __init__(self, name: str, forward: Forward, backward: Backward | None, multi_output: bool = False):
+    def __init__(self, name: str, forward: Forward, backward: Backward | None, multi_output: bool = False,
+                 key: str | None = None):
         self.name = name
         self.forward = forward
         self.backward = backward
         self.multi_output = multi_output
+        self.key = _register(self, key or name)
 
     def __repr__(self) -> str:
         return f"<Primitive {self.name}>"
@@ -94,9 +116,9 @@ class Primitive:
 
 
 def primitive(name: str, forward: Forward, backward: Backward | None = None,
-              multi_output: bool = False) -> Primitive:
+              multi_output: bool = False, key: str | None = None) -> Primitive:
     """Create a primitive; layers use this to register fused ops with a hand-written backward."""
-    return Primitive(name, forward, backward, multi_output)
+    return Primitive(name, forward, backward, multi_output, key)
 
 
 # --------------------------------------------------------------------------- tape

@@ -17,7 +17,7 @@ def _cast_backward(ops, source_dtype, grad):
 
 
 cast_p = Primitive("cast", _cast_forward, _cast_backward)
-_cast_to_discrete_p = Primitive("cast", _cast_forward, None)  # to int/bool: no gradient (as TF)
+_cast_to_discrete_p = Primitive("cast", _cast_forward, None, key="cast_to_discrete")  # to int/bool: no gradient (as TF)
 
 
 def cast(x: Any, dtype: Any) -> Tensor:

@@ -57,7 +57,7 @@ def _dense_backward_no_input(ops, saved, g):
 
 
 _dense_p = Primitive("dense", _dense_forward, _dense_backward)
-_dense_const_input_p = Primitive("dense", _dense_forward, _dense_backward_no_input)
+_dense_const_input_p = Primitive("dense", _dense_forward, _dense_backward_no_input, key="dense_const_input")
 
 
 def dense(x: Any, kernel: Any, bias: Any = None) -> Tensor:
