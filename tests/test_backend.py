@@ -143,3 +143,18 @@ def test_cupy_random_is_seeded():
         a = gk.random.normal((5,), seed=3).numpy()
         b = gk.random.normal((5,), seed=3).numpy()
     np.testing.assert_array_equal(a, b)
+
+
+def test_malloc_tuning_runs_once_and_can_be_turned_off(monkeypatch):
+    """NumpyOps raises glibc's mmap/trim thresholds once per process; GRAPHKIT_NO_MALLOPT opts out."""
+    import os
+    import sys
+
+    from graphkit.backend import numpy_ops
+    monkeypatch.setattr(numpy_ops, "_malloc_tuned", False)
+    monkeypatch.setenv("GRAPHKIT_NO_MALLOPT", "1")
+    assert numpy_ops._tune_malloc() is False and numpy_ops._malloc_tuned is False
+    monkeypatch.delenv("GRAPHKIT_NO_MALLOPT")
+    glibc = sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+    assert numpy_ops._tune_malloc() is glibc
+    assert numpy_ops._tune_malloc() is False  # once per process

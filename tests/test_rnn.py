@@ -238,6 +238,57 @@ def test_gradients_through_variables_and_downstream_ops():
     assert all(g.dtype == np.float32 and np.all(np.isfinite(g.numpy())) for g in grads)
 
 
+@pytest.mark.parametrize("backend", BACKEND_IDS)
+@pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_untracked_input_skips_its_gradient(name, masked, backend):
+    """Data fed straight in (an untracked input) takes the primitive that skips the input
+    gradient; the weight and initial-state gradients match those with the input watched."""
+    fn, _, kw = CELLS[name]
+    x, *rest = [a.astype(np.float32) for a in cell_args(name, seed=7)]
+    n_states = 2 if name == "lstm" else 1
+    mask = MASK if masked else None
+
+    def grads(watch_input):
+        xt = gk.constant(x)
+        variables = [gk.Variable(a) for a in rest]
+        with gk.backend.use(BACKENDS[backend]), gk.GradientTape() as tape:
+            if watch_input:
+                tape.watch(xt)
+            out = fn(xt, *variables, mask=mask, go_backwards=True, **kw)
+            loss = gk.ops.sum(out[0] * out[0]) + gk.ops.sum(out[1])
+        return tape.gradient(loss, [xt] + variables), out[0]._node.prim
+
+    watched, prim_watched = grads(True)
+    unwatched, prim_unwatched = grads(False)
+    assert prim_watched is not prim_unwatched and prim_watched.name == prim_unwatched.name
+    assert watched[0] is not None and unwatched[0] is None
+    assert len(watched) == 1 + n_states + 3
+    for a, b in zip(watched[1:], unwatched[1:]):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("backend", BACKEND_IDS)
+@pytest.mark.parametrize("steps", [T, 1])
+@pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
+def test_lstm_left_out_initial_h_matches_explicit_zeros(masked, steps, backend):
+    """A left-out initial_h lets the kernel skip the GEMMs on the zero state; the results match
+    an explicit zeros initial_h."""
+    x, _, c0, w, u, b = [a.astype(np.float32) for a in make("lstm", seed=8)]
+    x = x[:, :steps]
+    mask = MASK[:, :steps] if masked else None
+
+    def run(initial_h):
+        variables = [gk.Variable(a) for a in (w, u, b)]
+        with gk.backend.use(BACKENDS[backend]), gk.GradientTape() as tape:
+            out, h, c = lstm(x, initial_h, c0, *variables, mask=mask, go_backwards=True)
+            loss = gk.ops.sum(out * out) + gk.ops.sum(h) + gk.ops.sum(c)
+        return [out, h, c] + tape.gradient(loss, variables)
+
+    for a, e in zip(run(None), run(np.zeros((N, U), np.float32))):
+        np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=1e-6, atol=1e-6)
+
+
 # --------------------------------------------------------------------------- errors
 def test_shape_errors():
     x, h0, c0, w, u, b = make("lstm")

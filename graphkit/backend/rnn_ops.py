@@ -82,7 +82,13 @@ class RNNOps:
         """Per-column ``(scale, shift)`` turning ``tanh`` of halved sigmoid-gate columns into sigmoids.
 
         ``pattern`` has one entry per gate: True for a sigmoid gate, False for a tanh one.
+        Cached per ``(pattern, units, dtype)`` on the instance: callers only read them.
         """
+        key = (pattern, units, dtype)
+        cache = self.__dict__.setdefault("_rnn_gate_scales", {})
+        found = cache.get(key)
+        if found is not None:
+            return found
         xp = self.xp
         scale = xp.ones((len(pattern), units), dtype)
         shift = xp.zeros((len(pattern), units), dtype)
@@ -90,13 +96,18 @@ class RNNOps:
             if is_sigmoid:
                 scale[k] = 0.5
                 shift[k] = 0.5
-        return scale.reshape(-1), shift.reshape(-1)
+        cache[key] = found = (scale.reshape(-1), shift.reshape(-1))
+        return found
 
     def _rnn_projection(self, x, kernel, bias, go_backwards: bool):
-        """``x @ kernel + bias`` for every step in one GEMM, as ``(T, N, k)`` in processing order."""
+        """``x @ kernel + bias`` for every step in one GEMM, as ``(T, N, k)`` in processing order.
+
+        Also returns the GEMM's left operand, ``x`` time-major as ``(T*N, F)``: backward saves
+        it for the kernel gradient instead of transposing ``x`` again.
+        """
         n, steps, features = x.shape
         xt = self._rnn_time_major(x, go_backwards).reshape(steps * n, features)
-        return self.dense(xt, kernel, bias).reshape(steps, n, kernel.shape[1])
+        return self.dense(xt, kernel, bias).reshape(steps, n, kernel.shape[1]), xt
 
     def _rnn_states(self, initial, steps: int):
         """A ``(T+1, N, u)`` state sequence holding ``initial`` in slot 0."""
@@ -119,30 +130,38 @@ class RNNOps:
             g = g * mf
         return mf, 1 - mf, g
 
-    def _rnn_weight_grads(self, dz, x, kernel, with_bias: bool, h_prev, go_backwards: bool, dz_rec=None):
+    def _rnn_weight_grads(self, dz, x2, kernel, with_bias: bool, h_prev, go_backwards: bool, dz_rec=None,
+                          input_grad: bool = True):
         """Input, kernel, recurrent-kernel and bias gradients from the ``(T, N, k)`` buffer ``dz``.
 
-        One GEMM each. ``dz`` holds the input projection's pre-activation gradients and
-        ``h_prev`` the recurrent GEMM's left operand at each step (both processing order);
+        One GEMM each. ``dz`` holds the input projection's pre-activation gradients, ``x2`` the
+        time-major ``(T*N, F)`` input and ``h_prev`` the recurrent GEMM's left operand at each
+        step (all processing order);
         ``dz_rec`` is the recurrent product's gradient where it differs from ``dz``.
+        ``input_grad=False`` skips the input gradient (None) when the input needs none.
         """
         steps, n = dz.shape[:2]
         dz2 = dz.reshape(steps * n, -1)
-        x2 = self._rnn_time_major(x, go_backwards).reshape(steps * n, -1)
-        gx, gw, gb = self.dense_backward(dz2, x2, kernel, with_bias)
-        gx = self._rnn_batch_major(gx.reshape(steps, n, -1), go_backwards)
+        gx, gw, gb = self.dense_backward(dz2, x2, kernel, with_bias, input_grad)
+        if gx is not None:
+            gx = self._rnn_batch_major(gx.reshape(steps, n, -1), go_backwards)
         rec = dz2 if dz_rec is None else dz_rec.reshape(steps * n, -1)
-        gu = self.xp.matmul(h_prev.reshape(steps * n, -1).T, rec)
+        skipped = steps - h_prev.shape[0]   # leading steps whose h_prev is known zero
+        gu = self.xp.matmul(h_prev.reshape(-1, h_prev.shape[-1]).T, rec[skipped * n:])
         return gx, gw, gu, gb
 
     # ------------------------------------------------------------------ LSTM
     def lstm_forward(self, x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
-                     go_backwards=False, zero_output_for_mask=False, save=True):
+                     go_backwards=False, zero_output_for_mask=False, save=True, zero_h0=False):
         """Run an LSTM over ``x`` ``(N, T, F)``.
+
+        ``zero_h0=True`` promises that ``h0`` is zeros and needs no gradient (the initial state
+        was left out): the first step's recurrent GEMM and BPTT's last one are skipped.
 
         Returns ``(outputs (N, T, u), last_h, last_c, saved)``; ``saved`` is None unless
         ``save``. Saved for backward: the activated gates ``(T, N, 4u)``, the cell states and
-        hidden states ``(T+1, N, u)`` each, the mask, and references to ``x`` and the weights.
+        hidden states ``(T+1, N, u)`` each, ``tanh`` of the cell states ``(T, N, u)``, the mask,
+        ``x`` time-major ``(T*N, F)`` and references to the weights.
         """
         xp = self.xp
         n, steps, _ = x.shape
@@ -150,7 +169,7 @@ class RNNOps:
         u2, u3 = 2 * u, 3 * u
         dtype = x.dtype
         scale, shift = self._rnn_gate_scale((True, True, False, True), u, dtype)
-        xw = self._rnn_projection(x, kernel * scale, None if bias is None else bias * scale, go_backwards)
+        xw, x2 = self._rnn_projection(x, kernel * scale, None if bias is None else bias * scale, go_backwards)
         rk = recurrent_kernel * scale
         mb = self._rnn_mask(mask, go_backwards)
         keep = None if mb is None else ~mb
@@ -158,6 +177,7 @@ class RNNOps:
         if save:
             gates = xp.empty((steps, n, 4 * u), dtype)
             cs = self._rnn_states(c0, steps)
+            tcs = xp.empty((steps, n, u), dtype)   # tanh(c_t), reused by backward
         else:
             gates = xp.empty((1, n, 4 * u), dtype)
             cs = xp.empty((2, n, u), dtype)
@@ -166,18 +186,25 @@ class RNNOps:
         c = c0
         for s in range(steps):
             h, h_new = hs[s], hs[s + 1]
-            xp.matmul(h, rk, out=z)
-            z += xw[s]
             g = gates[s if save else 0]
-            xp.tanh(z, out=g)
+            if s or not zero_h0:
+                xp.matmul(h, rk, out=z)
+                z += xw[s]
+                xp.tanh(z, out=g)
+            else:   # h0 @ rk is zero
+                xp.tanh(xw[s], out=g)
             g *= scale
             g += shift
             c_new = cs[s + 1] if save else cs[s % 2]
             xp.multiply(g[:, u:u2], c, out=c_new)
             xp.multiply(g[:, :u], g[:, u2:u3], out=tmp)
             c_new += tmp
-            xp.tanh(c_new, out=h_new)
-            h_new *= g[:, u3:]
+            if save:
+                xp.tanh(c_new, out=tcs[s])
+                xp.multiply(tcs[s], g[:, u3:], out=h_new)
+            else:
+                xp.tanh(c_new, out=h_new)
+                h_new *= g[:, u3:]
             if keep is not None:
                 xp.copyto(c_new, c, where=keep[s])
                 xp.copyto(h_new, h, where=keep[s])
@@ -185,14 +212,18 @@ class RNNOps:
         outputs = self._rnn_outputs(hs, mb, zero_output_for_mask)
         saved = None
         if save:
-            saved = (x, kernel, recurrent_kernel, bias is not None, mb, go_backwards, zero_output_for_mask,
-                     hs, gates, cs)
+            saved = (x2, kernel, recurrent_kernel, bias is not None, mb, go_backwards, zero_output_for_mask,
+                     hs, gates, cs, tcs, bool(zero_h0))
         return outputs, hs[steps].copy(), c.copy(), saved
 
-    def lstm_backward(self, saved, g_outputs, g_h, g_c):
-        """BPTT for :meth:`lstm_forward`: ``(gx, gh0, gc0, gkernel, grecurrent, gbias)``."""
+    def lstm_backward(self, saved, g_outputs, g_h, g_c, input_grad: bool = True):
+        """BPTT for :meth:`lstm_forward`: ``(gx, gh0, gc0, gkernel, grecurrent, gbias)``.
+
+        ``input_grad=False`` skips the input gradient (``gx`` is None), as for data fed straight in.
+        After a forward with ``zero_h0`` the initial state's gradient ``gh0`` is None.
+        """
         xp = self.xp
-        (x, kernel, rk, with_bias, mb, go_backwards, zero_out, hs, gates, cs) = saved
+        (x2, kernel, rk, with_bias, mb, go_backwards, zero_out, hs, gates, cs, tcs, zero_h0) = saved
         steps, n, four_u = gates.shape
         u = four_u // 4
         dtype = gates.dtype
@@ -210,11 +241,12 @@ class RNNOps:
         xp.multiply(gg, gg, out=k_c)
         xp.subtract(1, k_c, out=k_c)
         k_c *= i
-        q = xp.tanh(cs[1:])
+        # tanh(c_t) as forward computed it, before masking carried c over (a masked step's
+        # factors are multiplied by zero, so that difference never shows).
         xp.subtract(1, o, out=k_o)
         k_o *= o
-        k_o *= q
-        q *= q
+        k_o *= tcs
+        q = xp.multiply(tcs, tcs)
         xp.subtract(1, q, out=q)
         q *= o
         dz = xp.empty((steps, n, 4, u), dtype)
@@ -241,13 +273,18 @@ class RNNOps:
             xp.multiply(dct, f[s], out=tmp)
             if mf is None:
                 dc, tmp = tmp, dc
-                xp.matmul(dz_rows[s], rk_t, out=dh)
+                if s or not zero_h0:
+                    xp.matmul(dz_rows[s], rk_t, out=dh)
             else:
                 dc += tmp
-                xp.matmul(dz_rows[s], rk_t, out=tmp)
-                dh += tmp
-        gx, gw, gu, gb = self._rnn_weight_grads(dz_rows, x, kernel, with_bias, hs[:-1], go_backwards)
-        return gx, dh, dc, gw, gu, gb
+                if s or not zero_h0:
+                    xp.matmul(dz_rows[s], rk_t, out=tmp)
+                    dh += tmp
+        # With zero_h0, step 0's h_prev is zero: it adds nothing to the recurrent kernel's gradient.
+        h_prev = hs[1:-1] if zero_h0 else hs[:-1]
+        gx, gw, gu, gb = self._rnn_weight_grads(dz_rows, x2, kernel, with_bias, h_prev, go_backwards,
+                                                input_grad=input_grad)
+        return gx, None if zero_h0 else dh, dc, gw, gu, gb
 
     # ------------------------------------------------------------------- GRU
     def gru_forward(self, x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwards=False,
@@ -256,7 +293,8 @@ class RNNOps:
 
         Saved for backward: the activated gates ``[z, r, hh]`` ``(T, N, 3u)``, the hidden
         states ``(T+1, N, u)`` and, with ``reset_after``, the recurrent candidate term
-        ``h_{t-1} @ U_h + b_rh`` ``(T, N, u)``; the mask, and references to ``x`` and the weights.
+        ``h_{t-1} @ U_h + b_rh`` ``(T, N, u)``; the mask, ``x`` time-major ``(T*N, F)`` and
+        references to the weights.
         """
         xp = self.xp
         n, steps, _ = x.shape
@@ -270,7 +308,7 @@ class RNNOps:
             in_bias, rec_bias = bias[0] * scale, bias[1] * scale
         else:
             in_bias, rec_bias = bias * scale, None
-        xw = self._rnn_projection(x, kernel * scale, in_bias, go_backwards)
+        xw, x2 = self._rnn_projection(x, kernel * scale, in_bias, go_backwards)
         mb = self._rnn_mask(mask, go_backwards)
         keep = None if mb is None else ~mb
         hs = self._rnn_states(h0, steps)
@@ -318,14 +356,14 @@ class RNNOps:
         outputs = self._rnn_outputs(hs, mb, zero_output_for_mask)
         saved = None
         if save:
-            saved = (x, kernel, recurrent_kernel, bias is not None, mb, go_backwards, reset_after,
+            saved = (x2, kernel, recurrent_kernel, bias is not None, mb, go_backwards, reset_after,
                      zero_output_for_mask, hs, gates, rec_h)
         return outputs, hs[steps].copy(), saved
 
-    def gru_backward(self, saved, g_outputs, g_h):
+    def gru_backward(self, saved, g_outputs, g_h, input_grad: bool = True):
         """BPTT for :meth:`gru_forward`: ``(gx, gh0, gkernel, grecurrent, gbias)``."""
         xp = self.xp
-        (x, kernel, rk, with_bias, mb, go_backwards, reset_after, zero_out, hs, gates, rec_h) = saved
+        (x2, kernel, rk, with_bias, mb, go_backwards, reset_after, zero_out, hs, gates, rec_h) = saved
         steps, n, three_u = gates.shape
         u = three_u // 3
         u2 = 2 * u
@@ -388,15 +426,15 @@ class RNNOps:
                 dh += dh_loc
             dh += tmp
         if reset_after:
-            gx, gw, gu, gb_in = self._rnn_weight_grads(dx_rows, x, kernel, with_bias, h_prev, go_backwards,
-                                                       dz_rec=dr_rows)
+            gx, gw, gu, gb_in = self._rnn_weight_grads(dx_rows, x2, kernel, with_bias, h_prev, go_backwards,
+                                                       dz_rec=dr_rows, input_grad=input_grad)
             gb = xp.stack([gb_in, dr.reshape(steps * n, 3 * u).sum(axis=0)]) if with_bias else None
             return gx, dh, gw, gu, gb
         # reset_after=False: the U_h product's left operand is r * h_{t-1}, not h_{t-1}.
         dx2 = dx_rows.reshape(steps * n, 3 * u)
-        x2 = self._rnn_time_major(x, go_backwards).reshape(steps * n, -1)
-        gx, gw, gb = self.dense_backward(dx2, x2, kernel, with_bias)
-        gx = self._rnn_batch_major(gx.reshape(steps, n, -1), go_backwards)
+        gx, gw, gb = self.dense_backward(dx2, x2, kernel, with_bias, input_grad)
+        if gx is not None:
+            gx = self._rnn_batch_major(gx.reshape(steps, n, -1), go_backwards)
         gu = xp.empty(rk.shape, dtype)
         gu[:, :u2] = xp.matmul(h_prev.reshape(steps * n, u).T, dx2[:, :u2])
         gu[:, u2:] = xp.matmul((h_prev * r).reshape(steps * n, u).T, dx2[:, u2:])
@@ -408,7 +446,8 @@ class RNNOps:
         """Run a SimpleRNN over ``x`` ``(N, T, F)``; returns ``(outputs, last_h, saved)``.
 
         Saved for backward: the hidden states ``(T+1, N, u)`` (the activation's derivative is
-        recomputed from them), the mask, and references to ``x`` and the weights.
+        recomputed from them), the mask, ``x`` time-major ``(T*N, F)`` and references to the
+        weights.
         """
         if activation not in _ACTIVATIONS:
             raise ValueError(f"simple_rnn activation must be one of {_ACTIVATIONS}, got {activation!r}.")
@@ -416,7 +455,7 @@ class RNNOps:
         n, steps, _ = x.shape
         u = recurrent_kernel.shape[0]
         dtype = x.dtype
-        xw = self._rnn_projection(x, kernel, bias, go_backwards)
+        xw, x2 = self._rnn_projection(x, kernel, bias, go_backwards)
         mb = self._rnn_mask(mask, go_backwards)
         keep = None if mb is None else ~mb
         hs = self._rnn_states(h0, steps)
@@ -439,14 +478,14 @@ class RNNOps:
         outputs = self._rnn_outputs(hs, mb, zero_output_for_mask)
         saved = None
         if save:
-            saved = (x, kernel, recurrent_kernel, bias is not None, mb, go_backwards, activation,
+            saved = (x2, kernel, recurrent_kernel, bias is not None, mb, go_backwards, activation,
                      zero_output_for_mask, hs)
         return outputs, hs[steps].copy(), saved
 
-    def simple_rnn_backward(self, saved, g_outputs, g_h):
+    def simple_rnn_backward(self, saved, g_outputs, g_h, input_grad: bool = True):
         """BPTT for :meth:`simple_rnn_forward`: ``(gx, gh0, gkernel, grecurrent, gbias)``."""
         xp = self.xp
-        (x, kernel, rk, with_bias, mb, go_backwards, activation, zero_out, hs) = saved
+        (x2, kernel, rk, with_bias, mb, go_backwards, activation, zero_out, hs) = saved
         steps = hs.shape[0] - 1
         n, u = hs.shape[1:]
         dtype = hs.dtype
@@ -482,5 +521,6 @@ class RNNOps:
             else:
                 xp.matmul(dz[s], rk_t, out=tmp)
                 dh += tmp
-        gx, gw, gu, gb = self._rnn_weight_grads(dz, x, kernel, with_bias, hs[:-1], go_backwards)
+        gx, gw, gu, gb = self._rnn_weight_grads(dz, x2, kernel, with_bias, hs[:-1], go_backwards,
+                                                input_grad=input_grad)
         return gx, dh, gw, gu, gb

@@ -34,17 +34,21 @@ def _tail_grads(gb, has_bias, has_mask):
 
 
 def _lstm_forward(ops, x, h0, c0, kernel, recurrent_kernel, *rest, has_bias, has_mask, go_backwards,
-                  zero_output_for_mask, save):
+                  zero_output_for_mask, save, zero_h0=False):
     bias, mask = _split_rest(rest, has_bias, has_mask)
     outputs, h, c, saved = ops.lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias, mask, go_backwards,
-                                            zero_output_for_mask, save)
+                                            zero_output_for_mask, save, zero_h0=zero_h0)
     return (outputs, h, c), (saved, has_bias, has_mask)
 
 
-def _lstm_backward(ops, saved, grads):
+def _lstm_backward(ops, saved, grads, input_grad=True):
     saved, has_bias, has_mask = saved
-    gx, gh0, gc0, gw, gu, gb = ops.lstm_backward(saved, *grads)
+    gx, gh0, gc0, gw, gu, gb = ops.lstm_backward(saved, *grads, input_grad=input_grad)
     return (gx, gh0, gc0, gw, gu) + _tail_grads(gb, has_bias, has_mask)
+
+
+def _lstm_backward_no_input(ops, saved, grads):
+    return _lstm_backward(ops, saved, grads, input_grad=False)
 
 
 def _gru_forward(ops, x, h0, kernel, recurrent_kernel, *rest, has_bias, has_mask, go_backwards,
@@ -55,10 +59,14 @@ def _gru_forward(ops, x, h0, kernel, recurrent_kernel, *rest, has_bias, has_mask
     return (outputs, h), (saved, has_bias, has_mask)
 
 
-def _gru_backward(ops, saved, grads):
+def _gru_backward(ops, saved, grads, input_grad=True):
     saved, has_bias, has_mask = saved
-    gx, gh0, gw, gu, gb = ops.gru_backward(saved, *grads)
+    gx, gh0, gw, gu, gb = ops.gru_backward(saved, *grads, input_grad=input_grad)
     return (gx, gh0, gw, gu) + _tail_grads(gb, has_bias, has_mask)
+
+
+def _gru_backward_no_input(ops, saved, grads):
+    return _gru_backward(ops, saved, grads, input_grad=False)
 
 
 def _simple_rnn_forward(ops, x, h0, kernel, recurrent_kernel, *rest, has_bias, has_mask, go_backwards,
@@ -69,15 +77,28 @@ def _simple_rnn_forward(ops, x, h0, kernel, recurrent_kernel, *rest, has_bias, h
     return (outputs, h), (saved, has_bias, has_mask)
 
 
-def _simple_rnn_backward(ops, saved, grads):
+def _simple_rnn_backward(ops, saved, grads, input_grad=True):
     saved, has_bias, has_mask = saved
-    gx, gh0, gw, gu, gb = ops.simple_rnn_backward(saved, *grads)
+    gx, gh0, gw, gu, gb = ops.simple_rnn_backward(saved, *grads, input_grad=input_grad)
     return (gx, gh0, gw, gu) + _tail_grads(gb, has_bias, has_mask)
+
+
+def _simple_rnn_backward_no_input(ops, saved, grads):
+    return _simple_rnn_backward(ops, saved, grads, input_grad=False)
 
 
 lstm_p = Primitive("lstm", _lstm_forward, _lstm_backward, multi_output=True)
 gru_p = Primitive("gru", _gru_forward, _gru_backward, multi_output=True)
 simple_rnn_p = Primitive("simple_rnn", _simple_rnn_forward, _simple_rnn_backward, multi_output=True)
+# The same primitives for an untracked input (a batch of data fed straight in): backward skips
+# the input gradient, one of the three closing GEMMs (as ``ops.linalg``'s dense does).
+_lstm_const_input_p = Primitive("lstm", _lstm_forward, _lstm_backward_no_input, multi_output=True,
+                                key="lstm_const_input")
+_gru_const_input_p = Primitive("gru", _gru_forward, _gru_backward_no_input, multi_output=True,
+                               key="gru_const_input")
+_simple_rnn_const_input_p = Primitive("simple_rnn", _simple_rnn_forward, _simple_rnn_backward_no_input,
+                                      multi_output=True, key="simple_rnn_const_input")
+_CONST_INPUT = {lstm_p: _lstm_const_input_p, gru_p: _gru_const_input_p, simple_rnn_p: _simple_rnn_const_input_p}
 
 
 # ------------------------------------------------------------------- operands
@@ -127,6 +148,8 @@ def _apply(prim, tensors, bias, mask, **attrs):
     tail = ([bias] if bias is not None else []) + ([mask] if mask is not None else [])
     tensors = list(tensors) + tail
     save = bool(STATE.tapes) and any(t._tracked for t in tensors)
+    if save and not tensors[0]._tracked:  # untracked input: no gradient for it
+        prim = _CONST_INPUT[prim]
     return prim.apply(*tensors, has_bias=bias is not None, has_mask=mask is not None, save=save, **attrs)
 
 
@@ -146,8 +169,10 @@ def lstm(inputs: Any, initial_h: Any, initial_c: Any, kernel: Any, recurrent_ker
     h0 = _like(initial_h, x, (n, u), "initial_h")
     c0 = _like(initial_c, x, (n, u), "initial_c")
     b = None if bias is None else _like(bias, x, (4 * u,), "bias")
+    # A left-out initial_h is an untracked zeros constant: the kernel skips the GEMMs on it.
     return _apply(lstm_p, (x, h0, c0, kernel, recurrent_kernel), b, _mask(mask, x),
-                  go_backwards=bool(go_backwards), zero_output_for_mask=bool(zero_output_for_mask))
+                  go_backwards=bool(go_backwards), zero_output_for_mask=bool(zero_output_for_mask),
+                  zero_h0=initial_h is None)
 
 
 def gru(inputs: Any, initial_h: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None, mask: Any = None,
