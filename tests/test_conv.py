@@ -395,13 +395,95 @@ def test_conv_gradients(name, f, xshape, wshape, backend):
     check_gradients(f, rng.standard_normal(xshape), rng.standard_normal(wshape), backend=backend)
 
 
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
+@pytest.mark.parametrize("name,f,xshape,wshape", [pytest.param(*c, id=c[0]) for c in GRAD_CASES])
+def test_conv_kernel_gradient_without_watching_the_input(name, f, xshape, wshape, backend):
+    """An unwatched input takes the const-input primitive (no input gradient, no col2im): the
+    kernel gradient is the same as with the input watched, and matches finite differences."""
+    x, w = rng.standard_normal(xshape), rng.standard_normal(wshape)
+    (gw,) = check_gradients(f, x, w, backend=backend, wrt=[1])
+    g = rng.standard_normal(run(f, x, w, backend=backend).shape)
+    with gk.backend.use(backend):
+        xt, wt = gk.constant(x), gk.constant(w)
+        with gk.GradientTape() as tape:
+            tape.watch(wt)
+            y = f(xt, wt)
+        assert y._node.prim.key.endswith("_const_input")
+        (alone,) = tape.gradient(y, [wt], output_gradients=g)
+        with gk.GradientTape() as tape:
+            tape.watch([xt, wt])
+            y = f(xt, wt)
+        assert not y._node.prim.key.endswith("_const_input")
+        gx, both = tape.gradient(y, [xt, wt], output_gradients=g)
+    assert gx is not None and gw.shape == w.shape
+    np.testing.assert_array_equal(alone.numpy(), both.numpy())
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv_backward_with_and_without_kept_columns(groups, monkeypatch):
+    """The kernel gradient from the forward's kept im2col columns equals the one from columns
+    rebuilt in the backward (columns over ``conv_columns_keep_bytes`` are not kept)."""
+    backend = BACKENDS["numpy"]
+    x, w = rng.standard_normal((2, 6, 5, 4)), rng.standard_normal((3, 3, 4 // groups, 4))
+    y, cols = backend.conv_with_columns(x, w, (1, 1), (1, 1), ((1, 1), (1, 1)), groups)
+    assert cols is not None
+    g = rng.standard_normal(y.shape)
+    kept = backend.conv_backward(g, x, w, (1, 1), (1, 1), ((1, 1), (1, 1)), groups, cols=cols)
+    monkeypatch.setattr(backend, "conv_columns_keep_bytes", 0)
+    assert backend.conv_with_columns(x, w, (1, 1), (1, 1), ((1, 1), (1, 1)), groups)[1] is None
+    rebuilt = backend.conv_backward(g, x, w, (1, 1), (1, 1), ((1, 1), (1, 1)), groups)
+    for a, b in zip(kept, rebuilt):
+        np.testing.assert_array_equal(a, b)
+    check_gradients(lambda a, b: ops.conv(a, b, 1, "same"), x, w, backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
+@pytest.mark.parametrize("activation", ["relu", "linear"])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_bias_activation_values_and_gradients(activation, with_bias, backend):
+    """The conv layers' fused ``activation(y + b)``; it works in y's buffer, so f gets a fresh
+    product (a conv output) each call."""
+    from graphkit.ops.conv import bias_activation
+    y, b = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal(5)
+    act = (lambda v: np.maximum(v, 0)) if activation == "relu" else (lambda v: v)
+
+    def f(y, *b):
+        return bias_activation(ops.multiply(y, 1.0), b[0] if b else None, activation)
+
+    args = (y, b) if with_bias else (y,)
+    np.testing.assert_allclose(run(f, *args, backend=backend), act(y + b if with_bias else y))
+    check_gradients(f, *args, backend=backend)
+    check_backward_dtypes(f, *args, backend=backend)
+
+
+def test_conv_layer_bias_activation_matches_unfused():
+    """Conv2D with relu/linear (fused bias + activation) equals conv + add + activation."""
+    x = rng.standard_normal((2, 6, 6, 3)).astype("float32")
+    for activation in ["relu", None, "tanh"]:
+        layer = gk.layers.Conv2D(4, 3, activation=activation, bias_initializer="random_normal")
+        with gk.GradientTape(persistent=True) as tape:
+            xt = gk.constant(x)
+            tape.watch(xt)
+            y = layer(xt)
+            z = ops.add(ops.conv(xt, layer.kernel), layer.bias)
+            ref = z if activation is None else getattr(ops, activation)(z)
+        np.testing.assert_allclose(y.numpy(), ref.numpy(), rtol=1e-6, atol=1e-6)
+        g = rng.standard_normal(y.shape).astype("float32")
+        for a, b in zip(tape.gradient(y, [xt, layer.kernel, layer.bias], output_gradients=g),
+                        tape.gradient(ref, [xt, layer.kernel, layer.bias], output_gradients=g)):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_separable_conv_gradients():
     check_gradients(lambda x, d, p: ops.separable_conv(x, d, p, 2, "same"), rng.standard_normal((1, 5, 4, 2)),
                     rng.standard_normal((3, 3, 2, 2)), rng.standard_normal((1, 1, 4, 3)), backend=BACKENDS["generic"])
 
 
 POOL_GRADS = [("valid", 2, None, (2, 4, 6, 2)), ("valid", 3, 2, (1, 7, 5, 2)), ("same", 3, 2, (2, 5, 6, 2)),
-              ("same", 2, 1, (1, 4, 5, 2)), ("same", (3, 2), (1, 2), (1, 5, 5, 1))]
+              ("same", 2, 1, (1, 4, 5, 2)), ("same", (3, 2), (1, 2), (1, 5, 5, 1)),
+              # disjoint windows: tiling with uncovered tails, with gaps (stride > pool), padded
+              ("valid", 3, None, (2, 7, 8, 2)), ("valid", 2, 3, (1, 8, 7, 2)), ("same", 2, None, (1, 5, 3, 2)),
+              ("valid", (1, 3), (2, 3), (1, 5, 7, 1))]
 
 
 @pytest.mark.parametrize("backend", BACKEND_PARAMS)

@@ -12,14 +12,16 @@ Everything is written against ``self.xp`` (numpy or cupy):
 - im2col is one strided view (``as_strided``) of the padded input, shaped
   ``(N, *out, *k, C)``, copied once into the ``(N*prod(out), prod(k)*C)`` GEMM operand;
   the forward is then ONE matrix product (one batched product for ``groups > 1``).
-- The kernel gradient is one GEMM of the same columns with the output gradient.
+- The kernel gradient is one GEMM of the same columns with the output gradient (the forward's
+  columns, kept up to ``conv_columns_keep_bytes``); an input that needs no gradient skips col2im.
 - The input gradient is the transposed product followed by col2im: one small GEMM per kernel
   position (into a reused buffer) added into a slice of a zero-padded buffer. Where windows
   cannot overlap (stride >= dilated kernel) the columns are written through one strided view.
   No ``add.at`` anywhere.
 - Pooling loops over the ``prod(pool_size)`` window positions with elementwise ops on strided
   views; max pooling keeps the index of the first maximum of each window (uint8/int16) for its
-  backward.
+  backward; where windows cannot overlap each position's gradient is written into its strided view.
+- ``bias_activation`` adds a conv layer's bias and applies relu/linear in place in the conv output.
 """
 from __future__ import annotations
 
@@ -157,26 +159,65 @@ class ConvOps:
         return y.transpose(1, 0, 2).reshape(cols.shape[1], -1)
 
     # ---------------------------------------------------------------- convolution
+    # im2col columns up to this size are kept from the forward for the kernel gradient (see
+    # conv_with_columns), so the backward does not copy them out again.
+    conv_columns_keep_bytes = 128 << 20
+
     def conv(self, x, w, strides: Sequence[int], dilation: Sequence[int], pads: Pads, groups: int = 1):
         """N-d convolution (cross-correlation, as TF): x ``(N, *sp, C)``, w ``(*k, C/groups, O)``."""
+        return self.conv_with_columns(x, w, strides, dilation, pads, groups)[0]
+
+    def conv_with_columns(self, x, w, strides: Sequence[int], dilation: Sequence[int], pads: Pads,
+                          groups: int = 1):
+        """:meth:`conv` and its im2col columns, for :meth:`conv_backward`'s ``cols`` (None
+        where they are larger than ``conv_columns_keep_bytes``: the backward rebuilds them)."""
         xpad = self.pad_spatial(x, pads)
         ksize = w.shape[:-2]
         out = _out_sizes(xpad.shape[1:-1], ksize, strides, dilation)
         cols = self.im2col(xpad, out, ksize, strides, dilation, groups)
-        return self._conv_gemm(cols, w, groups).reshape(x.shape[0], *out, w.shape[-1])
+        y = self._conv_gemm(cols, w, groups).reshape(x.shape[0], *out, w.shape[-1])
+        return y, (cols if cols.nbytes <= self.conv_columns_keep_bytes else None)
 
-    def conv_backward(self, grad, x, w, strides, dilation, pads: Pads, groups: int = 1):
-        """``(grad wrt x, grad wrt w)`` of :meth:`conv`."""
-        xpad = self.pad_spatial(x, pads)
+    def conv_backward(self, grad, x, w, strides, dilation, pads: Pads, groups: int = 1, input_grad: bool = True,
+                      cols=None):
+        """``(grad wrt x, grad wrt w)`` of :meth:`conv`; ``input_grad=False`` skips the input
+        gradient (None), col2im and all, when the input needs none (a batch of data).
+        ``cols``: the forward's im2col columns when kept (:meth:`conv_with_columns`)."""
         ksize = w.shape[:-2]
         out = grad.shape[1:-1]
         g2 = grad.reshape(-1, grad.shape[-1])
-        cols = self.im2col(xpad, out, ksize, strides, dilation, groups)
+        padded = (x.shape[0],) + tuple(n + b + a for n, (b, a) in zip(x.shape[1:-1], pads)) + (x.shape[-1],)
+        if cols is None:
+            cols = self.im2col(self.pad_spatial(x, pads), out, ksize, strides, dilation, groups)
         gw = self._kernel_grad(cols, g2, w.shape, groups)
         del cols
-        gpad = self._col2im(g2, w, xpad.shape, out, ksize, strides, dilation, groups)
+        if not input_grad:
+            return None, gw
+        gpad = self._col2im(g2, w, padded, out, ksize, strides, dilation, groups)
         gx = gpad if gpad.shape == x.shape else self.xp.ascontiguousarray(gpad[self._interior(x.shape[1:-1], pads)])
         return gx, gw
+
+    # ------------------------------------------------------------ bias + activation
+    def bias_activation(self, y, b, activation: str):
+        """``activation(y + b)`` computed IN PLACE in ``y`` (a conv output nobody else holds) and
+        returned; ``b`` (channels,) or None; ``activation`` ``"relu"`` or ``"linear"``."""
+        if b is not None:
+            y += b
+        if activation == "relu":
+            self.xp.maximum(y, 0, out=y)
+        return y
+
+    def bias_activation_backward(self, grad, y, activation: str, with_bias: bool):
+        """``(grad wrt the conv output, grad wrt b or None)`` of :meth:`bias_activation`; ``y`` is
+        its output (for relu's mask)."""
+        xp = self.xp
+        gz = self.relu_backward(grad, y) if activation == "relu" else grad
+        if not with_bias:
+            return gz, None
+        g2 = xp.ascontiguousarray(gz).reshape(-1, gz.shape[-1])
+        # Summing the rows as a GEMV with a vector of ones: several times faster than sum(axis=0).
+        gb = xp.matmul(xp.ones(g2.shape[0], dtype=g2.dtype), g2)
+        return gz, gb
 
     # ------------------------------------------------------- transposed convolution
     @staticmethod
@@ -197,8 +238,10 @@ class ConvOps:
         crop = (slice(None),) + tuple(slice(b, b + o) for b, o in zip(pad_before, out_spatial)) + (slice(None),)
         return full if full.shape[1:-1] == tuple(out_spatial) else self.xp.ascontiguousarray(full[crop])
 
-    def conv_transpose_backward(self, grad, x, w, strides, dilation, pad_before: Sequence[int]):
-        """``(grad wrt x, grad wrt w)`` of :meth:`conv_transpose`."""
+    def conv_transpose_backward(self, grad, x, w, strides, dilation, pad_before: Sequence[int],
+                                input_grad: bool = True):
+        """``(grad wrt x, grad wrt w)`` of :meth:`conv_transpose`; ``input_grad=False`` skips the
+        input gradient (None)."""
         ksize = w.shape[:-2]
         x_spatial = x.shape[1:-1]
         out_spatial = grad.shape[1:-1]
@@ -207,7 +250,7 @@ class ConvOps:
         gpad = self.pad_spatial(grad, pads)
         cols = self.im2col(gpad, x_spatial, ksize, strides, dilation)
         x2 = x.reshape(-1, x.shape[-1])
-        gx = self._conv_gemm(cols, w, 1).reshape(x.shape)
+        gx = self._conv_gemm(cols, w, 1).reshape(x.shape) if input_grad else None
         gw = self._kernel_grad(cols, x2, w.shape, 1)
         return gx, gw
 
@@ -228,26 +271,31 @@ class ConvOps:
             y += tmp
         return y.reshape(x.shape[0], *out, c * m)
 
-    def depthwise_conv_backward(self, grad, x, w, strides, dilation, pads: Pads):
-        """``(grad wrt x, grad wrt w)`` of :meth:`depthwise_conv`."""
+    def depthwise_conv_backward(self, grad, x, w, strides, dilation, pads: Pads, input_grad: bool = True):
+        """``(grad wrt x, grad wrt w)`` of :meth:`depthwise_conv`; ``input_grad=False`` skips the
+        input gradient (None)."""
         xp = self.xp
         xpad = self.pad_spatial(x, pads)
         ksize = w.shape[:-2]
         c, m = w.shape[-2], w.shape[-1]
         out = grad.shape[1:-1]
         g = grad.reshape(grad.shape[:-1] + (c, m))
-        gpad = xp.zeros(xpad.shape, dtype=grad.dtype)
+        gpad = xp.zeros(xpad.shape, dtype=grad.dtype) if input_grad else None
         gw = xp.empty(w.shape, dtype=grad.dtype)
         lead = tuple(range(len(out) + 1))
         for position in itertools.product(*map(range, ksize)):
             index = self._window_slice(position, out, strides, dilation)
             wp = w[position]
             if m == 1:
-                gpad[index] += g[..., 0] * wp[:, 0]
+                if input_grad:
+                    gpad[index] += g[..., 0] * wp[:, 0]
                 gw[position] = (xpad[index] * g[..., 0]).sum(axis=lead)[:, None]
             else:
-                gpad[index] += (g * wp).sum(axis=-1)
+                if input_grad:
+                    gpad[index] += (g * wp).sum(axis=-1)
                 gw[position] = (xpad[index][..., None] * g).sum(axis=lead)
+        if not input_grad:
+            return None, gw
         gx = gpad if gpad.shape == x.shape else xp.ascontiguousarray(gpad[self._interior(x.shape[1:-1], pads)])
         return gx, gw
 
@@ -283,16 +331,33 @@ class ConvOps:
         """Route each output gradient to its window's (first) maximum."""
         xp = self.xp
         padded = (x_shape[0],) + tuple(n + b + a for n, (b, a) in zip(x_shape[1:-1], pads)) + (x_shape[-1],)
-        gpad = xp.zeros(padded, dtype=grad.dtype)
         ones = (1,) * len(pool_size)
         out = grad.shape[1:-1]
         mask = xp.empty(argmax.shape, dtype=bool)
-        routed = xp.empty_like(grad)
-        for p, position in enumerate(itertools.product(*map(range, pool_size))):
-            # grad * (argmax == p): branch-free, several times faster than where() on random
-            # masks (only a non-finite gradient would spread NaN to the window's other cells).
-            xp.multiply(xp.equal(argmax, p, out=mask), grad, out=routed)
-            gpad[self._window_slice(position, out, strides, ones)] += routed
+        positions = itertools.product(*map(range, pool_size))
+        # grad * (argmax == p): branch-free, several times faster than where() on random masks
+        # (only a non-finite gradient would spread NaN to the window's other cells).
+        if self._disjoint_windows(pool_size, strides, ones):
+            # Each cell is in at most one window: write each position's share straight into its
+            # strided view of the buffer (no temporaries, no read-modify-write). Windows that
+            # tile the buffer (stride == pool) cover all of it but a tail per axis: only that
+            # tail is zeroed.
+            tiled = all(s == k for s, k in zip(strides, pool_size))
+            gpad = xp.empty(padded, dtype=grad.dtype) if tiled else xp.zeros(padded, dtype=grad.dtype)
+            if tiled:
+                for axis, (o, k) in enumerate(zip(out, pool_size), start=1):
+                    if o * k < padded[axis]:
+                        gpad[(slice(None),) * axis + (slice(o * k, None),)] = 0
+            view = self.window_view(gpad, out, pool_size, strides, ones)
+            lead = (slice(None),) * (len(out) + 1)
+            for p, position in enumerate(positions):
+                xp.multiply(xp.equal(argmax, p, out=mask), grad, out=view[lead + position])
+        else:
+            gpad = xp.zeros(padded, dtype=grad.dtype)
+            routed = xp.empty_like(grad)
+            for p, position in enumerate(positions):
+                xp.multiply(xp.equal(argmax, p, out=mask), grad, out=routed)
+                gpad[self._window_slice(position, out, strides, ones)] += routed
         return gpad if padded == tuple(x_shape) else xp.ascontiguousarray(gpad[self._interior(x_shape[1:-1], pads)])
 
     def _pool_counts(self, spatial, pool_size, strides, pads, out, dtype):

@@ -106,19 +106,13 @@ _VARIANTS: list = []
 
 def _variants() -> tuple[dict, dict]:
     """({id(cheap variant): general}, {id(general): cheap variant}) for primitives that have a
-    cheaper form used when their first input needs no gradient (dense, RNNs)."""
+    cheaper form used when their first input needs no gradient (each ops module lists its pairs
+    in ``_CONST_INPUT``: dense, convolutions, RNNs)."""
     if not _VARIANTS:
-        from ..ops import linalg
-        pairs = {linalg._dense_p: linalg._dense_const_input_p}
-        try:
-            from ..ops import rnn
-            rnn_pairs = dict(getattr(rnn, "_CONST_INPUT", {}))
-            for name in ("lstm_p", "gru_p", "simple_rnn_p"):
-                if hasattr(rnn, name):
-                    rnn_pairs.setdefault(getattr(rnn, name), getattr(rnn, name))
-        except ImportError:  # pragma: no cover
-            rnn_pairs = {}
-        pairs.update({general: cheap for general, cheap in rnn_pairs.items() if general is not cheap})
+        from ..ops.conv import _CONST_INPUT as conv_pairs
+        from ..ops.linalg import _CONST_INPUT as dense_pairs
+        from ..ops.rnn import _CONST_INPUT as rnn_pairs
+        pairs = {**dense_pairs, **conv_pairs, **rnn_pairs}
         _VARIANTS.append(({id(cheap): general for general, cheap in pairs.items()},
                           {id(general): cheap for general, cheap in pairs.items()}))
         # RNN primitives keep their per-step states only when a tape needs them (attr ``save``)

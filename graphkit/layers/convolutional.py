@@ -2,9 +2,10 @@
 DepthwiseConv1D/2D.
 
 Each layer runs one fused primitive of :mod:`graphkit.ops.conv`, then adds the bias and applies
-the activation. Weight layouts and names are Keras's: ``kernel`` ``(*kernel_size, in // groups,
-filters)`` and ``bias`` ``(filters,)``; transposed ``kernel`` ``(*kernel_size, filters, in)``;
-depthwise ``kernel`` ``(*kernel_size, in, depth_multiplier)`` with bias ``(in * depth_multiplier,)``;
+the activation (one in-place primitive, ``bias_activation``, for channels-last relu/linear).
+Weight layouts and names are Keras's: ``kernel`` ``(*kernel_size, in // groups, filters)`` and
+``bias`` ``(filters,)``; transposed ``kernel`` ``(*kernel_size, filters, in)``; depthwise
+``kernel`` ``(*kernel_size, in, depth_multiplier)`` with bias ``(in * depth_multiplier,)``;
 separable ``depthwise_kernel`` ``(*kernel_size, in, depth_multiplier)``, ``pointwise_kernel``
 ``(*1, in * depth_multiplier, filters)``, ``bias`` ``(filters,)``.
 
@@ -17,8 +18,8 @@ from typing import Any, Sequence
 
 from .. import activations, initializers
 from ..ops.array import reshape
-from ..ops.conv import (compute_conv_output_shape, compute_conv_transpose_output_shape, conv, conv_transpose,
-                        depthwise_conv, separable_conv)
+from ..ops.conv import (bias_activation, compute_conv_output_shape, compute_conv_transpose_output_shape, conv,
+                        conv_transpose, depthwise_conv, separable_conv)
 from ..ops.math import add
 from .core import _require_none
 from .input_spec import InputSpec
@@ -111,6 +112,10 @@ def _check_output(layer: Layer, input_shape: tuple, output_shape: tuple, data_fo
     return from_channels_last_shape(output_shape, data_format)
 
 
+# Activations the conv layers fuse with the bias add (graphkit.ops.conv.bias_activation).
+_FUSED_ACTIVATIONS = {activations.relu: "relu", activations.linear: "linear"}
+
+
 # --------------------------------------------------------------------------- base convolution
 class _BaseConv(Layer):
     """Shared code of the conv layers: argument checks, channel axis, bias and activation."""
@@ -148,6 +153,15 @@ class _BaseConv(Layer):
         self.built = True
 
     def _bias_and_activation(self, outputs):
+        """``activation(outputs + bias)``; ``outputs`` is the layer's fresh conv output. For
+        channels-last relu/linear this is one fused primitive working in place (no extra
+        full-size arrays for the sum and the activation); other cases add, then activate."""
+        name = _FUSED_ACTIVATIONS.get(self.activation)
+        if (name is not None and self.data_format == "channels_last" and outputs.dtype.kind == "f"
+                and (not self.use_bias or self.bias.dtype == outputs.dtype)):
+            if not self.use_bias and name == "linear":
+                return outputs
+            return bias_activation(outputs, self.bias if self.use_bias else None, name)
         if self.use_bias:
             bias = self.bias
             if self.data_format == "channels_first":

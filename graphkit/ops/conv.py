@@ -177,15 +177,25 @@ def compute_pooling_output_shape(input_shape: Sequence[int | None], pool_size, s
 
 
 def _conv_forward(ops, x, w, strides, dilation, pads, groups):
-    return ops.conv(x, w, strides, dilation, pads, groups), (x, w, strides, dilation, pads, groups)
+    # The im2col columns are saved too (when not too large): the kernel gradient reuses them.
+    y, cols = ops.conv_with_columns(x, w, strides, dilation, pads, groups)
+    return y, (x, w, strides, dilation, pads, groups, cols)
 
 
 def _conv_backward(ops, saved, g):
-    x, w, strides, dilation, pads, groups = saved
-    return ops.conv_backward(g, x, w, strides, dilation, pads, groups)
+    x, w, strides, dilation, pads, groups, cols = saved
+    return ops.conv_backward(g, x, w, strides, dilation, pads, groups, cols=cols)
+
+
+def _conv_backward_no_input(ops, saved, g):
+    """Backward of a conv whose input needs no gradient (a batch of data, as in a model's first
+    layer): no col2im, which is most of that layer's backward."""
+    x, w, strides, dilation, pads, groups, cols = saved
+    return ops.conv_backward(g, x, w, strides, dilation, pads, groups, input_grad=False, cols=cols)
 
 
 _conv_p = Primitive("conv", _conv_forward, _conv_backward)
+_conv_const_input_p = Primitive("conv", _conv_forward, _conv_backward_no_input, key="conv_const_input")
 
 
 def _depthwise_forward(ops, x, w, strides, dilation, pads):
@@ -197,7 +207,14 @@ def _depthwise_backward(ops, saved, g):
     return ops.depthwise_conv_backward(g, x, w, strides, dilation, pads)
 
 
+def _depthwise_backward_no_input(ops, saved, g):
+    x, w, strides, dilation, pads = saved
+    return ops.depthwise_conv_backward(g, x, w, strides, dilation, pads, input_grad=False)
+
+
 _depthwise_conv_p = Primitive("depthwise_conv", _depthwise_forward, _depthwise_backward)
+_depthwise_conv_const_input_p = Primitive("depthwise_conv", _depthwise_forward, _depthwise_backward_no_input,
+                                          key="depthwise_conv_const_input")
 
 
 def conv(inputs: Any, kernel: Any, strides=1, padding: str = "valid", data_format: str | None = None,
@@ -230,9 +247,11 @@ def conv(inputs: Any, kernel: Any, strides=1, padding: str = "valid", data_forma
     _check_spatial("conv", x.shape[1:-1], pads, ksize, dl)
     if groups > 1 and cg == 1:  # one input channel per group: the depthwise kernel is cheaper
         dw = reshape(w, (*ksize, c, filters // c))
-        y = _depthwise_conv_p.apply(x, dw, strides=st, dilation=dl, pads=pads)
+        prim = _depthwise_conv_p if x._tracked else _depthwise_conv_const_input_p
+        y = prim.apply(x, dw, strides=st, dilation=dl, pads=pads)
     else:
-        y = _conv_p.apply(x, w, strides=st, dilation=dl, pads=pads, groups=groups)
+        prim = _conv_p if x._tracked else _conv_const_input_p  # untracked input: no gradient for it
+        y = prim.apply(x, w, strides=st, dilation=dl, pads=pads, groups=groups)
     return _restore(y, fmt)
 
 
@@ -254,7 +273,8 @@ def depthwise_conv(inputs: Any, kernel: Any, strides=1, padding: str = "valid", 
     st, dl = _tuple(strides, r, "strides"), _tuple(dilation_rate, r, "dilation_rate")
     pads = _pads(x.shape[1:-1], ksize, st, dl, mode)
     _check_spatial("depthwise_conv", x.shape[1:-1], pads, ksize, dl)
-    return _restore(_depthwise_conv_p.apply(x, w, strides=st, dilation=dl, pads=pads), fmt)
+    prim = _depthwise_conv_p if x._tracked else _depthwise_conv_const_input_p
+    return _restore(prim.apply(x, w, strides=st, dilation=dl, pads=pads), fmt)
 
 
 def separable_conv(inputs: Any, depthwise_kernel: Any, pointwise_kernel: Any, strides=1, padding: str = "valid",
@@ -265,6 +285,38 @@ def separable_conv(inputs: Any, depthwise_kernel: Any, pointwise_kernel: Any, st
     x = _channels_last(as_tensor(inputs), fmt)
     y = depthwise_conv(x, depthwise_kernel, strides=strides, padding=padding, dilation_rate=dilation_rate)
     return _restore(conv(y, pointwise_kernel, strides=1, padding="valid"), fmt)
+
+
+# ------------------------------------------------------------ bias + activation
+
+
+def _bias_activation_forward(ops, y, b=None, activation="linear"):
+    out = ops.bias_activation(y, b, activation)
+    return out, (out if activation == "relu" else None, activation, b is not None)
+
+
+def _bias_activation_backward(ops, saved, g):
+    y, activation, with_bias = saved
+    gz, gb = ops.bias_activation_backward(g, y, activation, with_bias)
+    return (gz, gb) if with_bias else (gz,)
+
+
+_bias_activation_p = Primitive("bias_activation", _bias_activation_forward, _bias_activation_backward)
+BIAS_ACTIVATIONS = ("linear", "relu")
+
+
+def bias_activation(outputs: Tensor, bias: Tensor | None, activation: str) -> Tensor:
+    """``activation(outputs + bias)`` over channels-last ``outputs``, fused, for the conv layers.
+
+    Consumes ``outputs``: the result is computed in its buffer, so pass only a fresh primitive
+    output that nothing else refers to (a conv output inside a layer's call).
+    ``activation`` is one of :data:`BIAS_ACTIVATIONS`; ``bias`` is ``(channels,)`` or None.
+    """
+    if activation not in BIAS_ACTIVATIONS:
+        raise ValueError(f"bias_activation: activation must be one of {BIAS_ACTIVATIONS}, got {activation!r}.")
+    if bias is None:
+        return _bias_activation_p.apply(outputs, activation=activation)
+    return _bias_activation_p.apply(outputs, bias, activation=activation)
 
 
 # ------------------------------------------------------ transposed convolution
@@ -280,7 +332,19 @@ def _conv_transpose_backward(ops, saved, g):
     return ops.conv_transpose_backward(g, x, w, strides, dilation, pad_before)
 
 
+def _conv_transpose_backward_no_input(ops, saved, g):
+    x, w, strides, dilation, pad_before = saved
+    return ops.conv_transpose_backward(g, x, w, strides, dilation, pad_before, input_grad=False)
+
+
 _conv_transpose_p = Primitive("conv_transpose", _conv_transpose_forward, _conv_transpose_backward)
+_conv_transpose_const_input_p = Primitive("conv_transpose", _conv_transpose_forward,
+                                          _conv_transpose_backward_no_input, key="conv_transpose_const_input")
+_CONST_INPUT = {  # general → variant without an input gradient (gk.function replay swaps them)
+    _conv_p: _conv_const_input_p,
+    _depthwise_conv_p: _depthwise_conv_const_input_p,
+    _conv_transpose_p: _conv_transpose_const_input_p,
+}
 
 
 def conv_transpose(inputs: Any, kernel: Any, strides, padding: str = "valid", output_padding=None,
@@ -315,7 +379,8 @@ def conv_transpose(inputs: Any, kernel: Any, strides, padding: str = "valid", ou
                        for n, k, s, d, o in zip(x.shape[1:-1], ksize, st, dl, out_spatial))
     if any(o < 1 for o in out_spatial):
         raise ValueError(f"conv_transpose: output spatial shape {out_spatial} is empty.")
-    y = _conv_transpose_p.apply(x, w, strides=st, dilation=dl, pad_before=pad_before, out_spatial=out_spatial)
+    prim = _conv_transpose_p if x._tracked else _conv_transpose_const_input_p
+    y = prim.apply(x, w, strides=st, dilation=dl, pad_before=pad_before, out_spatial=out_spatial)
     return _restore(y, fmt)
 
 

@@ -58,6 +58,7 @@ def _dense_backward_no_input(ops, saved, g):
 
 _dense_p = Primitive("dense", _dense_forward, _dense_backward)
 _dense_const_input_p = Primitive("dense", _dense_forward, _dense_backward_no_input, key="dense_const_input")
+_CONST_INPUT = {_dense_p: _dense_const_input_p}  # general → variant without an input gradient
 
 
 def dense(x: Any, kernel: Any, bias: Any = None) -> Tensor:
