@@ -1,0 +1,525 @@
+"""``model_to_dot`` and ``plot_model``: Keras 3's model pictures as DOT text, in pure Python.
+
+The DOT follows Keras 3's ``keras.utils.model_to_dot`` look: one plaintext node per layer whose
+HTML-like label is a table with a black header ``<b>name</b> (ClassName)`` and white cells for
+the activation, ``Input shape``/``Output shape``, ``Output dtype``, ``Params`` and a green
+``Trainable`` / red ``Non-trainable`` cell; ``splines=ortho``; edges of width 2.
+
+Differences from Keras, on purpose:
+
+* node ids are layer names (``"dense"``; ``"encoder/conv2d"`` inside a nested model), not
+  ``id(layer)``, so the output is the same on every run (snapshot tests);
+* with ``expand_nested`` each nested Functional/Sequential model is a ``subgraph
+  cluster_<name>``, and edges go into the inner ``InputLayer`` of the input they feed and out of
+  the inner layer that makes the output they carry (Keras joins the first and last inner node,
+  which is wrong for multi-input/multi-output inner models);
+* a layer called several times inside one model (a shared layer) is one node with one edge per
+  (producer, consumer) pair; its shapes list each call's shapes when they differ;
+* ``show_shapes="edges"`` puts the tensor shapes on the edges instead of in the nodes
+  (``"both"`` does both); ``show_params`` adds a ``Params: 50,240`` cell;
+* ``concentrate`` is not set (graphviz's edge merging misbehaves with clusters);
+* a ``gk.function`` ConcreteFunction (or its ``Graph``) is drawn too: inputs, captured
+  variables, constants, ops and outputs as nodes, each labelled with its output shape.
+"""
+from __future__ import annotations
+
+import html
+import math
+import os
+from typing import Any
+
+from . import graphviz as _gv
+
+__all__ = ["model_to_dot", "plot_model", "DotGraph", "ModelPlot"]
+
+
+# --------------------------------------------------------------------------- DOT pieces
+def _quote(text: str) -> str:
+    """A DOT quoted id (backslashes avoided: a trailing one would escape the closing quote)."""
+    return '"' + str(text).replace("\\", "%5C").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def _h(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _format_shape(shape: Any) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join(str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+
+
+class _Options:
+    __slots__ = ("show_node_shapes", "show_edge_shapes", "show_dtype", "show_layer_names", "expand_nested",
+                 "show_layer_activations", "show_trainable", "show_params")
+
+    def __init__(self, show_shapes, show_dtype, show_layer_names, expand_nested, show_layer_activations,
+                 show_trainable, show_params) -> None:
+        if isinstance(show_shapes, str):
+            if show_shapes not in ("nodes", "edges", "both"):
+                raise ValueError(f"show_shapes must be True/False or one of 'nodes', 'edges', 'both'; "
+                                 f"got {show_shapes!r}.")
+            self.show_node_shapes = show_shapes in ("nodes", "both")
+            self.show_edge_shapes = show_shapes in ("edges", "both")
+        else:
+            self.show_node_shapes, self.show_edge_shapes = bool(show_shapes), False
+        self.show_dtype = bool(show_dtype)
+        self.show_layer_names = bool(show_layer_names)
+        self.expand_nested = bool(expand_nested)
+        self.show_layer_activations = bool(show_layer_activations)
+        self.show_trainable = bool(show_trainable)
+        self.show_params = bool(show_params)
+
+
+def _label(title_bold: str, title_rest: str, rows: list[str], cols: list[str]) -> str:
+    """Keras 3's table label: black header, then one row per entry of ``rows`` (full width),
+    then the ``cols`` side by side."""
+    span = max(1, len(cols))
+    out = ['<<table border="0" cellborder="1" bgcolor="black" cellpadding="10">',
+           f'<tr><td colspan="{span}" bgcolor="black"><font point-size="16" color="white">'
+           f"<b>{title_bold}</b>{title_rest}</font></td></tr>"]
+    for row in rows:
+        out.append(f'<tr><td bgcolor="white" colspan="{span}"><font point-size="14">{row}</font></td></tr>')
+    if cols:
+        out.append("<tr>" + "".join(cols) + "</tr>")
+    out.append("</table>>")
+    return "".join(out)
+
+
+def _white(text: str) -> str:
+    return f'<td bgcolor="white"><font point-size="14">{text}</font></td>'
+
+
+class _Writer:
+    """Collects DOT lines and hands out unique node ids."""
+
+    def __init__(self, opts: _Options) -> None:
+        self.opts = opts
+        self.lines: list[str] = []
+        self.used: set[str] = set()
+        self.edges_seen: set[tuple] = set()
+        self.edges: list[str] = []
+
+    def new_id(self, wanted: str) -> str:
+        candidate, k = wanted, 1
+        while candidate in self.used:
+            k += 1
+            candidate = f"{wanted}#{k}"
+        self.used.add(candidate)
+        return candidate
+
+    def node(self, node_id: str, label: str, indent: str) -> None:
+        self.lines.append(f"{indent}{_quote(node_id)} [label={label}];")
+
+    def edge(self, src: str, dst: str, shape_label: str | None, tensor: Any = None) -> None:
+        # one edge per (producer, consumer, tensor): a layer fed twice the same tensor gets one edge,
+        # a shared layer's two outputs going to one consumer get two
+        key = (src, dst, id(tensor))
+        if key in self.edges_seen:
+            return
+        self.edges_seen.add(key)
+        attrs = f" [label={_quote(shape_label)}]" if shape_label is not None and self.opts.show_edge_shapes else ""
+        self.edges.append(f"\t{_quote(src)} -> {_quote(dst)}{attrs};")
+
+
+# ------------------------------------------------------------------------- layer labels
+def _structure_shapes(structure: Any) -> str:
+    from ..graph.symbolic import SymbolicTensor
+    if isinstance(structure, SymbolicTensor):
+        return _format_shape(structure.shape)
+    if isinstance(structure, dict):
+        return ", ".join(f"{k}: {_structure_shapes(v)}" for k, v in structure.items())
+    if isinstance(structure, (list, tuple)):
+        return "[" + ", ".join(_structure_shapes(v) for v in structure) + "]"
+    return "?"
+
+
+def _call_inputs(node) -> str:
+    tensors = node.input_tensors
+    if len(tensors) == 1:
+        return _format_shape(tensors[0].shape)
+    if node.call_args and isinstance(node.call_args[0], dict) and len(node.call_args) == 1:
+        return _structure_shapes(node.call_args[0])
+    return "[" + ", ".join(_format_shape(t.shape) for t in tensors) + "]"
+
+
+def _call_outputs(node) -> str:
+    return _structure_shapes(node.outputs) if node.outputs is not None else \
+        _structure_shapes(node.output_tensors)
+
+
+def _joined(values: list[str]) -> str:
+    distinct: list[str] = []
+    for v in values:
+        if v not in distinct:
+            distinct.append(v)
+    return "<br/>".join(_h(v) for v in distinct) if distinct else "?"
+
+
+def _activation_name(layer) -> str | None:
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        return None
+    if isinstance(activation, str):
+        return activation
+    try:
+        from ..activations import serialize
+        return serialize(activation)
+    except Exception:  # noqa: BLE001 - a label, never an error
+        return getattr(activation, "__name__", str(activation))
+
+
+def _layer_label(layer, calls: list, opts: _Options) -> str:
+    class_name = type(layer).__name__
+    if opts.show_layer_names:
+        bold, rest = _h(layer.name), f" ({_h(class_name)})"
+    else:
+        bold, rest = _h(class_name), ""
+    rows = []
+    if opts.show_layer_activations:
+        name = _activation_name(layer)
+        if name is not None:
+            rows.append(f"Activation: <b>{_h(name)}</b>")
+    cols = []
+    is_input = class_name == "InputLayer"
+    if opts.show_node_shapes:
+        if not is_input:
+            cols.append(_white(f"Input shape: <b>{_joined([_call_inputs(n) for n in calls])}</b>"))
+        cols.append(_white(f"Output shape: <b>{_joined([_call_outputs(n) for n in calls])}</b>"))
+    if opts.show_dtype:
+        dtypes = [", ".join(str(getattr(t.dtype, "name", t.dtype)) for t in n.output_tensors) for n in calls]
+        cols.append(_white(f"Output dtype: <b>{_joined(dtypes)}</b>"))
+    weights = list(getattr(layer, "weights", None) or []) if opts.show_params or opts.show_trainable else []
+    if opts.show_params:  # (count_params() would walk the weights a second time)
+        count = sum(math.prod(v.shape) for v in {id(v): v for v in weights}.values())
+        cols.append(_white(f"Params: <b>{count:,}</b>"))
+    if opts.show_trainable and weights:
+        if layer.trainable:
+            cols.append('<td bgcolor="forestgreen"><font point-size="14" color="white"><b>Trainable</b></font></td>')
+        else:
+            cols.append('<td bgcolor="firebrick"><font point-size="14" color="white"><b>Non-trainable</b>'
+                        "</font></td>")
+    return _label(bold, rest, rows, cols)
+
+
+# ------------------------------------------------------------------------- model bodies
+def _is_functional(model) -> bool:
+    from ..models.functional import Functional
+    return isinstance(model, Functional)
+
+
+def _is_sequential(model) -> bool:
+    from ..models.sequential import Sequential
+    return isinstance(model, Sequential)
+
+
+def _expandable(layer) -> bool:
+    return _is_functional(layer) or (_is_sequential(layer) and bool(layer.layers))
+
+
+def _edge_shape(tensor) -> str:
+    return _format_shape(tensor.shape)
+
+
+class _Ports:
+    """Where edges attach to a drawn layer: ``entries[k]`` for its k-th input, ``exits[j]`` for output j."""
+
+    __slots__ = ("entries", "exits")
+
+    def __init__(self, entries: list[str], exits: list[str]) -> None:
+        self.entries, self.exits = entries, exits
+
+    def entry(self, k: int) -> str:
+        return self.entries[min(k, len(self.entries) - 1)]
+
+    def exit(self, j: int) -> str:
+        return self.exits[min(j, len(self.exits) - 1)]
+
+
+def _draw_layer(w: _Writer, layer, calls: list, prefix: str, indent: str) -> _Ports:
+    if w.opts.expand_nested and _expandable(layer):
+        cluster = w.new_id(f"cluster_{prefix}{layer.name}")
+        w.lines.append(f"{indent}subgraph {_quote(cluster)} {{")
+        w.lines.append(f"{indent}\tlabel=<{_h(layer.name)}>; style=dashed; labeljust=l;")
+        ports = _draw_model(w, layer, f"{prefix}{layer.name}/", indent + "\t")
+        w.lines.append(f"{indent}}}")
+        return ports
+    node_id = w.new_id(f"{prefix}{layer.name}")
+    w.node(node_id, _layer_label(layer, calls, w.opts), indent)
+    return _Ports([node_id], [node_id])
+
+
+def _nested_input_order(layer, node) -> list:
+    """The tensors of a call of nested model ``layer`` in the order of ``layer.inputs``."""
+    args = node.call_args
+    if _is_functional(layer) and len(args) >= 1 and isinstance(args[0], dict):
+        try:
+            return [args[0][k] for k in layer._input_keys(args[0])]
+        except Exception:  # noqa: BLE001
+            pass
+    return node.input_tensors
+
+
+def _draw_model(w: _Writer, model, prefix: str, indent: str) -> _Ports:
+    """Nodes (and clusters) of ``model``'s layers; edges go to ``w.edges``. Returns its ports."""
+    if _is_functional(model):
+        from ..models.summary import keras_graph
+        layers = keras_graph(model)[0]
+        relevant = {id(n) for n in model._nodes}
+        calls = {id(layer): [n for n in layer._inbound_nodes if id(n) in relevant] for layer in layers}
+        ports = {id(layer): _draw_layer(w, layer, calls[id(layer)], prefix, indent) for layer in layers}
+        for layer in layers:
+            expanded = w.opts.expand_nested and _expandable(layer)
+            for node in calls[id(layer)]:
+                if node.is_input:
+                    continue
+                tensors = _nested_input_order(layer, node) if expanded else node.input_tensors
+                for k, tensor in enumerate(tensors):
+                    source, _, index = tensor._keras_history
+                    w.edge(ports[id(source)].exit(index), ports[id(layer)].entry(k), _edge_shape(tensor), tensor)
+        entries = [ports[id(t._keras_history[0])].entry(0) for t in model.inputs]
+        exits = [ports[id(t._keras_history[0])].exit(t._keras_history[2]) for t in model.outputs]
+        return _Ports(entries, exits)
+    layers = list(getattr(model, "layers", []))
+    drawn = [_draw_layer(w, layer, list(layer._inbound_nodes[-1:]), prefix, indent) for layer in layers]
+    if _is_sequential(model):
+        for previous, layer, current in zip(drawn, layers[1:], drawn[1:]):
+            tensors = layer._inbound_nodes[-1].input_tensors if layer._inbound_nodes else []
+            w.edge(previous.exit(0), current.entry(0), _edge_shape(tensors[0]) if tensors else None)
+        if drawn:
+            return _Ports([drawn[0].entry(0)], [drawn[-1].exit(0)])
+    return _Ports([], [])
+
+
+def _draw_function_graph(w: _Writer, graph) -> None:
+    """Inputs, captured variables, constants, ops and outputs of a traced ``gk.function`` graph."""
+    opts = w.opts
+
+    def spec_label(bold: str, kind: str, specs: list) -> str:
+        rest = f" ({_h(kind)})" if opts.show_layer_names else ""
+        if not opts.show_layer_names:
+            bold = _h(kind)
+        shapes = [_format_shape(s.shape) for s in specs]
+        cols = [_white(f"Output shape: <b>{_h(shapes[0] if len(shapes) == 1 else '[' + ', '.join(shapes) + ']')}</b>")]
+        if opts.show_dtype:
+            cols.append(_white(f"Output dtype: <b>{_h(', '.join(str(s.dtype) for s in specs))}</b>"))
+        return _label(bold, rest, [], cols)
+
+    from ..function.tensor_spec import TensorSpec
+    ids: dict[tuple, str] = {}
+    specs: dict[tuple, Any] = {}
+    for k, spec in enumerate(graph.inputs):
+        node_id = ids[("input", k)] = w.new_id(spec.name or f"input_{k}")
+        specs[("input", k)] = spec
+        w.node(node_id, spec_label(_h(spec.name or f"input_{k}"), "Input", [spec]), "\t")
+    for k, var in enumerate(graph.captures):
+        name = getattr(var, "name", None) or f"variable_{k}"
+        spec = TensorSpec(tuple(var.shape), var.dtype)
+        node_id = ids[("capture", k)] = w.new_id(name)
+        specs[("capture", k)] = spec
+        w.node(node_id, spec_label(_h(name), "Variable", [spec]), "\t")
+    for k, const in enumerate(graph.constants):
+        spec = TensorSpec(tuple(const.shape), const.dtype)
+        node_id = ids[("const", k)] = w.new_id(f"const_{k}")
+        specs[("const", k)] = spec
+        w.node(node_id, spec_label(f"const_{k}", "Constant", [spec]), "\t")
+    for i, node in enumerate(graph.nodes):
+        node_id = w.new_id(node.name)
+        for j, spec in enumerate(node.outputs):
+            ids[("node", i, j)] = node_id
+            specs[("node", i, j)] = spec
+        w.node(node_id, spec_label(_h(node.name), node.op, list(node.outputs)), "\t")
+        for ref in node.inputs:
+            ref = tuple(ref)
+            if ref in ids:
+                w.edge(ids[ref], node_id, _format_shape(specs[ref].shape), ref)
+    out_refs = _output_refs(graph.structured_outputs)
+    for k, ref in enumerate(out_refs):
+        ref = tuple(ref)
+        if ref not in ids:
+            continue
+        node_id = w.new_id(f"output_{k}")
+        w.node(node_id, spec_label(f"output_{k}", "Output", [specs[ref]]), "\t")
+        w.edge(ids[ref], node_id, _format_shape(specs[ref].shape))
+
+
+def _output_refs(structure: Any) -> list:
+    if isinstance(structure, tuple) and len(structure) == 2 and structure[0] in ("ref", "py") \
+            and not hasattr(structure, "_fields"):
+        return [structure[1]] if structure[0] == "ref" else []
+    if isinstance(structure, (list, tuple)):
+        return [r for item in structure for r in _output_refs(item)]
+    if isinstance(structure, dict):
+        return [r for key in structure for r in _output_refs(structure[key])]
+    return []
+
+
+def _function_graph(obj: Any):
+    """(graph, name) when ``obj`` is a gk.function Graph / ConcreteFunction / Function, else None."""
+    from ..function.function import ConcreteFunction, Function
+    from ..function.graph import Graph
+    if isinstance(obj, Graph):
+        return obj, "graph"
+    if isinstance(obj, ConcreteFunction):
+        return obj.graph, obj.name
+    if isinstance(obj, Function):
+        concrete = obj.concrete_functions
+        if len(concrete) != 1:
+            raise ValueError(f"model_to_dot: the gk.function {getattr(obj, '__name__', '')!r} has "
+                             f"{len(concrete)} traced graphs; pass one ConcreteFunction "
+                             "(fn.get_concrete_function(...)).")
+        return concrete[0].graph, concrete[0].name
+    return None
+
+
+# ---------------------------------------------------------------------------- results
+class DotGraph(str):
+    """DOT text (a ``str``) with pydot-like helpers: ``source``, ``to_string()``, ``create(format)``,
+    ``write(path)`` and an inline SVG display in notebooks when graphviz is installed."""
+
+    @property
+    def source(self) -> str:
+        return str.__str__(self)
+
+    def to_string(self) -> str:
+        return self.source
+
+    def create(self, prog: str | None = None, format: str = "svg") -> bytes:  # noqa: A002 - pydot's name
+        return _gv.render(self.source, format)
+
+    def write(self, path: Any) -> str:
+        return _gv.write_rendered(self.source, os.fspath(path))
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        return _mimebundle(self.source, None)
+
+
+def _mimebundle(source: str, cache: dict | None) -> dict:
+    bundle = {"text/plain": source, "text/vnd.graphviz": source}
+    if _gv.have_dot():
+        svg = cache.get("svg") if cache is not None else None
+        if svg is None:
+            try:
+                svg = _gv.render(source, "svg").decode("utf-8")
+            except _gv.GraphvizError:
+                return bundle
+            if cache is not None:
+                cache["svg"] = svg
+        bundle["image/svg+xml"] = svg
+    return bundle
+
+
+class ModelPlot:
+    """What ``plot_model`` returns: displays inline (SVG) in notebooks; ``source`` is the DOT text,
+    ``path`` the file written (or None); ``svg()`` the rendered SVG; ``save(path)`` writes again."""
+
+    def __init__(self, source: str, path: str | None = None) -> None:
+        self.source = source
+        self.path = path
+        self._cache: dict = {}
+
+    def svg(self) -> str:
+        if "svg" not in self._cache:
+            self._cache["svg"] = _gv.render(self.source, "svg").decode("utf-8")
+        return self._cache["svg"]
+
+    def save(self, path: Any) -> str:
+        return _write(self.source, path)
+
+    def _repr_svg_(self) -> str | None:
+        if not _gv.have_dot():
+            return None
+        try:
+            return self.svg()
+        except _gv.GraphvizError:
+            return None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        return _mimebundle(self.source, self._cache)
+
+    def __str__(self) -> str:
+        return self.source
+
+    def __repr__(self) -> str:
+        where = f", written to {self.path!r}" if self.path else ""
+        return f"<ModelPlot: {self.source.count(' [label=')} nodes{where}>"
+
+
+# --------------------------------------------------------------------------------- API
+def model_to_dot(model: Any, show_shapes: bool | str = False, show_dtype: bool = False,
+                 show_layer_names: bool = True, rankdir: str = "TB", expand_nested: bool = False,
+                 dpi: int = 96, subgraph: bool = False, show_layer_activations: bool = False,
+                 show_trainable: bool = False, show_params: bool = False, **kwargs: Any) -> DotGraph:
+    """The DOT text of ``model`` (a model, a layer, or a ``gk.function`` ConcreteFunction/Graph).
+
+    ``show_shapes``: True (or ``"nodes"``) puts ``Input shape``/``Output shape`` in the nodes as
+    Keras does, ``"edges"`` labels the edges with tensor shapes, ``"both"`` does both.
+    ``subgraph=True`` returns a ``subgraph cluster_<name> {...}`` block instead of a digraph.
+    """
+    if kwargs.pop("layer_range", None) is not None:
+        raise NotImplementedError("model_to_dot: layer_range is not supported (Keras 3 does not support it either).")
+    if kwargs:
+        raise TypeError(f"model_to_dot got unexpected keyword arguments {sorted(kwargs)}.")
+    if rankdir not in ("TB", "LR", "BT", "RL"):
+        raise ValueError(f"rankdir must be 'TB', 'LR', 'BT' or 'RL'; got {rankdir!r}.")
+    opts = _Options(show_shapes, show_dtype, show_layer_names, expand_nested, show_layer_activations,
+                    show_trainable, show_params)
+    w = _Writer(opts)
+    fn_graph = _function_graph(model)
+    if fn_graph is not None:
+        graph, name = fn_graph
+        _draw_function_graph(w, graph)
+    else:
+        if not hasattr(model, "name") or not hasattr(model, "_inbound_nodes"):
+            raise TypeError(f"model_to_dot expects a graphkit model, layer or gk.function graph; got "
+                            f"{type(model).__name__}.")
+        name = model.name
+        if _is_functional(model) or _is_sequential(model) or getattr(model, "layers", None):
+            _draw_model(w, model, "", "\t")
+        else:  # a single layer
+            _draw_layer(w, model, list(model._inbound_nodes[-1:]), "", "\t")
+    splines = "" if opts.show_edge_shapes else ", splines=ortho"
+    if subgraph:
+        head = [f"subgraph {_quote('cluster_' + name)} {{",
+                f"\tlabel=<{_h(name)}>; style=dashed; labeljust=l;",
+                "\tnode [shape=plaintext, fontname=Helvetica, margin=0];",
+                "\tedge [penwidth=2];"]
+    else:
+        head = [f"digraph {_quote(name)} {{",
+                f"\tgraph [rankdir={rankdir}, dpi={int(dpi)}{splines}];",
+                "\tnode [shape=plaintext, fontname=Helvetica, margin=0];",
+                "\tedge [penwidth=2];"]
+    return DotGraph("\n".join(head + w.lines + w.edges + ["}"]) + "\n")
+
+
+def _write(source: str, to_file: Any) -> str:
+    path = os.fspath(to_file)
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    if ext not in _gv.RENDERED_FORMATS and ext not in _gv.DOT_FORMATS:
+        raise ValueError(f"plot_model cannot write {path!r}: unknown file extension "
+                         f"{'.' + ext if ext else '(none)'}; use .svg, .png, .pdf or .dot.")
+    if ext in _gv.RENDERED_FORMATS and _gv.find_dot() is None:
+        raise _gv.GraphvizNotFoundError(_gv.missing_dot_message(path))
+    try:
+        return _gv.write_rendered(source, path)
+    except (_gv.GraphvizNotFoundError, _gv.GraphvizError) as error:
+        raise type(error)(str(error)) from None
+
+
+def plot_model(model: Any, to_file: Any = None, show_shapes: bool | str = False, show_dtype: bool = False,
+               show_layer_names: bool = True, rankdir: str = "TB", expand_nested: bool = False, dpi: int = 96,
+               show_layer_activations: bool = False, show_trainable: bool = False, show_params: bool = False,
+               **kwargs: Any) -> ModelPlot:
+    """Draw ``model`` (see :func:`model_to_dot` for the options).
+
+    Returns a :class:`ModelPlot` that shows as SVG in notebooks (graphviz's ``dot`` renders it; without
+    ``dot`` the notebook gets the DOT text). ``to_file`` writes ``.svg``/``.png``/``.pdf`` (needs ``dot``)
+    or ``.dot``, atomically; without ``dot`` a rendered format raises one GraphvizNotFoundError saying how
+    to install graphviz, and nothing is written.
+    """
+    source = model_to_dot(model, show_shapes=show_shapes, show_dtype=show_dtype,
+                          show_layer_names=show_layer_names, rankdir=rankdir, expand_nested=expand_nested,
+                          dpi=dpi, show_layer_activations=show_layer_activations,
+                          show_trainable=show_trainable, show_params=show_params, **kwargs).source
+    path = _write(source, to_file) if to_file is not None else None
+    return ModelPlot(source, path)
