@@ -290,3 +290,12 @@ def test_failed_render_leaves_old_file(tmp_path):
     with pytest.raises(gv.GraphvizError, match="failed"):
         gv.write_rendered("digraph { this is not dot ", str(target))
     assert target.read_text() == "old" and os.listdir(tmp_path) == ["model.svg"]
+
+
+def test_a_model_displays_its_summary_and_its_graph_in_notebooks():
+    from graphkit import examples
+    bundle = examples.mlp()._repr_mimebundle_()
+    assert "Total params: 55,050" in bundle["text/plain"]
+    assert "55,050" in bundle["text/html"]
+    if shutil.which("dot"):
+        assert "<svg" in bundle["text/html"] and "(Dense)" in bundle["text/html"]

@@ -65,6 +65,19 @@ class Model(Trainer, Layer):
         from .summary import summary_html
         return summary_html(self)
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        """Notebook display: the HTML summary followed by the layer graph (SVG via graphviz's
+        ``dot`` when installed), with the text summary as the plain-text fallback."""
+        from ..utils.graphviz import have_dot, render
+        from ..utils.model_visualization import model_to_dot
+        lines: list[str] = []
+        self.summary(print_fn=lines.append)
+        html = self._repr_html_()
+        if self.built and have_dot():
+            svg = render(str(model_to_dot(self, show_shapes=True)), "svg").decode("utf-8")
+            html += f'<div class="graphkit-graph">{svg[svg.index("<svg"):]}</div>'
+        return {"text/html": html, "text/plain": "".join(lines)}
+
     def to_json(self, **kwargs: Any) -> str:
         """The model's full config as JSON (``gk.models.model_from_json`` reads it back)."""
         from ..saving.serialization import to_json
