@@ -250,42 +250,41 @@ class Huber(LossFunctionWrapper):
         return config
 
 
-class BinaryCrossentropy(LossFunctionWrapper):
+class _LabelSmoothedCrossentropy(LossFunctionWrapper):
+    """The ``from_logits``/``label_smoothing``/``axis`` arguments and config that
+    ``BinaryCrossentropy`` and ``CategoricalCrossentropy`` share."""
+
+    def __init__(self, fn: Any, from_logits: bool, label_smoothing: float, axis: int, reduction: Any,
+                 name: str, dtype: Any) -> None:
+        super().__init__(fn, name=name, reduction=reduction, dtype=dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+        self.label_smoothing = label_smoothing
+        self.axis = axis
+
+    def get_config(self) -> dict:
+        config = Loss.get_config(self)
+        config.update({"from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                       "axis": self.axis})
+        return config
+
+
+class BinaryCrossentropy(_LabelSmoothedCrossentropy):
     """Binary cross-entropy of 0/1 labels (probabilities, or logits with ``from_logits=True``)."""
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: Any = "sum_over_batch_size", name: str = "binary_crossentropy",
                  dtype: Any = None) -> None:
-        super().__init__(binary_crossentropy, name=name, reduction=reduction, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-    def get_config(self) -> dict:
-        config = Loss.get_config(self)
-        config.update({"from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
-                       "axis": self.axis})
-        return config
+        super().__init__(binary_crossentropy, from_logits, label_smoothing, axis, reduction, name, dtype)
 
 
-class CategoricalCrossentropy(LossFunctionWrapper):
+class CategoricalCrossentropy(_LabelSmoothedCrossentropy):
     """Cross-entropy of one-hot labels (probabilities, or logits with ``from_logits=True``)."""
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: Any = "sum_over_batch_size", name: str = "categorical_crossentropy",
                  dtype: Any = None) -> None:
-        super().__init__(categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-    def get_config(self) -> dict:
-        config = Loss.get_config(self)
-        config.update({"from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
-                       "axis": self.axis})
-        return config
+        super().__init__(categorical_crossentropy, from_logits, label_smoothing, axis, reduction, name, dtype)
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):

@@ -80,6 +80,11 @@ def _structure_key(value: Any, relaxed: bool) -> Any:
     return _leaf_key(value, relaxed)
 
 
+def _spec_placeholder(spec: TensorSpec) -> numpy.ndarray:
+    """Zeros of ``spec``'s shape (unknown dimensions as 1) and dtype, to trace with."""
+    return numpy.zeros([1 if d is None else d for d in spec.shape], spec.dtype)
+
+
 def _spec_structure(value: Any) -> Any:
     """Args with tensors replaced by TensorSpecs (``structured_input_signature``)."""
     return map_structure(lambda leaf: TensorSpec.from_array(_as_tensor(leaf).data) if _is_array(leaf) else leaf,
@@ -250,12 +255,11 @@ class Function:
     def get_concrete_function(self, *args: Any, **kwargs: Any) -> ConcreteFunction:
         """The concrete function for these arguments (traced now if needed; TensorSpecs allowed)."""
         if not args and not kwargs and self.input_signature is not None:
-            args = tuple(map_structure(
-                lambda s: numpy.zeros([1 if d is None else d for d in s.shape], s.dtype), self.input_signature))
+            args = tuple(map_structure(_spec_placeholder, self.input_signature))
         else:
             args, kwargs = map_structure(
-                lambda leaf: numpy.zeros([1 if d is None else d for d in leaf.shape], leaf.dtype)
-                if isinstance(leaf, TensorSpec) else leaf, (tuple(args), dict(kwargs)))
+                lambda leaf: _spec_placeholder(leaf) if isinstance(leaf, TensorSpec) else leaf,
+                (tuple(args), dict(kwargs)))
         key, exact = self._keys(args, kwargs)
         cf = self._cache.get(key) or self._exact.get(exact)
         if cf is None:

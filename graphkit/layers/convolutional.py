@@ -148,7 +148,10 @@ class _BaseConv(Layer):
                              f"got input shape {input_shape}.")
         return channels
 
-    def _finish_build(self, channels: int) -> None:
+    def _finish_build(self, channels: int, bias_size: int) -> None:
+        """Adds the ``(bias_size,)`` bias (None without ``use_bias``) after the kernels and fixes the
+        input's channel count."""
+        self.bias = self.add_weight((bias_size,), self.bias_initializer, name="bias") if self.use_bias else None
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis: channels})
         self.built = True
 
@@ -215,8 +218,7 @@ class _Conv(_BaseConv):
         self.compute_output_shape(input_shape)  # fails early on an empty output
         self.kernel = self.add_weight((*self.kernel_size, channels // self.groups, self.filters),
                                       self.kernel_initializer, name="kernel")
-        self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias") if self.use_bias else None
-        self._finish_build(channels)
+        self._finish_build(channels, bias_size=self.filters)
 
     def call(self, inputs):
         outputs = conv(inputs, self.kernel, strides=self.strides, padding=self.padding, data_format=self.data_format,
@@ -287,8 +289,7 @@ class _ConvTranspose(_BaseConv):
         self.compute_output_shape(input_shape)
         self.kernel = self.add_weight((*self.kernel_size, self.filters, channels), self.kernel_initializer,
                                       name="kernel")
-        self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias") if self.use_bias else None
-        self._finish_build(channels)
+        self._finish_build(channels, bias_size=self.filters)
 
     def call(self, inputs):
         outputs = conv_transpose(inputs, self.kernel, strides=self.strides, padding=self.padding,
@@ -349,9 +350,7 @@ class _DepthwiseConv(_BaseConv):
         self.compute_output_shape(input_shape)
         self.kernel = self.add_weight((*self.kernel_size, channels, self.depth_multiplier),
                                       self.depthwise_initializer, name="kernel")
-        self.bias = self.add_weight((channels * self.depth_multiplier,), self.bias_initializer, name="bias") \
-            if self.use_bias else None
-        self._finish_build(channels)
+        self._finish_build(channels, bias_size=channels * self.depth_multiplier)
 
     def call(self, inputs):
         outputs = depthwise_conv(inputs, self.kernel, strides=self.strides, padding=self.padding,
@@ -420,8 +419,7 @@ class _SeparableConv(_BaseConv):
                                                 self.depthwise_initializer, name="depthwise_kernel")
         self.pointwise_kernel = self.add_weight((1,) * self.rank + (channels * self.depth_multiplier, self.filters),
                                                 self.pointwise_initializer, name="pointwise_kernel")
-        self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias") if self.use_bias else None
-        self._finish_build(channels)
+        self._finish_build(channels, bias_size=self.filters)
 
     def call(self, inputs):
         outputs = separable_conv(inputs, self.depthwise_kernel, self.pointwise_kernel, strides=self.strides,

@@ -94,6 +94,17 @@ def _dropout_backward(ops, keep, g):
 _dropout_p = Primitive("dropout", _dropout_forward, _dropout_backward)
 
 
+def _seeded_generator(self, ops):
+    """The method ``_generator(ops)`` of a layer with ``seed`` and a ``_generators`` dict: a fresh
+    generator when ``seed`` is None, else one generator seeded with it per backend ``ops``."""
+    if self.seed is None:
+        return ops.generator()
+    gen = self._generators.get(id(ops))
+    if gen is None:
+        gen = self._generators[id(ops)] = ops.generator(self.seed)
+    return gen
+
+
 class Dropout(Layer):
     """Inverted dropout: while training, zero each entry with probability ``rate`` and scale the
     rest by ``1 / (1 - rate)``; at inference return the inputs unchanged.
@@ -115,13 +126,7 @@ class Dropout(Layer):
         self._generators: dict[int, Any] = {}
         self.supports_masking = True
 
-    def _generator(self, ops):
-        if self.seed is None:
-            return ops.generator()
-        gen = self._generators.get(id(ops))
-        if gen is None:
-            gen = self._generators[id(ops)] = ops.generator(self.seed)
-        return gen
+    _generator = _seeded_generator
 
     def _concrete_noise_shape(self, shape: tuple) -> tuple:
         if self.noise_shape is None:

@@ -44,7 +44,7 @@ from ..ops.array import concatenate, split, stack, unstack, where
 from ..ops.cast import cast
 from ..ops.linalg import dense, matmul
 from ..ops.math import add, multiply, subtract
-from .core import _dropout_p, _require_none
+from .core import _dropout_p, _require_none, _seeded_generator
 from .input_spec import InputSpec
 from .layer import Layer
 
@@ -183,13 +183,7 @@ class _RNNBase(Layer):
         return result
 
     # ----------------------------------------------------------------- dropout
-    def _generator(self, ops):
-        if self.seed is None:
-            return ops.generator()
-        gen = self._generators.get(id(ops))
-        if gen is None:
-            gen = self._generators[id(ops)] = ops.generator(self.seed)
-        return gen
+    _generator = _seeded_generator
 
     def _keep_masks(self, shape: tuple, rate: float, dtype: Any, count: int) -> list:
         """``count`` inverted-dropout keep masks of ``shape`` (backend arrays)."""

@@ -194,23 +194,25 @@ class Trainer:
     def train_step(self, data: Any) -> dict:
         """One optimization step on ``data = (x, y, sample_weight)``; returns the metric logs.
         Override to customize what ``fit`` does per batch (``super().train_step(data)`` works)."""
-        x, y, sample_weight = da.unpack_x_y_sample_weight(data)
-        state = self._assert_compiled("train_step")
-        plan = self._training_plan(x)
-        ys, sws = plan.flat_targets(y, sample_weight)
-        plan.check_batch_targets(ys)
+        state, x, ys, sws = self._step_batch(data, "train_step")
         self._train_batch(x, ys, sws)
         return state.results()
 
     def test_step(self, data: Any) -> dict:
         """Loss and metrics of ``data = (x, y, sample_weight)`` in inference mode; returns the logs."""
+        state, x, ys, sws = self._step_batch(data, "test_step")
+        self._test_batch(x, ys, sws)
+        return state.results()
+
+    def _step_batch(self, data: Any, step_name: str) -> tuple:
+        """``(compiled state, x, per-output targets, per-output sample weights)`` of a step's
+        ``data``, with the targets checked against the compiled outputs."""
         x, y, sample_weight = da.unpack_x_y_sample_weight(data)
-        state = self._assert_compiled("test_step")
+        state = self._assert_compiled(step_name)
         plan = self._training_plan(x)
         ys, sws = plan.flat_targets(y, sample_weight)
         plan.check_batch_targets(ys)
-        self._test_batch(x, ys, sws)
-        return state.results()
+        return state, x, ys, sws
 
     def predict_step(self, data: Any) -> Any:
         """The model's outputs for ``data`` (``x`` or ``(x, ...)``), in inference mode."""
@@ -1092,10 +1094,7 @@ def _resolve_losses(loss: Any, names: list[str] | None) -> Any:
         return None
     if isinstance(loss, dict):
         if names is not None:
-            unexpected = [k for k in loss if k not in names]
-            if unexpected:
-                raise ValueError(f"The `loss` dict has keys {unexpected} that are not outputs of the model; "
-                                 f"its outputs are named {names}.")
+            _check_output_keys("loss", loss, names)
         return {k: _resolve_loss(v) for k, v in loss.items()}
     if isinstance(loss, (list, tuple)):
         if names is not None and len(loss) != len(names) and not (len(names) == 1 and len(loss) == 1):
@@ -1105,14 +1104,24 @@ def _resolve_losses(loss: Any, names: list[str] | None) -> Any:
     return _resolve_loss(loss)
 
 
+def _check_output_keys(argument: str, spec: dict, names: list[str]) -> None:
+    unexpected = [k for k in spec if k not in names]
+    if unexpected:
+        raise ValueError(f"The `{argument}` dict has keys {unexpected} that are not outputs of the model; "
+                         f"its outputs are named {names}.")
+
+
+def _check_loss_weights_length(weights: Any, names: list[str]) -> None:
+    if len(weights) != len(names):
+        raise ValueError(f"`loss_weights` must match the number of outputs: got {len(weights)} weights for "
+                         f"{len(names)} outputs {names}.")
+
+
 def _losses_for(user_loss: Any, spec: Any, names: list[str]) -> list:
     if spec is None:
         return [None] * len(names)
     if isinstance(spec, dict):
-        unexpected = [k for k in spec if k not in names]
-        if unexpected:
-            raise ValueError(f"The `loss` dict has keys {unexpected} that are not outputs of the model; its outputs "
-                             f"are named {names}.")
+        _check_output_keys("loss", spec, names)
         return [spec.get(name) for name in names]
     return [spec] * len(names)
 
@@ -1122,17 +1131,13 @@ def _check_loss_weights(weights: Any, names: list[str] | None) -> Any:
         return None
     if isinstance(weights, dict):
         if names is not None:
-            unexpected = [k for k in weights if k not in names]
-            if unexpected:
-                raise ValueError(f"The `loss_weights` dict has keys {unexpected} that are not outputs of the model; "
-                                 f"its outputs are named {names}.")
+            _check_output_keys("loss_weights", weights, names)
         for k, v in weights.items():
             _check_weight(v, k)
         return dict(weights)
     if isinstance(weights, (list, tuple)):
-        if names is not None and len(weights) != len(names):
-            raise ValueError(f"`loss_weights` must match the number of outputs: got {len(weights)} weights for "
-                             f"{len(names)} outputs {names}.")
+        if names is not None:
+            _check_loss_weights_length(weights, names)
         for i, v in enumerate(weights):
             _check_weight(v, i)
         return list(weights)
@@ -1151,9 +1156,7 @@ def _weights_for(spec: Any, names: list[str]) -> list:
     if isinstance(spec, dict):
         return [None if spec.get(name) is None else float(spec[name]) for name in names]
     if isinstance(spec, list):
-        if len(spec) != len(names):
-            raise ValueError(f"`loss_weights` must match the number of outputs: got {len(spec)} weights for "
-                             f"{len(names)} outputs {names}.")
+        _check_loss_weights_length(spec, names)
         return [None if w is None else float(w) for w in spec]
     return [spec] * len(names)
 

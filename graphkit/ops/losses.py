@@ -215,40 +215,34 @@ def _huber_b(ops, saved, gl, want_true):
 def _bce_f(ops, pred, true, from_logits, label_smoothing, axis):
     if label_smoothing:
         true = true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    if from_logits:
-        losses, saved = ops.sigmoid_cross_entropy(pred, true, axis)
-    else:
-        losses, saved = ops.binary_crossentropy_probs(pred, true, axis)
+    forward = ops.sigmoid_cross_entropy if from_logits else ops.binary_crossentropy_probs
+    losses, saved = forward(pred, true, axis)
     return losses, (saved, from_logits, label_smoothing), None
 
 
 def _bce_b(ops, saved, gl, want_true):
     saved, from_logits, label_smoothing = saved
-    if from_logits:
-        gp, gt = ops.sigmoid_cross_entropy_backward(saved, gl, want_true)
-    else:
-        gp, gt = ops.binary_crossentropy_probs_backward(saved, gl, want_true)
-    if gt is not None and label_smoothing:
-        gt = gt * (1.0 - label_smoothing)
-    return gp, gt
+    backward = ops.sigmoid_cross_entropy_backward if from_logits else ops.binary_crossentropy_probs_backward
+    return _unsmooth_true_grad(backward(saved, gl, want_true), label_smoothing)
 
 
 def _cce_f(ops, pred, true, from_logits, label_smoothing, axis):
     if label_smoothing:
         true = true * (1.0 - label_smoothing) + label_smoothing / true.shape[axis]
-    if from_logits:
-        losses, saved = ops.softmax_cross_entropy(pred, true, axis)
-    else:
-        losses, saved = ops.categorical_crossentropy_probs(pred, true, axis)
+    forward = ops.softmax_cross_entropy if from_logits else ops.categorical_crossentropy_probs
+    losses, saved = forward(pred, true, axis)
     return losses, (saved, from_logits, label_smoothing), None
 
 
 def _cce_b(ops, saved, gl, want_true):
     saved, from_logits, label_smoothing = saved
-    if from_logits:
-        gp, gt = ops.softmax_cross_entropy_backward(saved, gl, want_true)
-    else:
-        gp, gt = ops.categorical_crossentropy_probs_backward(saved, gl, want_true)
+    backward = ops.softmax_cross_entropy_backward if from_logits else ops.categorical_crossentropy_probs_backward
+    return _unsmooth_true_grad(backward(saved, gl, want_true), label_smoothing)
+
+
+def _unsmooth_true_grad(grads, label_smoothing):
+    """``(grad of pred, grad of the smoothed targets)`` -> the targets' grad through the smoothing."""
+    gp, gt = grads
     if gt is not None and label_smoothing:
         gt = gt * (1.0 - label_smoothing)
     return gp, gt

@@ -89,6 +89,16 @@ class _ProgressState:
         self._last_update = 0.0
         self._time_after_first_step: float | None = None
 
+    def _record_update(self, current: int, values: Iterable | dict | None,
+                       finalize: bool | None) -> tuple[bool, float, float]:
+        """Records an ``update`` (``finalize`` defaults to reaching the target); returns
+        ``(finalize, now, time_per_unit)``."""
+        if finalize is None:
+            finalize = False if self.target is None else current >= self.target
+        self._record(current, values, finalize)
+        now = time.time()
+        return finalize, now, self._estimate_step_duration(current, now)
+
     def _record(self, current: int, values: Iterable | dict | None, finalize: bool) -> None:
         if isinstance(values, dict):
             values = values.items()
@@ -190,11 +200,7 @@ class Progbar(_ProgressState):
 
     def update(self, current: int, values: Iterable | dict | None = None, finalize: bool | None = None) -> None:
         """Updates the progress bar to step ``current`` with ``values``: ``[(name, value), ...]`` or a dict."""
-        if finalize is None:
-            finalize = False if self.target is None else current >= self.target
-        self._record(current, values, finalize)
-        now = time.time()
-        time_per_unit = self._estimate_step_duration(current, now)
+        finalize, now, time_per_unit = self._record_update(current, values, finalize)
         if self.verbose == 1:
             if now - self._last_update < self.interval and not finalize:
                 return
@@ -309,11 +315,7 @@ class ProgressWidget(_ProgressState):
         self.label.value = ""
 
     def update(self, current: int, values: Iterable | dict | None = None, finalize: bool | None = None) -> None:
-        if finalize is None:
-            finalize = False if self.target is None else current >= self.target
-        self._record(current, values, finalize)
-        now = time.time()
-        time_per_unit = self._estimate_step_duration(current, now)
+        finalize, now, time_per_unit = self._record_update(current, values, finalize)
         if now - self._last_update < self.interval and not finalize:
             return
         self._last_update = now
