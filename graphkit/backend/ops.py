@@ -7,7 +7,7 @@ import numpy or cupy themselves.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
 
 import numpy
 

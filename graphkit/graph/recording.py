@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .node import Node, flatten_structure, map_structure
+from .node import Node, map_structure
 from .symbolic import SymbolicTensor
 
 _listeners: list[Callable] = []

@@ -17,15 +17,12 @@ primitive registry (:data:`graphkit.engine.autograd.PRIMITIVES`).
 """
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from typing import Any
 
-import numpy
 
 from ..engine.autograd import PRIMITIVES
-from ..engine.tensor import Tensor, wrap
 from ..engine.variable import Variable
 from ..function.function import ConcreteFunction, Function, _as_tensor, _is_array
 from ..function.graph import Graph, GraphNode, _map_leaves, flatten

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
+
+from ..saving.archive import atomic_write
 
 __all__ = ["GraphvizNotFoundError", "GraphvizError", "find_dot", "have_dot", "render", "write_rendered",
            "RENDERED_FORMATS", "DOT_FORMATS"]
@@ -60,19 +61,8 @@ def render(source: str, fmt: str = "svg", target: str | None = None) -> bytes:
 
 
 def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write ``data`` to ``path`` atomically (the saving module's temp-file-and-rename writer)."""
+    atomic_write(path, lambda handle: handle.write(data))
 
 
 def write_rendered(source: str, path: str) -> str:
