@@ -11,6 +11,8 @@ from . import activations, backend, initializers, layers, models, nn, ops, rando
 from . import train
 from . import optimizers
 from . import callbacks, datasets, utils
+from . import viz
+from .viz import live
 from . import losses, metrics
 from .backend import FLOATX
 from .engine.autograd import GradientTape, Primitive, no_grad, observe, primitive
@@ -26,6 +28,11 @@ from . import function, saved_model  # noqa: E402  (gk.function is the callable 
 from .function import TensorSpec
 
 __version__ = "0.1.0"
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt extension (``jupyter labextension develop`` uses it)."""
+    return [{"src": "labextension", "dest": "graphkit-nn"}]
 
 
 def constant(value: Any, dtype: Any = None, shape: Sequence[int] | None = None) -> Tensor:
@@ -76,5 +83,5 @@ __all__ = [
     "constant", "convert_to_tensor", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
     "matmul", "name_scope", "nn", "no_grad", "observe", "ones", "ones_like", "ops", "primitive",
     "random", "saving", "train", "function", "saved_model", "TensorSpec", "uint8", "callbacks", "datasets",
-    "utils", "zeros", "zeros_like",
+    "utils", "zeros", "zeros_like", "viz", "live",
 ]

@@ -5,6 +5,7 @@ from typing import Any
 
 from ..engine.tensor import Tensor, to_array, wrap
 from ..graph.node import Node, flatten_structure, map_structure
+from ..graph.recording import announce_model
 from ..graph.symbolic import SymbolicTensor
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer, _numeric_nest
@@ -18,7 +19,8 @@ class Functional(Model):
     _autocast = False
 
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True,
-                 **kwargs: Any) -> None:
+                 *, _announce: bool = True, **kwargs: Any) -> None:
+        # _announce=False: the graph runner inside a Sequential (which announces itself) stays quiet
         Layer.__init__(self, name=name, trainable=trainable, **kwargs)
         self._inputs_struct = inputs
         self._outputs_struct = outputs
@@ -40,6 +42,8 @@ class Functional(Model):
         self.built = True
         if not trainable:
             self.trainable = False  # freezes every layer of the graph, as Keras does
+        if _announce:
+            announce_model(self)
 
     @property
     def layers(self) -> list[Layer]:

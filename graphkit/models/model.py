@@ -67,16 +67,23 @@ class Model(Trainer, Layer):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
         """Notebook display: the HTML summary followed by the layer graph (SVG via graphviz's
-        ``dot`` when installed), with the text summary as the plain-text fallback."""
+        ``dot`` when installed), the text summary as the plain-text fallback and, once built, the
+        graph JSON (``application/vnd.graphkit.graph+json``) that graphkit's JupyterLab extension
+        draws in the browser with no ``dot`` needed."""
         from ..utils.graphviz import have_dot, render
         from ..utils.model_visualization import model_to_dot
-        lines: list[str] = []
-        self.summary(print_fn=lines.append)
+        from ..viz import GRAPH_MIME, model_graph
+        from .summary import format_summary
         html = self._repr_html_()
-        if self.built and have_dot():
+        if not self.built:
+            return {"text/html": html, "text/plain": format_summary(self)}
+        graph = model_graph(self)
+        bundle = {GRAPH_MIME: graph, "text/plain": graph["summary"]}
+        if have_dot():
             svg = render(str(model_to_dot(self, show_shapes=True)), "svg").decode("utf-8")
             html += f'<div class="graphkit-graph">{svg[svg.index("<svg"):]}</div>'
-        return {"text/html": html, "text/plain": "".join(lines)}
+        bundle["text/html"] = html
+        return bundle
 
     def to_json(self, **kwargs: Any) -> str:
         """The model's full config as JSON (``gk.models.model_from_json`` reads it back)."""

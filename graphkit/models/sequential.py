@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .. import backend
+from ..graph.recording import announce_model
 from ..graph.symbolic import SymbolicTensor
 from ..layers.input_layer import Input, InputLayer
 from ..layers.layer import Layer, _shape_structure
@@ -67,6 +68,7 @@ class Sequential(Model):
             except Exception:
                 self._stack.pop()  # a layer that does not fit is not added
                 raise
+            announce_model(self)
         else:
             self._maybe_build_from_declared_shape()
 
@@ -78,6 +80,8 @@ class Sequential(Model):
         if len(self._chain) > len(self._stack):
             self._chain.pop()
         self._functional_cache = None
+        if self._graph_input is not None:
+            announce_model(self)
         return layer
 
     @property
@@ -107,13 +111,14 @@ class Sequential(Model):
         self._graph_input, self._chain = inputs, chain
         self._functional_cache = None
         self.built = True
+        announce_model(self)
 
     @property
     def _functional(self) -> Functional | None:
         """The Functional model running the stack (None until the input shape is known)."""
         if self._functional_cache is None and self._graph_input is not None:
             self._functional_cache = Functional(self._graph_input, self._chain[-1] if self._chain else
-                                                self._graph_input, name=self.name)
+                                                self._graph_input, name=self.name, _announce=False)
         return self._functional_cache
 
     def build(self, input_shape: Any = None, dtype: Any = None) -> None:

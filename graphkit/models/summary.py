@@ -288,7 +288,7 @@ def _format_shape(shape: Sequence) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
-def _layer_output_shape(layer) -> str:
+def layer_output_shape(layer) -> str:
     """Keras's Output Shape cell: the last node's outputs, else the built shape, else ``?``."""
     if layer._inbound_nodes:
         tensors = layer._inbound_nodes[-1].output_tensors
@@ -414,7 +414,7 @@ class _Plan:
 
     def _add(self, layer, level: int) -> None:
         prefix = "   " * level + "└ " if level else ""
-        cells = [f"{prefix}{layer.name} ({type(layer).__name__})", _layer_output_shape(layer), _param_cell(layer)]
+        cells = [f"{prefix}{layer.name} ({type(layer).__name__})", layer_output_shape(layer), _param_cell(layer)]
         if not self.sequential_like:
             cells.append(self._connections(layer))
         if self.show_trainable:

@@ -28,25 +28,16 @@ import math
 import os
 from typing import Any
 
+from ..viz.dot import quote_id as _quote
+from ..viz.walk import ModelWalker, activation_name, call_inputs, call_outputs, format_shape
 from . import graphviz as _gv
 
 __all__ = ["model_to_dot", "plot_model", "DotGraph", "ModelPlot"]
 
 
 # --------------------------------------------------------------------------- DOT pieces
-def _quote(text: str) -> str:
-    """A DOT quoted id (backslashes avoided: a trailing one would escape the closing quote)."""
-    return '"' + str(text).replace("\\", "%5C").replace('"', '\\"').replace("\n", " ") + '"'
-
-
 def _h(text: Any) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _format_shape(shape: Any) -> str:
-    if shape is None:
-        return "?"
-    return "(" + ", ".join(str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
 
 
 class _Options:
@@ -90,83 +81,52 @@ def _white(text: str) -> str:
     return f'<td bgcolor="white"><font point-size="14">{text}</font></td>'
 
 
-class _Writer:
-    """Collects DOT lines and hands out unique node ids."""
+class _Writer(ModelWalker):
+    """Collects DOT lines: layers as Keras-style table nodes, nested models as clusters."""
 
     def __init__(self, opts: _Options) -> None:
+        super().__init__(opts.expand_nested)
         self.opts = opts
         self.lines: list[str] = []
-        self.used: set[str] = set()
         self.edges_seen: set[tuple] = set()
         self.edges: list[str] = []
+        self.indent = "\t"
 
-    def new_id(self, wanted: str) -> str:
-        candidate, k = wanted, 1
-        while candidate in self.used:
-            k += 1
-            candidate = f"{wanted}#{k}"
-        self.used.add(candidate)
-        return candidate
+    def node(self, node_id: str, label: str) -> None:
+        self.lines.append(f"{self.indent}{_quote(node_id)} [label={label}];")
 
-    def node(self, node_id: str, label: str, indent: str) -> None:
-        self.lines.append(f"{indent}{_quote(node_id)} [label={label}];")
-
-    def edge(self, src: str, dst: str, shape_label: str | None, tensor: Any = None) -> None:
+    def edge(self, src: str, dst: str, shape_label: str | None, key: Any = None) -> None:
         # one edge per (producer, consumer, tensor): a layer fed twice the same tensor gets one edge,
         # a shared layer's two outputs going to one consumer get two
-        key = (src, dst, id(tensor))
-        if key in self.edges_seen:
+        if (src, dst, key) in self.edges_seen:
             return
-        self.edges_seen.add(key)
+        self.edges_seen.add((src, dst, key))
         attrs = f" [label={_quote(shape_label)}]" if shape_label is not None and self.opts.show_edge_shapes else ""
         self.edges.append(f"\t{_quote(src)} -> {_quote(dst)}{attrs};")
 
+    def on_node(self, node_id: str, layer, calls: list, group: str | None) -> None:
+        self.node(node_id, _layer_label(layer, calls, self.opts))
+
+    def on_group_start(self, group_id: str, model, parent: str | None) -> None:
+        self.lines.append(f"{self.indent}subgraph {_quote('cluster_' + group_id)} {{")
+        self.lines.append(f"{self.indent}\tlabel=<{_h(model.name)}>; style=dashed; labeljust=l;")
+        self.indent += "\t"
+
+    def on_group_end(self, group_id: str, model) -> None:
+        self.indent = self.indent[:-1]
+        self.lines.append(f"{self.indent}}}")
+
+    def on_edge(self, source: str, target: str, tensor) -> None:
+        self.edge(source, target, format_shape(tensor.shape) if tensor is not None else None, id(tensor))
+
 
 # ------------------------------------------------------------------------- layer labels
-def _structure_shapes(structure: Any) -> str:
-    from ..graph.symbolic import SymbolicTensor
-    if isinstance(structure, SymbolicTensor):
-        return _format_shape(structure.shape)
-    if isinstance(structure, dict):
-        return ", ".join(f"{k}: {_structure_shapes(v)}" for k, v in structure.items())
-    if isinstance(structure, (list, tuple)):
-        return "[" + ", ".join(_structure_shapes(v) for v in structure) + "]"
-    return "?"
-
-
-def _call_inputs(node) -> str:
-    tensors = node.input_tensors
-    if len(tensors) == 1:
-        return _format_shape(tensors[0].shape)
-    if node.call_args and isinstance(node.call_args[0], dict) and len(node.call_args) == 1:
-        return _structure_shapes(node.call_args[0])
-    return "[" + ", ".join(_format_shape(t.shape) for t in tensors) + "]"
-
-
-def _call_outputs(node) -> str:
-    return _structure_shapes(node.outputs) if node.outputs is not None else \
-        _structure_shapes(node.output_tensors)
-
-
 def _joined(values: list[str]) -> str:
     distinct: list[str] = []
     for v in values:
         if v not in distinct:
             distinct.append(v)
     return "<br/>".join(_h(v) for v in distinct) if distinct else "?"
-
-
-def _activation_name(layer) -> str | None:
-    activation = getattr(layer, "activation", None)
-    if activation is None:
-        return None
-    if isinstance(activation, str):
-        return activation
-    try:
-        from ..activations import serialize
-        return serialize(activation)
-    except Exception:  # noqa: BLE001 - a label, never an error
-        return getattr(activation, "__name__", str(activation))
 
 
 def _layer_label(layer, calls: list, opts: _Options) -> str:
@@ -177,15 +137,15 @@ def _layer_label(layer, calls: list, opts: _Options) -> str:
         bold, rest = _h(class_name), ""
     rows = []
     if opts.show_layer_activations:
-        name = _activation_name(layer)
+        name = activation_name(layer)
         if name is not None:
             rows.append(f"Activation: <b>{_h(name)}</b>")
     cols = []
     is_input = class_name == "InputLayer"
     if opts.show_node_shapes:
         if not is_input:
-            cols.append(_white(f"Input shape: <b>{_joined([_call_inputs(n) for n in calls])}</b>"))
-        cols.append(_white(f"Output shape: <b>{_joined([_call_outputs(n) for n in calls])}</b>"))
+            cols.append(_white(f"Input shape: <b>{_joined([call_inputs(n) for n in calls])}</b>"))
+        cols.append(_white(f"Output shape: <b>{_joined([call_outputs(n) for n in calls])}</b>"))
     if opts.show_dtype:
         dtypes = [", ".join(str(getattr(t.dtype, "name", t.dtype)) for t in n.output_tensors) for n in calls]
         cols.append(_white(f"Output dtype: <b>{_joined(dtypes)}</b>"))
@@ -202,95 +162,6 @@ def _layer_label(layer, calls: list, opts: _Options) -> str:
     return _label(bold, rest, rows, cols)
 
 
-# ------------------------------------------------------------------------- model bodies
-def _is_functional(model) -> bool:
-    from ..models.functional import Functional
-    return isinstance(model, Functional)
-
-
-def _is_sequential(model) -> bool:
-    from ..models.sequential import Sequential
-    return isinstance(model, Sequential)
-
-
-def _expandable(layer) -> bool:
-    return _is_functional(layer) or (_is_sequential(layer) and bool(layer.layers))
-
-
-def _edge_shape(tensor) -> str:
-    return _format_shape(tensor.shape)
-
-
-class _Ports:
-    """Where edges attach to a drawn layer: ``entries[k]`` for its k-th input, ``exits[j]`` for output j."""
-
-    __slots__ = ("entries", "exits")
-
-    def __init__(self, entries: list[str], exits: list[str]) -> None:
-        self.entries, self.exits = entries, exits
-
-    def entry(self, k: int) -> str:
-        return self.entries[min(k, len(self.entries) - 1)]
-
-    def exit(self, j: int) -> str:
-        return self.exits[min(j, len(self.exits) - 1)]
-
-
-def _draw_layer(w: _Writer, layer, calls: list, prefix: str, indent: str) -> _Ports:
-    if w.opts.expand_nested and _expandable(layer):
-        cluster = w.new_id(f"cluster_{prefix}{layer.name}")
-        w.lines.append(f"{indent}subgraph {_quote(cluster)} {{")
-        w.lines.append(f"{indent}\tlabel=<{_h(layer.name)}>; style=dashed; labeljust=l;")
-        ports = _draw_model(w, layer, f"{prefix}{layer.name}/", indent + "\t")
-        w.lines.append(f"{indent}}}")
-        return ports
-    node_id = w.new_id(f"{prefix}{layer.name}")
-    w.node(node_id, _layer_label(layer, calls, w.opts), indent)
-    return _Ports([node_id], [node_id])
-
-
-def _nested_input_order(layer, node) -> list:
-    """The tensors of a call of nested model ``layer`` in the order of ``layer.inputs``."""
-    args = node.call_args
-    if _is_functional(layer) and len(args) >= 1 and isinstance(args[0], dict):
-        try:
-            return [args[0][k] for k in layer._input_keys(args[0])]
-        except Exception:  # noqa: BLE001
-            pass
-    return node.input_tensors
-
-
-def _draw_model(w: _Writer, model, prefix: str, indent: str) -> _Ports:
-    """Nodes (and clusters) of ``model``'s layers; edges go to ``w.edges``. Returns its ports."""
-    if _is_functional(model):
-        from ..models.summary import keras_graph
-        layers = keras_graph(model)[0]
-        relevant = {id(n) for n in model._nodes}
-        calls = {id(layer): [n for n in layer._inbound_nodes if id(n) in relevant] for layer in layers}
-        ports = {id(layer): _draw_layer(w, layer, calls[id(layer)], prefix, indent) for layer in layers}
-        for layer in layers:
-            expanded = w.opts.expand_nested and _expandable(layer)
-            for node in calls[id(layer)]:
-                if node.is_input:
-                    continue
-                tensors = _nested_input_order(layer, node) if expanded else node.input_tensors
-                for k, tensor in enumerate(tensors):
-                    source, _, index = tensor._keras_history
-                    w.edge(ports[id(source)].exit(index), ports[id(layer)].entry(k), _edge_shape(tensor), tensor)
-        entries = [ports[id(t._keras_history[0])].entry(0) for t in model.inputs]
-        exits = [ports[id(t._keras_history[0])].exit(t._keras_history[2]) for t in model.outputs]
-        return _Ports(entries, exits)
-    layers = list(getattr(model, "layers", []))
-    drawn = [_draw_layer(w, layer, list(layer._inbound_nodes[-1:]), prefix, indent) for layer in layers]
-    if _is_sequential(model):
-        for previous, layer, current in zip(drawn, layers[1:], drawn[1:]):
-            tensors = layer._inbound_nodes[-1].input_tensors if layer._inbound_nodes else []
-            w.edge(previous.exit(0), current.entry(0), _edge_shape(tensors[0]) if tensors else None)
-        if drawn:
-            return _Ports([drawn[0].entry(0)], [drawn[-1].exit(0)])
-    return _Ports([], [])
-
-
 def _draw_function_graph(w: _Writer, graph) -> None:
     """Inputs, captured variables, constants, ops and outputs of a traced ``gk.function`` graph."""
     opts = w.opts
@@ -299,7 +170,7 @@ def _draw_function_graph(w: _Writer, graph) -> None:
         rest = f" ({_h(kind)})" if opts.show_layer_names else ""
         if not opts.show_layer_names:
             bold = _h(kind)
-        shapes = [_format_shape(s.shape) for s in specs]
+        shapes = [format_shape(s.shape) for s in specs]
         cols = [_white(f"Output shape: <b>{_h(shapes[0] if len(shapes) == 1 else '[' + ', '.join(shapes) + ']')}</b>")]
         if opts.show_dtype:
             cols.append(_white(f"Output dtype: <b>{_h(', '.join(str(s.dtype) for s in specs))}</b>"))
@@ -311,36 +182,36 @@ def _draw_function_graph(w: _Writer, graph) -> None:
     for k, spec in enumerate(graph.inputs):
         node_id = ids[("input", k)] = w.new_id(spec.name or f"input_{k}")
         specs[("input", k)] = spec
-        w.node(node_id, spec_label(_h(spec.name or f"input_{k}"), "Input", [spec]), "\t")
+        w.node(node_id, spec_label(_h(spec.name or f"input_{k}"), "Input", [spec]))
     for k, var in enumerate(graph.captures):
         name = getattr(var, "name", None) or f"variable_{k}"
         spec = TensorSpec(tuple(var.shape), var.dtype)
         node_id = ids[("capture", k)] = w.new_id(name)
         specs[("capture", k)] = spec
-        w.node(node_id, spec_label(_h(name), "Variable", [spec]), "\t")
+        w.node(node_id, spec_label(_h(name), "Variable", [spec]))
     for k, const in enumerate(graph.constants):
         spec = TensorSpec(tuple(const.shape), const.dtype)
         node_id = ids[("const", k)] = w.new_id(f"const_{k}")
         specs[("const", k)] = spec
-        w.node(node_id, spec_label(f"const_{k}", "Constant", [spec]), "\t")
+        w.node(node_id, spec_label(f"const_{k}", "Constant", [spec]))
     for i, node in enumerate(graph.nodes):
         node_id = w.new_id(node.name)
         for j, spec in enumerate(node.outputs):
             ids[("node", i, j)] = node_id
             specs[("node", i, j)] = spec
-        w.node(node_id, spec_label(_h(node.name), node.op, list(node.outputs)), "\t")
+        w.node(node_id, spec_label(_h(node.name), node.op, list(node.outputs)))
         for ref in node.inputs:
             ref = tuple(ref)
             if ref in ids:
-                w.edge(ids[ref], node_id, _format_shape(specs[ref].shape), ref)
+                w.edge(ids[ref], node_id, format_shape(specs[ref].shape), ref)
     out_refs = _output_refs(graph.structured_outputs)
     for k, ref in enumerate(out_refs):
         ref = tuple(ref)
         if ref not in ids:
             continue
         node_id = w.new_id(f"output_{k}")
-        w.node(node_id, spec_label(f"output_{k}", "Output", [specs[ref]]), "\t")
-        w.edge(ids[ref], node_id, _format_shape(specs[ref].shape))
+        w.node(node_id, spec_label(f"output_{k}", "Output", [specs[ref]]))
+        w.edge(ids[ref], node_id, format_shape(specs[ref].shape))
 
 
 def _output_refs(structure: Any) -> list:
@@ -474,10 +345,7 @@ def model_to_dot(model: Any, show_shapes: bool | str = False, show_dtype: bool =
             raise TypeError(f"model_to_dot expects a graphkit model, layer or gk.function graph; got "
                             f"{type(model).__name__}.")
         name = model.name
-        if _is_functional(model) or _is_sequential(model) or getattr(model, "layers", None):
-            _draw_model(w, model, "", "\t")
-        else:  # a single layer
-            _draw_layer(w, model, list(model._inbound_nodes[-1:]), "", "\t")
+        w.walk(model)
     splines = "" if opts.show_edge_shapes else ", splines=ortho"
     if subgraph:
         head = [f"subgraph {_quote('cluster_' + name)} {{",

@@ -1,0 +1,59 @@
+"""``model_graph(model)``: the graph JSON of a built model (``application/vnd.graphkit.graph+json``)."""
+from __future__ import annotations
+
+from .nodes import edge_dict, group_dict, layer_node, param_count, unique_weights
+from .walk import ModelWalker
+
+__all__ = ["GRAPH_MIME", "model_graph", "graph_document"]
+
+GRAPH_MIME = "application/vnd.graphkit.graph+json"
+
+
+def graph_document(title: str, nodes: list[dict], edges: list[dict], groups: list[dict], total_params: int,
+                   trainable_params: int, summary: str | None = None, rankdir: str = "TB") -> dict:
+    """The graph JSON envelope (version 1) around nodes, edges and groups."""
+    return {"format": "graphkit.graph", "version": 1, "title": title, "rankdir": rankdir,
+            "total_params": int(total_params), "trainable_params": int(trainable_params), "summary": summary,
+            "groups": groups, "nodes": nodes, "edges": edges}
+
+
+class _GraphBuilder(ModelWalker):
+    """Collects the JSON nodes, groups and edges of a model walk (every nested model expanded
+    into a group; ``collapsed`` only says how the front end first shows it)."""
+
+    def __init__(self, collapsed: bool) -> None:
+        super().__init__(expand_nested=True)
+        self.collapsed = collapsed
+        self.nodes: list[dict] = []
+        self.groups: list[dict] = []
+        self.edges: dict[tuple, dict] = {}
+
+    def on_node(self, node_id: str, layer, calls: list, group: str | None) -> None:
+        self.nodes.append(layer_node(layer, node_id, calls, group=group))
+
+    def on_group_start(self, group_id: str, model, parent: str | None) -> None:
+        self.groups.append(group_dict(model, group_id, parent, self.collapsed))
+
+    def on_group_end(self, group_id: str, model) -> None:
+        pass
+
+    def on_edge(self, source: str, target: str, tensor) -> None:
+        edge = edge_dict(source, target, tensor)
+        self.edges.setdefault((source, target, edge["label"]), edge)
+
+
+def model_graph(model, expand_nested: bool = False, rankdir: str = "TB") -> dict:
+    """The graph JSON of the built ``model`` (docs/frontend.md): its layers as nodes with weight
+    statistics, nested Functional/Sequential models as groups holding their layers (collapsed
+    unless ``expand_nested``), edges into the right inner layers and labelled with shapes, a
+    shared layer as one node, and ``summary`` = the ``model.summary()`` text."""
+    if not getattr(model, "built", False):
+        raise ValueError(f"Model '{model.name}' is not built yet, so it has no graph: call it on an input "
+                         "(or give it an input shape) first.")
+    from ..models.summary import format_summary
+    builder = _GraphBuilder(collapsed=not expand_nested)
+    builder.walk(model)
+    weights = unique_weights(model)
+    return graph_document(model.name, builder.nodes, list(builder.edges.values()), builder.groups,
+                          param_count(weights), param_count(w for w in weights if w.trainable),
+                          summary=format_summary(model), rankdir=rankdir)

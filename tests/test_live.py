@@ -1,0 +1,355 @@
+"""gk.live(): the live view's Python state and its widget messages (docs/frontend.md protocol).
+
+What the widget sends is captured by replacing ``view.send``; what a front end sends goes in
+through ipywidgets' own message handler (``_handle_msg``), as a comm message would.
+"""
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import graphkit as gk
+from graphkit.examples import models as examples
+from graphkit.graph import recording
+from graphkit.layers.layer import clear_session
+from graphkit.viz import assets
+
+L = gk.layers
+
+# a failing live-view listener is turned into a warning by recording.py; here it fails the test
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_names():
+    clear_session()
+    yield
+    clear_session()
+
+
+@pytest.fixture
+def make_view():
+    views = []
+
+    def make(model=None):
+        view = gk.live(model)
+        view.sent = []
+        view.send = lambda content, buffers=None: view.sent.append(json.loads(json.dumps(content, allow_nan=False)))
+        views.append(view)
+        return view
+
+    yield make
+    for view in views:
+        view.close()
+
+
+def incoming(view, content):
+    """Deliver a custom message from the front end through ipywidgets' comm handler."""
+    view._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+
+
+def one_new(view, before):
+    """The single message sent since ``before`` messages."""
+    assert len(view.sent) == before + 1, view.sent[before:]
+    return view.sent[-1]
+
+
+def by_id(items, key="id"):
+    return {item[key]: item for item in items}
+
+
+# ------------------------------------------------------------------------- protocol
+def test_loader_is_the_esm(make_view):
+    view = make_view()
+    if assets.LOADER.exists():
+        assert view._esm == assets.LOADER.read_text(encoding="utf-8")
+    else:  # not built: the view says so in the DOM contract's error state
+        assert "gk-graph-view" in view._esm and "'error'" in view._esm and "npm ci && npm run build" in view._esm
+
+
+def test_hello_need_core_answers_the_bundle(make_view):
+    view = make_view()
+    incoming(view, {"type": "hello", "need_core": True})
+    message = one_new(view, 0)
+    assert message["type"] == "core" and set(message) >= {"type", "source"}
+    if not assets.CORE.exists():
+        assert message["source"] is None and "graphkit-widget.js" in message["error"]
+        pytest.skip("the front-end bundle is not built: its text cannot be checked")
+    assert message["source"] == assets.CORE.read_text(encoding="utf-8")
+
+
+def test_hello_answers_the_whole_graph(make_view):
+    view = make_view()
+    x = gk.Input((3,), name="x")
+    L.Dense(2, name="fc")(x)
+    before = len(view.sent)
+    incoming(view, {"type": "hello", "need_core": False})
+    message = one_new(view, before)
+    assert message["type"] == "graph" and message["seq"] == view.sent[before - 1]["seq"] + 1
+    graph = message["graph"]
+    assert graph == view.graph and graph["format"] == "graphkit.graph" and graph["title"] == "live"
+    assert [n["id"] for n in graph["nodes"]] == ["fc", "x"] and graph["total_params"] == 8
+    assert graph["edges"] == [{"source": "x", "target": "fc", "label": "(None, 3)", "status": "pending"}]
+    incoming(view, {"type": "hello", "need_core": False})
+    assert view.sent[-1]["seq"] == message["seq"] + 1
+
+
+def test_each_layer_call_sends_one_delta(make_view):
+    view = make_view()
+    x = gk.Input((784,), name="img")
+    assert view.sent == [] and view.nodes == []  # an Input alone is drawn once something uses it
+    h = L.Dense(64, activation="relu", name="hidden")(x)
+    delta = one_new(view, 0)
+    assert delta["type"] == "delta" and delta["seq"] == 1 and delta["remove"] == [] and delta["groups"] == []
+    nodes = by_id(delta["nodes"])
+    assert set(nodes) == {"hidden", "img"}
+    assert nodes["hidden"]["status"] == "pending" and nodes["hidden"]["params"] == 50240
+    assert nodes["hidden"]["formula"] == "784 × 64 + 64 = 50,240" and nodes["hidden"]["output_shape"] == "(None, 64)"
+    assert delta["edges"] == [{"source": "img", "target": "hidden", "label": "(None, 784)", "status": "pending"}]
+    assert delta["total_params"] == 50240
+    y = L.Dense(10, name="logits")(L.Dropout(0.5, name="drop")(h))
+    assert [m["seq"] for m in view.sent] == [1, 2, 3]
+    drop, logits = view.sent[1], view.sent[2]
+    assert [n["id"] for n in drop["nodes"]] == ["drop"] and drop["total_params"] == 50240
+    assert [n["id"] for n in logits["nodes"]] == ["logits"] and logits["total_params"] == 50240 + 650
+    assert logits["edges"] == [{"source": "drop", "target": "logits", "label": "(None, 64)", "status": "pending"}]
+    assert view.total_params == 50890 and y.shape == (None, 10)
+    assert view.edges == [("img", "hidden"), ("hidden", "drop"), ("drop", "logits")]
+    assert {n["name"]: (n["class_name"], n["output_shape"], n["params"], n["error"]) for n in view.nodes} == {
+        "img": ("InputLayer", "(None, 784)", 0, None), "hidden": ("Dense", "(None, 64)", 50240, None),
+        "drop": ("Dropout", "(None, 64)", 0, None), "logits": ("Dense", "(None, 10)", 650, None)}
+
+
+def test_ops_and_shared_layers(make_view):
+    view = make_view()
+    a, b = gk.Input((4,), name="a"), gk.Input((4,), name="b")
+    shared = L.Dense(3, name="shared")
+    shared(a)
+    before = len(view.sent)
+    yb = shared(b)
+    delta = one_new(view, before)
+    assert [n["id"] for n in delta["nodes"]] == ["shared", "b"]  # the same node, updated
+    assert delta["total_params"] == 15 and view.total_params == 15
+    assert [n["id"] for n in view.nodes].count("shared") == 1
+    assert sorted(view.edges) == [("a", "shared"), ("b", "shared")]
+    scaled = yb * 2.0
+    assert view.sent[-1]["nodes"][0]["class_name"] == "Multiply" and scaled.shape == (None, 3)
+
+
+def test_failed_call_is_a_red_node_and_still_raises(make_view):
+    view = make_view()
+    a, b = gk.Input((3,), name="a"), gk.Input((4,), name="b")
+    with pytest.raises(ValueError, match="matching shapes") as info:
+        L.concatenate([a, b], axis=0, name="bad")
+    delta = one_new(view, 0)
+    (error,) = [n for n in delta["nodes"] if n["status"] == "error"]
+    assert error["id"] == "bad:error" and error["name"] == "bad" and error["class_name"] == "Concatenate"
+    assert error["error"] == f"ValueError: {info.value}" and error["params"] == 0 and error["output_shape"] is None
+    assert error["input_shapes"] == ["[(None, 3), (None, 4)]"]
+    assert {(e["source"], e["target"], e["status"]) for e in delta["edges"]} == {
+        ("a", "bad:error", "error"), ("b", "bad:error", "error")}
+    assert delta["total_params"] == 0
+    # the fixed call (it consumes the same inputs) replaces the error node
+    L.concatenate([a, b], name="joined")
+    fixed = view.sent[-1]
+    assert fixed["remove"] == ["bad:error"] and [n["id"] for n in fixed["nodes"]] == ["joined"]
+    assert "bad:error" not in [n["id"] for n in view.nodes]
+    assert sorted(view.edges) == [("a", "joined"), ("b", "joined")]
+
+
+def test_error_node_goes_when_the_same_layer_succeeds(make_view):
+    view = make_view()
+    fc = L.Dense(2, name="fc")
+    fc(gk.Input((3,), name="good"))
+    with pytest.raises(ValueError, match="fc"):
+        fc(gk.Input((5,), name="wrong"))
+    assert [n["id"] for n in view.nodes if n["status"] == "error"] == ["fc:error"]
+    assert view.total_params == 8  # the failed call adds nothing
+    fc(gk.Input((3,), name="again"))
+    assert view.sent[-1]["remove"] == ["fc:error"]
+    assert [n["status"] for n in view.nodes] == ["pending"] * 4 and view.total_params == 8
+
+
+def test_model_creation_groups_its_layers(make_view):
+    view = make_view()
+    x = gk.Input((8,), name="x")
+    y = L.Dense(2, name="out")(L.Dense(4, name="mid")(x))
+    loose = L.Dense(1, name="loose")(y)
+    before = len(view.sent)
+    model = gk.Model(x, y, name="net")
+    delta = one_new(view, before)
+    assert delta["groups"] == [{"id": "net", "name": "net", "class_name": "Functional", "parent": None,
+                                "params": 36 + 10, "collapsed": False}]
+    assert {n["id"]: (n["group"], n["status"]) for n in delta["nodes"]} == {
+        "x": ("net", "model"), "mid": ("net", "model"), "out": ("net", "model")}
+    assert {(e["source"], e["target"]): e["status"] for e in delta["edges"]} == {
+        ("x", "mid"): "model", ("mid", "out"): "model"}
+    states = {n["id"]: (n["group"], n["status"]) for n in view.nodes}
+    assert states["loose"] == (None, "pending") and loose.shape == (None, 1)
+    assert view.graph["groups"][0]["id"] == "net" and model.count_params() == 46
+
+
+def test_sequential_group_follows_its_stack(make_view):
+    view = make_view()
+    seq = gk.Sequential([gk.Input((8,), name="x"), L.Dense(4, name="s1")], name="seq")
+    assert by_id(view.graph["groups"])["seq"]["class_name"] == "Sequential"
+    before = len(view.sent)
+    seq.add(L.Dense(2, name="s2"))
+    assert len(view.sent) == before + 2  # the layer call, then the regrouping
+    assert view.sent[-2]["nodes"][0]["status"] == "pending"
+    assert [n["id"] for n in view.sent[-1]["nodes"]] == ["s2"]  # only what changed, not the whole stack
+    assert {n["id"]: (n["group"], n["status"]) for n in view.nodes}["s2"] == ("seq", "model")
+    assert view.sent[-1]["groups"][0]["params"] == 36 + 10
+    seq.pop()
+    assert {n["id"]: (n["group"], n["status"]) for n in view.nodes}["s2"] == (None, "pending")
+
+
+def test_nested_models_become_child_groups(make_view):
+    view = make_view()
+    a = gk.Input((3,), name="a")
+    inner = gk.Model(a, L.Dense(2, name="inner_fc")(a), name="inner")
+    x = gk.Input((3,), name="x")
+    y = L.Dense(1, name="head")(inner(x))
+    delta = view.sent[-1]
+    assert {(e["source"], e["target"]) for e in delta["edges"]} == {("inner_fc", "head")}
+    assert ("x", "a") in view.edges  # into the inner Input
+    gk.Model(x, y, name="outer")
+    groups = by_id(view.graph["groups"])
+    assert groups["inner"]["parent"] == "outer" and groups["outer"]["parent"] is None
+    states = {n["id"]: n["group"] for n in view.nodes}
+    assert states == {"a": "inner", "inner_fc": "inner", "x": "outer", "head": "outer"}
+    assert view.total_params == 8 + 3
+
+
+def test_details_are_weight_statistics(make_view):
+    view = make_view()
+    x = gk.Input((6,), name="x")
+    fc = L.Dense(5, name="fc")
+    fc(x)
+    fc.bias.assign(np.arange(5, dtype="float32"))
+    before = len(view.sent)
+    incoming(view, {"type": "details", "id": "fc"})
+    message = one_new(view, before)
+    assert message["type"] == "details" and message["id"] == "fc"
+    assert [w["name"] for w in message["weights"]] == ["kernel", "bias"]
+    for stats, variable in zip(message["weights"], fc.weights):
+        values = variable.numpy().astype(np.float64)
+        assert stats["shape"] == list(values.shape)
+        assert [stats["mean"], stats["std"], stats["min"], stats["max"]] == pytest.approx(
+            [values.mean(), values.std(), values.min(), values.max()], rel=1e-9)
+    assert message["weights"][1]["max"] == 4.0
+    assert view.nodes[0]["weights"] is None  # sent on request only
+    incoming(view, {"type": "details", "id": "nope"})
+    assert view.sent[-1] == {"type": "details", "id": "nope", "weights": None}
+
+
+def test_clear_and_close(make_view):
+    view = make_view()
+    x = gk.Input((2,), name="x")
+    L.Dense(2, name="first")(x)
+    view.clear()
+    message = view.sent[-1]
+    assert message["type"] == "graph" and message["graph"]["nodes"] == [] and message["graph"]["total_params"] == 0
+    assert view.nodes == [] and view.edges == [] and view.total_params == 0
+    L.Dense(3, name="second")(x)
+    assert [n["id"] for n in view.nodes] == ["second", "x"] and view.total_params == 9
+    view.close()
+    assert view._on_call not in recording._listeners and view._on_model not in recording._model_listeners
+    sent = len(view.sent)
+    L.Dense(3, name="third")(x)
+    assert len(view.sent) == sent and [n["id"] for n in view.nodes] == ["second", "x"]
+
+
+def test_two_views_record_independently(make_view):
+    first, second = make_view(), make_view()
+    x = gk.Input((2,), name="x")
+    L.Dense(2, name="both")(x)
+    assert [n["id"] for n in first.nodes] == [n["id"] for n in second.nodes] == ["both", "x"]
+    assert len(first.sent) == len(second.sent) == 1
+    first.close()
+    L.Dense(2, name="only_second")(x)
+    assert "only_second" in [n["id"] for n in second.nodes]
+    assert "only_second" not in [n["id"] for n in first.nodes]
+    assert recording._listeners == [second._on_call]
+
+
+def test_live_view_of_an_existing_nested_model(make_view):
+    model = examples.conv_autoencoder()
+    view = make_view(model)
+    assert view.sent == []  # the front end's hello gets it all
+    groups = by_id(view.graph["groups"])
+    assert {(g, groups[g]["parent"], groups[g]["collapsed"]) for g in groups} == {
+        ("autoencoder", None, False), ("encoder", "autoencoder", True), ("decoder", "autoencoder", True)}
+    assert view.total_params == 28241 == model.count_params()
+    nodes = {n["id"]: n for n in view.nodes}
+    assert nodes["conv2d"]["group"] == "encoder" and nodes["img"]["group"] == "autoencoder"
+    assert all(n["status"] == "model" for n in view.nodes) and len(view.nodes) == 15
+    edges = set(view.edges)
+    assert ("img", "img#2") in edges  # the outer Input feeds the encoder's Input
+    assert ("global_max_pooling2d", "encoded_img") in edges  # the encoder's output feeds the decoder's Input
+    assert len(edges) == 14
+    # going on from the model's output: the edge leaves the decoder's last layer
+    L.Flatten(name="flat")(model.output)
+    assert view.sent[-1]["edges"][0]["source"] == "conv2d_transpose_3"
+    incoming(view, {"type": "hello", "need_core": False})
+    assert view.sent[-1]["graph"] == view.graph
+
+
+def test_live_needs_a_model():
+    with pytest.raises(TypeError, match="shows a gk.Model; got Dense"):
+        gk.live(L.Dense(2))
+    assert recording._listeners == []
+
+
+def test_dot_of_the_live_view(make_view):
+    view = make_view()
+    x = gk.Input((3,), name="x")
+    y = L.Dense(2, name="fc")(x)
+    gk.Model(x, y, name="net")
+    L.Dense(4, name="later")(y)
+    with pytest.raises(ValueError):
+        L.add([y, gk.Input((5,), name="odd")], name="mismatch")
+    dot = view.dot
+    assert 'subgraph "cluster_net" {' in dot
+    assert '"later" [label="later (Dense)\\n(None, 4)\\n12 params", style="rounded,dashed"];' in dot
+    assert '"mismatch:error"' in dot and 'color="#d32f2f"' in dot and "ValueError" in dot
+    assert '"x" -> "fc" [label="(None, 3)"];' in dot
+    if shutil.which("dot"):
+        done = subprocess.run(["dot", "-Tsvg"], input=dot.encode(), capture_output=True, check=False)
+        assert done.returncode == 0, done.stderr.decode()
+        assert b"mismatch" in done.stdout
+
+
+def test_a_failing_listener_does_not_break_layer_calls():
+    def broken(*event):
+        raise KeyError("boom")
+
+    recording.add_listener(broken)
+    try:
+        with pytest.warns(RuntimeWarning, match="graph listener failed .KeyError: 'boom'"):
+            y = L.Dense(2)(gk.Input((3,)))
+    finally:
+        recording.remove_listener(broken)
+    assert y.shape == (None, 2)
+
+
+def test_no_view_no_listener():
+    assert recording._listeners == [] and recording._model_listeners == []
+
+
+def test_live_displays_once_per_cell(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+    monkeypatch.setenv("GRAPHKIT_PROGRESS", "widget")  # in_notebook(): as inside a kernel
+    shell = InteractiveShell.instance()
+    shown = []
+    monkeypatch.setattr(shell.display_pub, "publish", lambda data, *args, **kwargs: shown.append(data))
+    try:
+        shell.run_cell("import graphkit as gk\nview = gk.live()\nview")
+        assert len(shown) == 1 and "application/vnd.jupyter.widget-view+json" in shown[0]
+        shell.run_cell("view")  # a later cell shows it again
+        assert len(shown) == 2
+        shell.run_cell("view.close()")
+    finally:
+        InteractiveShell.clear_instance()
