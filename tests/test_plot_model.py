@@ -279,6 +279,10 @@ def test_missing_dot(tmp_path, monkeypatch):
     bundle = plot._repr_mimebundle_()
     assert "image/svg+xml" not in bundle and bundle["text/vnd.graphviz"] == plot.source
     assert plot._repr_svg_() is None
+    # ... and the graph MIME, which JupyterLab's extension lays out with its WASM graphviz
+    graph = bundle["application/vnd.graphkit.graph+json"]
+    assert graph["dot"] == plot.source and graph["format"] == "graphkit.graph"
+    assert (graph["title"], graph["total_params"], graph["trainable_params"]) == ("mnist_model", 55_050, 55_050)
     gk.utils.plot_model(examples.mlp(), to_file="model.dot")
     assert os.listdir(tmp_path) == ["model.dot"]
 

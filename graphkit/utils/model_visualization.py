@@ -262,11 +262,15 @@ class DotGraph(str):
         return _gv.write_rendered(self.source, os.fspath(path))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        return _mimebundle(self.source, None)
+        return _mimebundle(self.source, None, "graph", (0, 0))
 
 
-def _mimebundle(source: str, cache: dict | None) -> dict:
-    bundle = {"text/plain": source, "text/vnd.graphviz": source}
+def _mimebundle(source: str, cache: dict | None, title: str, params: tuple[int, int]) -> dict:
+    """DOT text and the graph MIME (laid out in the browser by the JupyterLab extension's WASM
+    graphviz, so JupyterLab shows the picture without a system graphviz), plus the SVG rendered
+    by ``dot`` when installed, for other front ends."""
+    from ..viz.graph_data import GRAPH_MIME, dot_document
+    bundle = {"text/plain": source, "text/vnd.graphviz": source, GRAPH_MIME: dot_document(title, source, *params)}
     if _gv.have_dot():
         svg = cache.get("svg") if cache is not None else None
         if svg is None:
@@ -284,9 +288,12 @@ class ModelPlot:
     """What ``plot_model`` returns: displays inline (SVG) in notebooks; ``source`` is the DOT text,
     ``path`` the file written (or None); ``svg()`` the rendered SVG; ``save(path)`` writes again."""
 
-    def __init__(self, source: str, path: str | None = None) -> None:
+    def __init__(self, source: str, path: str | None = None, title: str = "graph",
+                 params: tuple[int, int] = (0, 0)) -> None:
         self.source = source
         self.path = path
+        self.title = title
+        self.params = params  # (total, trainable) parameter counts shown beside the picture
         self._cache: dict = {}
 
     def svg(self) -> str:
@@ -306,7 +313,7 @@ class ModelPlot:
             return None
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        return _mimebundle(self.source, self._cache)
+        return _mimebundle(self.source, self._cache, self.title, self.params)
 
     def __str__(self) -> str:
         return self.source
@@ -380,8 +387,9 @@ def plot_model(model: Any, to_file: Any = None, show_shapes: bool | str = False,
                **kwargs: Any) -> ModelPlot:
     """Draw ``model`` (see :func:`model_to_dot` for the options).
 
-    Returns a :class:`ModelPlot` that shows as SVG in notebooks (graphviz's ``dot`` renders it; without
-    ``dot`` the notebook gets the DOT text). ``to_file`` writes ``.svg``/``.png``/``.pdf`` (needs ``dot``)
+    Returns a :class:`ModelPlot` that shows inline in notebooks: JupyterLab (with graphkit's
+    extension) lays it out in the browser, other front ends get the SVG of graphviz's ``dot`` when
+    installed, else the DOT text. ``to_file`` writes ``.svg``/``.png``/``.pdf`` (needs ``dot``)
     or ``.dot``, atomically; without ``dot`` a rendered format raises one GraphvizNotFoundError saying how
     to install graphviz, and nothing is written.
     """
@@ -390,4 +398,12 @@ def plot_model(model: Any, to_file: Any = None, show_shapes: bool | str = False,
                           dpi=dpi, show_layer_activations=show_layer_activations,
                           show_trainable=show_trainable, show_params=show_params, **kwargs).source
     path = _write(source, to_file) if to_file is not None else None
-    return ModelPlot(source, path)
+    return ModelPlot(source, path, getattr(model, "name", "graph"), _param_counts(model))
+
+
+def _param_counts(model: Any) -> tuple[int, int]:
+    """(total, trainable) parameters of a built layer or model; (0, 0) for anything else."""
+    if not getattr(model, "built", False) or not hasattr(model, "weights"):
+        return 0, 0
+    from ..viz.nodes import param_counts
+    return param_counts(model)

@@ -1,10 +1,10 @@
 """``model_graph(model)``: the graph JSON of a built model (``application/vnd.graphkit.graph+json``)."""
 from __future__ import annotations
 
-from .nodes import edge_dict, group_dict, layer_node, param_count, unique_weights
+from .nodes import edge_dict, group_dict, layer_node, param_counts
 from .walk import ModelWalker
 
-__all__ = ["GRAPH_MIME", "model_graph", "graph_document"]
+__all__ = ["GRAPH_MIME", "model_graph", "graph_document", "dot_document"]
 
 GRAPH_MIME = "application/vnd.graphkit.graph+json"
 
@@ -15,6 +15,12 @@ def graph_document(title: str, nodes: list[dict], edges: list[dict], groups: lis
     return {"format": "graphkit.graph", "version": 1, "title": title, "rankdir": rankdir,
             "total_params": int(total_params), "trainable_params": int(trainable_params), "summary": summary,
             "groups": groups, "nodes": nodes, "edges": edges}
+
+
+def dot_document(title: str, dot: str, total_params: int = 0, trainable_params: int = 0) -> dict:
+    """A graph JSON that carries finished DOT text (``plot_model`` pictures): the front end lays
+    it out as is with its WASM graphviz instead of building DOT from nodes and edges."""
+    return {**graph_document(title, [], [], [], total_params, trainable_params), "dot": dot}
 
 
 class _GraphBuilder(ModelWalker):
@@ -53,7 +59,5 @@ def model_graph(model, expand_nested: bool = False, rankdir: str = "TB") -> dict
     from ..models.summary import format_summary
     builder = _GraphBuilder(collapsed=not expand_nested)
     builder.walk(model)
-    weights = unique_weights(model)
     return graph_document(model.name, builder.nodes, list(builder.edges.values()), builder.groups,
-                          param_count(weights), param_count(w for w in weights if w.trainable),
-                          summary=format_summary(model), rankdir=rankdir)
+                          *param_counts(model), summary=format_summary(model), rankdir=rankdir)

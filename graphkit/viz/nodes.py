@@ -10,7 +10,7 @@ import numpy
 from .walk import activation_name, call_inputs, call_outputs, format_shape, shapes_text
 
 __all__ = ["layer_node", "error_node", "edge_dict", "group_dict", "param_formula", "weight_stats",
-           "unique_weights", "param_count", "json_safe"]
+           "unique_weights", "param_count", "param_counts", "json_safe"]
 
 
 def unique_weights(layer) -> list:
@@ -21,6 +21,12 @@ def unique_weights(layer) -> list:
 def param_count(weights: Iterable) -> int:
     """Scalars in ``weights``."""
     return sum(math.prod(w.shape) for w in weights)
+
+
+def param_counts(layer) -> tuple[int, int]:
+    """(total, trainable) parameters of ``layer``, each shared weight once."""
+    weights = unique_weights(layer)
+    return param_count(weights), param_count(w for w in weights if w.trainable)
 
 
 def param_formula(layer) -> str | None:

@@ -1,0 +1,24 @@
+// Bundles the live widget's front end and its loader into ../graphkit/static/ (ES modules,
+// self-contained: the WASM graphviz of @viz-js/viz is inlined). `node build.mjs --dev` skips
+// minification.
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const dev = process.argv.includes('--dev');
+
+const common = {
+  bundle: true,
+  format: 'esm',
+  target: 'es2020',
+  platform: 'browser',
+  minify: !dev,
+  legalComments: 'eof',
+  logLevel: 'warning',
+  define: { GRAPHKIT_VERSION: JSON.stringify(version) }
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: ['src/widget.ts'], outfile: '../graphkit/static/graphkit-widget.js' }),
+  build({ ...common, entryPoints: ['src/loader.ts'], outfile: '../graphkit/static/graphkit-loader.js' })
+]);

@@ -1,0 +1,75 @@
+/** The details panel of one layer: class, shapes, parameter formula, config, weights, error. */
+import { formatInt, formatStat } from './format';
+import type { GraphNode, WeightStats } from './types';
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string
+): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (className) {
+    e.className = className;
+  }
+  if (text !== undefined) {
+    e.textContent = text;
+  }
+  return e;
+}
+
+function properties(node: GraphNode): HTMLElement {
+  const table = el('table', 'gk-props');
+  const add = (term: string, value: string | null | undefined): void => {
+    if (value) {
+      table.insertRow().append(el('th', undefined, term), el('td', undefined, value));
+    }
+  };
+  add('Input shapes', node.input_shapes.join(' | ') || null);
+  add('Output shape', node.output_shape);
+  add('dtype', node.dtype);
+  add('Activation', node.activation);
+  add('Params', `${formatInt(node.params)}${node.params && !node.trainable ? ' (non-trainable)' : ''}`);
+  return table;
+}
+
+function weightsTable(weights: WeightStats[]): HTMLTableElement {
+  const table = el('table', 'gk-weights');
+  const head = table.createTHead().insertRow();
+  for (const title of ['weight', 'shape', 'mean', 'std', 'min', 'max']) {
+    head.append(el('th', undefined, title));
+  }
+  const body = table.createTBody();
+  for (const w of weights) {
+    const row = body.insertRow();
+    const name = w.trainable ? w.name : `${w.name} (non-trainable)`;
+    for (const text of [name, `(${w.shape.join(', ')})`, ...[w.mean, w.std, w.min, w.max].map(formatStat)]) {
+      row.insertCell().textContent = text;
+    }
+  }
+  return table;
+}
+
+/**
+ * Fills `panel` with the details of `node`. `loading` says that weight statistics were
+ * requested and are on their way (the live view); otherwise missing statistics are just omitted.
+ */
+export function renderDetails(panel: HTMLElement, node: GraphNode, loading: boolean): void {
+  const title = el('div', 'gk-details-title');
+  title.append(el('b', undefined, node.name), ` (${node.class_name})`);
+  const parts: HTMLElement[] = [title, properties(node)];
+  if (node.formula) {
+    parts.push(el('div', 'gk-formula', node.formula));
+  }
+  if (node.error) {
+    parts.push(el('pre', 'gk-error', node.error));
+  }
+  if (node.config && Object.keys(node.config).length) {
+    parts.push(el('div', 'gk-heading', 'Config'), el('pre', 'gk-config', JSON.stringify(node.config, null, 2)));
+  }
+  if (node.weights?.length) {
+    parts.push(el('div', 'gk-heading', 'Weights'), weightsTable(node.weights));
+  } else if (loading && node.params > 0) {
+    parts.push(el('div', 'gk-muted', 'Loading weight statistics…'));
+  }
+  panel.replaceChildren(...parts);
+}

@@ -1,0 +1,96 @@
+/**
+ * The views' CSS, added to the page once (by whichever bundle comes first). Colours follow
+ * JupyterLab's theme variables, with light fallbacks elsewhere; theme.ts reads the `--gk-*`
+ * properties to colour the graphviz drawing the same way.
+ */
+
+const STYLE_ID = 'graphkit-styles';
+
+const CSS = `
+.gk-graph-view {
+  --gk-bg: var(--jp-layout-color0, #ffffff);
+  --gk-fill: var(--jp-layout-color1, #ffffff);
+  --gk-panel: var(--jp-layout-color1, #fafafa);
+  --gk-fg: var(--jp-ui-font-color1, rgba(0, 0, 0, 0.87));
+  --gk-muted: var(--jp-ui-font-color2, rgba(0, 0, 0, 0.6));
+  --gk-border: var(--jp-border-color1, #bdbdbd);
+  --gk-accent: var(--jp-brand-color1, #1976d2);
+  --gk-error: var(--jp-error-color1, #d32f2f);
+  --gk-font: var(--jp-ui-font-family, system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif);
+  --gk-mono: var(--jp-code-font-family, Menlo, Consolas, 'DejaVu Sans Mono', monospace);
+  box-sizing: border-box;
+  margin: 4px 0;
+  border: 1px solid var(--gk-border);
+  border-radius: 4px;
+  background: var(--gk-bg);
+  color: var(--gk-fg);
+  font-family: var(--gk-font);
+  font-size: var(--jp-ui-font-size1, 13px);
+}
+.gk-graph-view *, .gk-graph-view *::before, .gk-graph-view *::after { box-sizing: border-box; }
+.gk-toolbar {
+  display: flex; align-items: center; gap: 4px; flex-wrap: wrap;
+  padding: 4px 6px; border-bottom: 1px solid var(--gk-border);
+}
+.gk-title { font-weight: 600; }
+.gk-total { color: var(--gk-muted); margin-left: 8px; }
+.gk-spacer { flex: 1; }
+.gk-toolbar button {
+  min-width: 28px; padding: 2px 8px; cursor: pointer;
+  font: inherit; color: var(--gk-fg); background: var(--gk-panel);
+  border: 1px solid var(--gk-border); border-radius: 3px;
+}
+.gk-toolbar button:hover { border-color: var(--gk-accent); color: var(--gk-accent); }
+.gk-body { display: flex; flex-wrap: wrap; }
+.gk-canvas {
+  position: relative; overflow: hidden; flex: 1 1 360px; min-width: 0;
+  height: 160px; cursor: grab; touch-action: none; user-select: none;
+}
+.gk-canvas.gk-dragging { cursor: grabbing; }
+.gk-canvas > svg { position: absolute; left: 0; top: 0; overflow: visible; }
+.gk-canvas svg text { font-family: Helvetica, Arial, 'Liberation Sans', 'Nimbus Sans', sans-serif; }
+.gk-canvas g.node, .gk-canvas g.cluster { cursor: pointer; }
+.gk-canvas g.node:hover > path, .gk-canvas g.node:hover > polygon { stroke: var(--gk-accent); }
+.gk-canvas g.node.gk-selected > path, .gk-canvas g.node.gk-selected > polygon {
+  stroke: var(--gk-accent); stroke-width: 3px;
+}
+.gk-message { padding: 8px; color: var(--gk-muted); }
+.gk-graph-view[data-state='error'] .gk-message { color: var(--gk-error); white-space: pre-wrap; }
+.gk-message:empty { display: none; }
+.gk-details {
+  flex: 0 1 340px; min-width: 240px; max-height: 560px; overflow: auto;
+  padding: 8px 10px; border-left: 1px solid var(--gk-border); background: var(--gk-panel);
+}
+.gk-details[hidden] { display: none; }
+.gk-details-title { font-size: 1.1em; margin-bottom: 6px; }
+.gk-props { border-collapse: collapse; margin: 0 0 6px; }
+.gk-props th, .gk-props td { padding: 1px 10px 1px 0; text-align: left; vertical-align: top; border: none; }
+.gk-props th { color: var(--gk-muted); font-weight: normal; white-space: nowrap; }
+.gk-props td { font-family: var(--gk-mono); }
+.gk-formula { font-family: var(--gk-mono); margin: 6px 0; padding: 4px 6px; border-left: 3px solid var(--gk-accent); }
+.gk-heading { margin-top: 8px; color: var(--gk-muted); font-weight: 600; }
+.gk-config, .gk-error {
+  margin: 4px 0; padding: 4px 6px; font-family: var(--gk-mono); font-size: 12px;
+  white-space: pre-wrap; word-break: break-word; background: var(--gk-bg); border-radius: 3px;
+}
+.gk-error { color: var(--gk-error); border: 1px solid var(--gk-error); }
+.gk-weights { border-collapse: collapse; margin-top: 4px; font-size: 12px; }
+.gk-weights th, .gk-weights td { padding: 2px 6px; border-bottom: 1px solid var(--gk-border); text-align: right; }
+.gk-weights th:first-child, .gk-weights td:first-child { text-align: left; }
+.gk-weights td { font-family: var(--gk-mono); white-space: nowrap; }
+.gk-muted { color: var(--gk-muted); margin-top: 6px; }
+.gk-summary { border-top: 1px solid var(--gk-border); padding: 4px 6px; }
+.gk-summary > summary { cursor: pointer; color: var(--gk-muted); }
+.gk-summary > pre { margin: 4px 0; font-family: var(--gk-mono); font-size: 12px; overflow-x: auto; }
+`;
+
+/** Adds the stylesheet to `doc` unless it is there already. */
+export function ensureStyles(doc: Document = document): void {
+  if (doc.getElementById(STYLE_ID)) {
+    return;
+  }
+  const style = doc.createElement('style');
+  style.id = STYLE_ID;
+  style.textContent = CSS;
+  doc.head.appendChild(style);
+}

@@ -1,0 +1,311 @@
+/**
+ * GraphView: one interactive drawing of a graph (toolbar, pan/zoom canvas, details panel,
+ * running total, model summary), following the DOM contract of docs/frontend.md.
+ *
+ * `update()` may be called for every message; layout runs at most once per animation frame
+ * and only when the DOT text changed.
+ */
+import { renderDetails } from './details';
+import { buildDot, givenDot } from './dot';
+import { download, safeFilename } from './download';
+import { formatInt } from './format';
+import { PanZoom } from './panzoom';
+import { renderSvg } from './renderer';
+import { ensureStyles } from './styles';
+import { themeColors } from './theme';
+import type { GraphData, GraphNode } from './types';
+
+export interface GraphViewOptions {
+  /** Called when a layer is clicked; the live widget asks Python for its weight statistics. */
+  onSelect?: (id: string) => void;
+}
+
+const MIN_HEIGHT = 120;
+const MAX_HEIGHT = 560;
+/** graphviz measures in points; CSS pixels are 3/4 of a point. */
+const PX_PER_PT = 4 / 3;
+
+const TOOLBAR: [action: string, label: string, title: string][] = [
+  ['fit', 'Fit', 'Fit the graph to the view'],
+  ['zoom-in', '+', 'Zoom in'],
+  ['zoom-out', '−', 'Zoom out'],
+  ['export-svg', 'SVG', 'Download the drawing as SVG'],
+  ['export-dot', 'DOT', 'Download the graphviz DOT source']
+];
+
+function div(className: string): HTMLDivElement {
+  const e = document.createElement('div');
+  e.className = className;
+  return e;
+}
+
+export class GraphView {
+  /** The `div.gk-graph-view` element. */
+  readonly node = div('gk-graph-view');
+  private title = document.createElement('span');
+  private total = document.createElement('span');
+  private canvas = div('gk-canvas');
+  private details = div('gk-details');
+  private message = div('gk-message');
+  private summary = document.createElement('details');
+  private panzoom = new PanZoom(this.canvas);
+  private graph: GraphData | null = null;
+  private svg: SVGSVGElement | null = null;
+  private size = { width: 0, height: 0 };
+  /** DOT of the current drawing. */
+  private dot = '';
+  /** Groups the user collapsed (true) or expanded (false), overriding the graph's defaults. */
+  private toggled = new Map<string, boolean>();
+  private selected: string | null = null;
+  private shownNode: GraphNode | null = null;
+  private frame = 0;
+  private drawing = false;
+  private redraw = false;
+  private disposed = false;
+  private resizeObserver = new ResizeObserver(() => this.resized());
+  private themeObserver = new MutationObserver(() => this.themeChanged());
+
+  constructor(host: HTMLElement, private options: GraphViewOptions = {}) {
+    ensureStyles(host.ownerDocument);
+    this.node.dataset.state = 'loading';
+    this.title.className = 'gk-title';
+    this.total.className = 'gk-total';
+    this.summary.className = 'gk-summary';
+    this.summary.hidden = true;
+    this.details.hidden = true;
+    this.message.textContent = 'Loading the graph…';
+
+    const toolbar = div('gk-toolbar');
+    toolbar.append(this.title, this.total, div('gk-spacer'));
+    for (const [action, label, title] of TOOLBAR) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.action = action;
+      button.textContent = label;
+      button.title = title;
+      toolbar.appendChild(button);
+    }
+    toolbar.addEventListener('click', this.onToolbarClick);
+    this.canvas.title = 'Drag to pan, Ctrl + wheel to zoom, click a layer for its details';
+    this.canvas.addEventListener('click', this.onCanvasClick);
+
+    const body = div('gk-body');
+    body.append(this.canvas, this.details);
+    this.node.append(toolbar, this.message, body, this.summary);
+    host.appendChild(this.node);
+
+    this.resizeObserver.observe(this.canvas);
+    this.themeObserver.observe(host.ownerDocument.body, {
+      attributes: true,
+      attributeFilter: ['data-jp-theme-name', 'data-jp-theme-light']
+    });
+  }
+
+  /** Shows `graph` (null: still waiting for it). Cheap; drawing happens on the next frame. */
+  update(graph: GraphData | null): void {
+    this.graph = graph;
+    this.schedule();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    cancelAnimationFrame(this.frame);
+    this.resizeObserver.disconnect();
+    this.themeObserver.disconnect();
+    this.panzoom.dispose();
+    this.node.remove();
+  }
+
+  private schedule(): void {
+    if (!this.frame && !this.disposed) {
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0;
+        void this.draw();
+      });
+    }
+  }
+
+  private async draw(): Promise<void> {
+    if (this.drawing) {
+      this.redraw = true;
+      return;
+    }
+    const graph = this.graph;
+    this.updateChrome(graph);
+    // Theme colours need the element in the page; `resized` draws once it is there.
+    if (!graph || !this.node.isConnected) {
+      return;
+    }
+    const { dot, targets, byTitle } = graph.dot
+      ? givenDot(graph)
+      : buildDot(graph, this.collapsedGroups(graph), themeColors(this.node));
+    if (dot === this.dot) {
+      return;
+    }
+    this.drawing = true;
+    try {
+      const svg = await renderSvg(dot, targets, byTitle);
+      if (this.disposed) {
+        return;
+      }
+      this.dot = dot;
+      this.show(svg);
+      this.node.dataset.state = 'ready';
+      this.message.textContent = graph.nodes.length || graph.dot ? '' : 'No layers yet.';
+    } catch (err) {
+      this.node.dataset.state = 'error';
+      this.message.textContent = `Could not draw the graph: ${err instanceof Error ? err.message : String(err)}`;
+    } finally {
+      this.drawing = false;
+      if (this.redraw) {
+        this.redraw = false;
+        this.schedule();
+      }
+    }
+  }
+
+  /** Title, total, summary and details panel: everything but the drawing. */
+  private updateChrome(graph: GraphData | null): void {
+    this.title.textContent = graph?.title ?? '';
+    this.total.textContent = graph ? `Total params: ${formatInt(graph.total_params)}` : '';
+    this.total.title = graph ? `Trainable params: ${formatInt(graph.trainable_params)}` : '';
+    const summary = graph?.summary ?? null;
+    this.summary.hidden = summary === null;
+    if (summary !== null && this.summary.querySelector('pre')?.textContent !== summary) {
+      const label = document.createElement('summary');
+      label.textContent = 'Model summary';
+      const text = document.createElement('pre');
+      text.textContent = summary;
+      this.summary.replaceChildren(label, text);
+    }
+    this.showDetails();
+  }
+
+  private collapsedGroups(graph: GraphData): Set<string> {
+    return new Set(graph.groups.filter(g => this.toggled.get(g.id) ?? g.collapsed).map(g => g.id));
+  }
+
+  private show(svg: SVGSVGElement): void {
+    const box = svg.viewBox.baseVal;
+    const width = (box?.width ?? 0) * PX_PER_PT;
+    const height = (box?.height ?? 0) * PX_PER_PT;
+    svg.setAttribute('width', `${width}`);
+    svg.setAttribute('height', `${height}`);
+    this.canvas.replaceChildren(svg);
+    this.svg = svg;
+    this.size = { width, height };
+    if (!this.panzoom.touched) {
+      this.canvas.style.height = `${this.fittingHeight()}px`;
+    }
+    this.panzoom.setContent(svg, width, height);
+    this.markSelection();
+  }
+
+  /** Canvas height that shows the whole drawing at the width available (within limits). */
+  private fittingHeight(): number {
+    const { width, height } = this.size;
+    const available = this.canvas.clientWidth || 600;
+    const scale = width ? Math.min(1, (available - 16) / width) : 1;
+    return Math.round(Math.min(MAX_HEIGHT, Math.max(MIN_HEIGHT, height * scale + 16)));
+  }
+
+  /** The canvas appeared or changed size: draw if not drawn yet, else refit (unless the user moved). */
+  private resized(): void {
+    if (!this.svg) {
+      this.schedule();
+    } else if (!this.panzoom.touched) {
+      const height = `${this.fittingHeight()}px`;
+      if (this.canvas.style.height !== height) {
+        this.canvas.style.height = height;
+      }
+      this.panzoom.fit();
+    }
+  }
+
+  private themeChanged(): void {
+    this.dot = '';
+    this.schedule();
+  }
+
+  private select(id: string | null): void {
+    this.selected = id;
+    this.shownNode = null;
+    this.markSelection();
+    this.showDetails();
+    if (id !== null) {
+      this.options.onSelect?.(id);
+    }
+  }
+
+  private markSelection(): void {
+    for (const g of Array.from(this.canvas.querySelectorAll('g.node.gk-selected'))) {
+      g.classList.remove('gk-selected');
+    }
+    if (this.selected !== null) {
+      for (const g of Array.from(this.canvas.querySelectorAll('g.node[data-gk-id]'))) {
+        if (g.getAttribute('data-gk-id') === this.selected) {
+          g.classList.add('gk-selected');
+        }
+      }
+    }
+  }
+
+  private showDetails(): void {
+    const node = this.graph?.nodes.find(n => n.id === this.selected) ?? null;
+    this.details.hidden = node === null;
+    if (node && node !== this.shownNode) {
+      renderDetails(this.details, node, this.options.onSelect !== undefined);
+    }
+    this.shownNode = node;
+  }
+
+  private toggleGroup(id: string, collapse: boolean): void {
+    this.toggled.set(id, collapse);
+    this.schedule();
+  }
+
+  private onCanvasClick = (event: MouseEvent): void => {
+    const g = (event.target as Element).closest('g.node, g.cluster');
+    const layer = g?.getAttribute('data-gk-id');
+    const box = g?.getAttribute('data-gk-group');
+    const cluster = g?.getAttribute('data-gk-cluster');
+    if (layer != null) {
+      this.select(layer);
+    } else if (box != null) {
+      this.toggleGroup(box, false);
+    } else if (cluster != null) {
+      this.toggleGroup(cluster, true);
+    } else if (!g) {
+      this.select(null);
+    }
+  };
+
+  private onToolbarClick = (event: MouseEvent): void => {
+    const action = (event.target as Element).closest('button')?.dataset.action;
+    const name = this.graph?.title || 'graph';
+    switch (action) {
+      case 'fit':
+        this.panzoom.fit();
+        break;
+      case 'zoom-in':
+        this.panzoom.zoomBy(1.25);
+        break;
+      case 'zoom-out':
+        this.panzoom.zoomBy(0.8);
+        break;
+      case 'export-svg':
+        if (this.svg) {
+          const copy = this.svg.cloneNode(true) as SVGSVGElement;
+          copy.removeAttribute('style');
+          copy.querySelectorAll('.gk-selected').forEach(g => g.classList.remove('gk-selected'));
+          download(new XMLSerializer().serializeToString(copy), safeFilename(name, 'svg'), 'image/svg+xml');
+        }
+        break;
+      case 'export-dot':
+        if (this.dot) {
+          download(this.dot, safeFilename(name, 'dot'), 'text/vnd.graphviz');
+        }
+        break;
+    }
+  };
+}
