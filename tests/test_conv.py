@@ -437,6 +437,85 @@ def test_conv_backward_with_and_without_kept_columns(groups, monkeypatch):
     check_gradients(lambda a, b: ops.conv(a, b, 1, "same"), x, w, backend=backend)
 
 
+def cache_blocked_numpy():
+    """A NumpyOps whose im2col chunks hold one image and whose elementwise blocks hold one row,
+    so the chunk and block loops run many times even on the tiny test shapes."""
+    backend = gk.backend.NumpyOps()
+    backend.conv_chunk_bytes = 1
+    backend.block_bytes = 1
+    return backend
+
+
+CHUNKED_CONVS = [
+    pytest.param((3, 6, 5, 4), (3, 3, 4, 5), 1, "valid", 1, id="2d-valid"),
+    pytest.param((3, 6, 5, 4), (3, 2, 4, 5), 2, "same", 1, id="2d-same-s2"),
+    pytest.param((3, 7, 6, 2), (2, 3, 2, 3), 1, "same", 2, id="2d-same-d2"),
+    pytest.param((2, 9, 3), (3, 3, 4), 1, "causal", 1, id="1d-causal"),
+    pytest.param((2, 4, 4, 3, 2), (2, 2, 2, 2, 3), 1, "valid", 1, id="3d"),
+]
+
+
+@pytest.mark.parametrize("xshape,wshape,strides,padding,dilation", CHUNKED_CONVS)
+def test_chunked_im2col_matches_whole_batch(xshape, wshape, strides, padding, dilation):
+    """Columns built a few images at a time in one reused buffer (forward, and again for the
+    kernel gradient) give the whole-batch results; the gradients match finite differences."""
+    x, w = rng.standard_normal(xshape), rng.standard_normal(wshape)
+    g = rng.standard_normal(naive_conv(x, w, strides, padding, dilation).shape)
+    chunked, whole = cache_blocked_numpy(), BACKENDS["generic"]
+    pads = [tf_pads(n, k, s, dilation, padding)
+            for n, k, s in zip(xshape[1:-1], wshape[:-2], (strides,) * (len(xshape) - 2))]
+    args = ((strides,) * len(pads), (dilation,) * len(pads), pads)
+    y, cols = chunked.conv_with_columns(x, w, *args)
+    assert cols is None
+    np.testing.assert_allclose(y, whole.conv(x, w, *args), rtol=1e-12, atol=1e-12)
+    for input_grad in (True, False):
+        got = chunked.conv_backward(g, x, w, *args, input_grad=input_grad)
+        want = whole.conv_backward(g, x, w, *args, input_grad=input_grad)
+        for a, b in zip(got, want):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    check_gradients(lambda a, b: ops.conv(a, b, strides, padding, dilation_rate=dilation), x, w, backend=chunked)
+
+
+def test_training_steps_on_the_cache_blocked_backend_match_whole_batches():
+    """Two training steps on different batches: chunked im2col, reused chunk buffers and blocked
+    bias/relu gradients give the weights the whole-batch backend gives."""
+    batches = [(rng.standard_normal((5, 9, 8, 3)).astype("float32"), rng.integers(0, 3, 5)) for _ in range(2)]
+    weights = []
+    for backend in (cache_blocked_numpy(), BACKENDS["generic"]):
+        with gk.backend.use(backend):
+            gk.random.set_seed(1)
+            inputs = gk.Input((9, 8, 3))
+            x = gk.layers.Conv2D(4, 3, activation="relu")(inputs)
+            x = gk.layers.Conv2D(5, 3, activation="relu", padding="same")(x)
+            x = gk.layers.GlobalAveragePooling2D()(gk.layers.MaxPooling2D(2)(x))
+            model = gk.Model(inputs, gk.layers.Dense(3)(x))
+            model.compile(optimizer="rmsprop", loss=gk.losses.SparseCategoricalCrossentropy(from_logits=True))
+            for x_batch, y_batch in batches:
+                model.train_on_batch(x_batch, y_batch)
+            weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("activation", ["relu", "linear"])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_bias_activation_backward_in_row_blocks(activation, with_bias):
+    """The relu mask, masked gradient and bias gradient computed block by block equal the
+    one-block results, also for a non-contiguous incoming gradient."""
+    y = np.maximum(rng.standard_normal((3, 4, 5, 6)), 0)
+    y[0, 0, 0] = 0   # relu's kink: no gradient through exact zeros
+    grad = rng.standard_normal((6, 5, 4, 3)).transpose(3, 2, 1, 0)
+    got = cache_blocked_numpy().bias_activation_backward(grad, y, activation, with_bias)
+    mask = (y > 0) if activation == "relu" else 1.0
+    np.testing.assert_array_equal(got[0], grad * mask)
+    if with_bias:
+        np.testing.assert_allclose(got[1], (grad * mask).sum(axis=(0, 1, 2)), rtol=1e-12)
+    else:
+        assert got[1] is None
+
+
 @pytest.mark.parametrize("backend", BACKEND_PARAMS)
 @pytest.mark.parametrize("activation", ["relu", "linear"])
 @pytest.mark.parametrize("with_bias", [True, False])

@@ -193,6 +193,27 @@ def test_generic_kernels_with_python_float_scalars_match(case):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
+def test_rmsprop_velocities_of_dead_units_never_become_denormal():
+    """A weight whose gradient stops (a dead relu unit) has its velocity decay by rho per step;
+    flooring it at sqrt(tiny) every so often keeps float32 updates out of slow denormal
+    arithmetic, while the live weights follow the reference formula."""
+    tiny = np.finfo(np.float32).tiny
+    var = gk.Variable(np.ones(4, np.float32), name="w")
+    ref, expected = KerasReference("rmsprop"), np.ones(4)
+    opt = O.RMSprop(0.01)
+    rng = np.random.default_rng(3)
+    for step in range(1200):
+        g = rng.normal(size=4).astype(np.float32)
+        if step:
+            g[:2] = 0   # units 0 and 1 die after the first step
+        opt.apply([gk.constant(g)], [var])
+        expected = ref.step(expected, g, 0.01)
+    velocity = opt.get_slot(var, "velocity").numpy()
+    assert velocity.dtype == np.float32 and np.all(velocity >= tiny)
+    assert np.all(velocity[:2] <= np.sqrt(tiny) * (1 + 1e-6))
+    np.testing.assert_allclose(var.numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
 def test_minimize_with_a_gradient_tape():
     w = gk.Variable(np.array([3.0, -2.0], np.float32), name="w")
     opt = O.SGD(learning_rate=0.1)

@@ -14,6 +14,10 @@ Everything is written against ``self.xp`` (numpy or cupy):
   the forward is then ONE matrix product (one batched product for ``groups > 1``).
 - The kernel gradient is one GEMM of the same columns with the output gradient (the forward's
   columns, kept up to ``conv_columns_keep_bytes``); an input that needs no gradient skips col2im.
+- With ``conv_chunk_bytes`` set (NumpyOps), ``groups == 1`` convolutions instead copy the columns
+  of a few images at a time into one reused cache-sized buffer, for the forward product and again
+  for the kernel gradient: on a CPU, writing and re-reading full-batch columns (tens of MB) from
+  memory costs more than copying them twice from cache.
 - The input gradient is the transposed product followed by col2im: one small GEMM per kernel
   position (into a reused buffer) added into a slice of a zero-padded buffer. Where windows
   cannot overlap (stride >= dilated kernel) the columns are written through one strided view.
@@ -167,13 +171,58 @@ class ConvOps:
         """N-d convolution (cross-correlation, as TF): x ``(N, *sp, C)``, w ``(*k, C/groups, O)``."""
         return self.conv_with_columns(x, w, strides, dilation, pads, groups)[0]
 
+    # Bytes of im2col columns copied at a time (whole images); None: the whole batch at once.
+    conv_chunk_bytes: int | None = None
+
+    def _column_chunk(self, x, out: Sequence[int], w, groups: int) -> int:
+        """Images per im2col chunk (the whole batch without ``conv_chunk_bytes`` or for
+        ``groups > 1``)."""
+        n = x.shape[0]
+        if self.conv_chunk_bytes is None or groups != 1:
+            return n
+        per_image = math.prod(out) * math.prod(w.shape[:-1]) * x.dtype.itemsize
+        return max(1, min(n, self.conv_chunk_bytes // per_image))
+
+    def _column_chunks(self, xpad, out: Sequence[int], ksize, strides, dilation, chunk: int):
+        """Yields ``(first_row, columns)`` for every ``chunk`` images of ``xpad``: the columns of
+        those images (``groups == 1``) in ONE buffer reused by every chunk; a consumer must be
+        done with a chunk before asking for the next."""
+        xp = self.xp
+        n = xpad.shape[0]
+        rows = math.prod(out)
+        view = self.window_view(xpad, out, ksize, strides, dilation)
+        buffer = xp.empty((min(chunk, n) * rows, math.prod(view.shape[len(out) + 1:])), dtype=xpad.dtype)
+        for start in range(0, n, chunk):
+            part = view[start:start + chunk]
+            cols = buffer[:part.shape[0] * rows]
+            xp.copyto(cols.reshape(part.shape), part)
+            yield start * rows, cols
+
+    def _chunked_kernel_grad(self, xpad, g2, wshape, out, strides, dilation, chunk: int):
+        """:meth:`_kernel_grad` (``groups == 1``) from columns rebuilt ``chunk`` images at a time."""
+        xp = self.xp
+        gw = xp.zeros((math.prod(wshape[:-1]), wshape[-1]), dtype=g2.dtype)
+        part = xp.empty_like(gw)
+        for first, cols in self._column_chunks(xpad, out, wshape[:-2], strides, dilation, chunk):
+            xp.matmul(cols.T, g2[first:first + cols.shape[0]], out=part)
+            gw += part
+        return gw.reshape(wshape)
+
     def conv_with_columns(self, x, w, strides: Sequence[int], dilation: Sequence[int], pads: Pads,
                           groups: int = 1):
         """:meth:`conv` and its im2col columns, for :meth:`conv_backward`'s ``cols`` (None
-        where they are larger than ``conv_columns_keep_bytes``: the backward rebuilds them)."""
+        where they are larger than ``conv_columns_keep_bytes`` or built in chunks: the backward
+        rebuilds them)."""
         xpad = self.pad_spatial(x, pads)
         ksize = w.shape[:-2]
         out = _out_sizes(xpad.shape[1:-1], ksize, strides, dilation)
+        chunk = self._column_chunk(x, out, w, groups)
+        if chunk < x.shape[0]:
+            y = self.xp.empty((x.shape[0] * math.prod(out), w.shape[-1]), dtype=x.dtype)
+            w2 = w.reshape(-1, w.shape[-1])
+            for first, cols in self._column_chunks(xpad, out, ksize, strides, dilation, chunk):
+                self.xp.matmul(cols, w2, out=y[first:first + cols.shape[0]])
+            return y.reshape(x.shape[0], *out, w.shape[-1]), None
         cols = self.im2col(xpad, out, ksize, strides, dilation, groups)
         y = self._conv_gemm(cols, w, groups).reshape(x.shape[0], *out, w.shape[-1])
         return y, (cols if cols.nbytes <= self.conv_columns_keep_bytes else None)
@@ -187,10 +236,14 @@ class ConvOps:
         out = grad.shape[1:-1]
         g2 = grad.reshape(-1, grad.shape[-1])
         padded = (x.shape[0],) + tuple(n + b + a for n, (b, a) in zip(x.shape[1:-1], pads)) + (x.shape[-1],)
-        if cols is None:
-            cols = self.im2col(self.pad_spatial(x, pads), out, ksize, strides, dilation, groups)
-        gw = self._kernel_grad(cols, g2, w.shape, groups)
-        del cols
+        chunk = self._column_chunk(x, out, w, groups)
+        if cols is None and chunk < x.shape[0]:
+            gw = self._chunked_kernel_grad(self.pad_spatial(x, pads), g2, w.shape, out, strides, dilation, chunk)
+        else:
+            if cols is None:
+                cols = self.im2col(self.pad_spatial(x, pads), out, ksize, strides, dilation, groups)
+            gw = self._kernel_grad(cols, g2, w.shape, groups)
+            del cols
         if not input_grad:
             return None, gw
         gpad = self._col2im(g2, w, padded, out, ksize, strides, dilation, groups)
@@ -209,15 +262,35 @@ class ConvOps:
 
     def bias_activation_backward(self, grad, y, activation: str, with_bias: bool):
         """``(grad wrt the conv output, grad wrt b or None)`` of :meth:`bias_activation`; ``y`` is
-        its output (for relu's mask)."""
+        its output (for relu's mask).
+
+        One pass over row blocks (:meth:`_row_blocks`): each block's relu mask, masked gradient
+        and bias-gradient share stay in cache, instead of three passes over the whole arrays.
+        """
         xp = self.xp
-        gz = self.relu_backward(grad, y) if activation == "relu" else grad
-        if not with_bias:
-            return gz, None
-        g2 = xp.ascontiguousarray(gz).reshape(-1, gz.shape[-1])
-        # Summing the rows as a GEMV with a vector of ones: several times faster than sum(axis=0).
-        gb = xp.matmul(xp.ones(g2.shape[0], dtype=g2.dtype), g2)
-        return gz, gb
+        if activation != "relu" and not with_bias:
+            return grad, None
+        channels = grad.shape[-1]
+        g2 = grad.reshape(-1, channels)
+        relu = activation == "relu"
+        gz = xp.empty(g2.shape, dtype=g2.dtype) if relu else g2
+        y2 = y.reshape(-1, channels) if relu else None
+        blocks = self._row_blocks(g2.shape[0], channels * g2.dtype.itemsize)
+        size = blocks[0].stop
+        mask = xp.empty((size, channels), dtype=bool) if relu else None
+        # Summing rows as a GEMV with a vector of ones: several times faster than sum(axis=0).
+        ones = xp.ones(size, dtype=g2.dtype)
+        gb = xp.zeros(channels, dtype=g2.dtype) if with_bias else None
+        part = xp.empty_like(gb) if with_bias else None
+        for rows in blocks:
+            k = rows.stop - rows.start
+            if relu:
+                xp.greater(y2[rows], 0, out=mask[:k])
+                xp.multiply(g2[rows], mask[:k], out=gz[rows])
+            if with_bias:
+                xp.matmul(ones[:k], gz[rows], out=part)
+                gb += part
+        return gz.reshape(grad.shape), gb
 
     # ------------------------------------------------------- transposed convolution
     @staticmethod

@@ -49,6 +49,9 @@ class NumpyOps(Ops):
     """CPU backend on NumPy."""
 
     name = "numpy"
+    # Cache blocking (see Ops.block_bytes and ConvOps.conv_chunk_bytes), sized for a 2 MiB L2.
+    block_bytes = 1 << 20
+    conv_chunk_bytes = 4 << 20
 
     def __init__(self) -> None:
         super().__init__(numpy)

@@ -74,6 +74,17 @@ class Ops(ConvOps, RNNOps, OptimizerOps, LossOps):
         out = self.generator(seed).random(shape, dtype=draw_dtype)
         return (out * (maxval - minval) + minval).astype(dtype, copy=False)
 
+    # ------------------------------------------------------------ cache blocking
+    # Bytes per array per block in loops that fuse several elementwise passes over row blocks
+    # (NumpyOps: a fraction of a CPU core's L2); None: one block, the whole arrays (a GPU).
+    block_bytes: int | None = None
+
+    def _row_blocks(self, rows: int, row_bytes: int) -> list[slice]:
+        """Slices covering ``rows`` rows of ``row_bytes`` bytes each, ``block_bytes`` at a time;
+        the first block is the largest."""
+        step = max(1, rows if self.block_bytes is None else self.block_bytes // max(row_bytes, 1))
+        return [slice(start, min(start + step, rows)) for start in range(0, max(rows, 1), step)]
+
     # ------------------------------------------------------------ broadcasting
     def unbroadcast(self, grad, shape: tuple):
         """Sum ``grad`` over the axes that broadcasting added or stretched to reach ``shape``."""

@@ -72,11 +72,13 @@ class RNNOps:
         return self.xp.ascontiguousarray((seq[::-1] if go_backwards else seq).transpose(1, 0, 2))
 
     def _rnn_outputs(self, hs, mb, zero_output_for_mask: bool):
-        """The ``(N, T, u)`` outputs (processing order) from the states ``hs`` ``(T+1, N, u)``."""
+        """The ``(N, T, u)`` outputs (processing order) from the states ``hs`` ``(T+1, N, u)``:
+        a transposed view, not a copy (a layer returning only the last state never reads it,
+        and a stacked recurrent layer transposes it straight back to time-major)."""
         seq = hs[1:]
         if zero_output_for_mask and mb is not None:
             seq = seq * mb.astype(seq.dtype)
-        return self.xp.ascontiguousarray(seq.transpose(1, 0, 2))
+        return seq.transpose(1, 0, 2)
 
     def _rnn_gate_scale(self, pattern, units: int, dtype):
         """Per-column ``(scale, shift)`` turning ``tanh`` of halved sigmoid-gate columns into sigmoids.
@@ -159,27 +161,26 @@ class RNNOps:
         was left out): the first step's recurrent GEMM and BPTT's last one are skipped.
 
         Returns ``(outputs (N, T, u), last_h, last_c, saved)``; ``saved`` is None unless
-        ``save``. Saved for backward: the activated gates ``(T, N, 4u)``, the cell states and
-        hidden states ``(T+1, N, u)`` each, ``tanh`` of the cell states ``(T, N, u)``, the mask,
-        ``x`` time-major ``(T*N, F)`` and references to the weights.
+        ``save``. Saved for backward: the activated gates ``(T, 4, N, u)`` (gate-major, so each
+        gate of a step is one contiguous block: numpy iterates row-strided blocks several times
+        slower), the cell states and hidden states ``(T+1, N, u)`` each, ``tanh`` of the cell
+        states ``(T, N, u)``, the mask, ``x`` time-major ``(T*N, F)`` and references to the weights.
         """
         xp = self.xp
         n, steps, _ = x.shape
         u = recurrent_kernel.shape[0]
-        u2, u3 = 2 * u, 3 * u
         dtype = x.dtype
-        scale, shift = self._rnn_gate_scale((True, True, False, True), u, dtype)
+        scale, _ = self._rnn_gate_scale((True, True, False, True), u, dtype)
         xw, x2 = self._rnn_projection(x, kernel * scale, None if bias is None else bias * scale, go_backwards)
         rk = recurrent_kernel * scale
         mb = self._rnn_mask(mask, go_backwards)
         keep = None if mb is None else ~mb
         hs = self._rnn_states(h0, steps)
+        gates = xp.empty((steps if save else 1, 4, n, u), dtype)
         if save:
-            gates = xp.empty((steps, n, 4 * u), dtype)
             cs = self._rnn_states(c0, steps)
             tcs = xp.empty((steps, n, u), dtype)   # tanh(c_t), reused by backward
         else:
-            gates = xp.empty((1, n, 4 * u), dtype)
             cs = xp.empty((2, n, u), dtype)
         z = xp.empty((n, 4 * u), dtype)
         tmp = xp.empty((n, u), dtype)
@@ -190,21 +191,24 @@ class RNNOps:
             if s or not zero_h0:
                 xp.matmul(h, rk, out=z)
                 z += xw[s]
-                xp.tanh(z, out=g)
+                pre = z
             else:   # h0 @ rk is zero
-                xp.tanh(xw[s], out=g)
-            g *= scale
-            g += shift
+                pre = xw[s]
+            xp.tanh(pre.reshape(n, 4, u).transpose(1, 0, 2), out=g)
+            for sigmoids in (g[:2], g[3]):   # 0.5 * tanh(a / 2) + 0.5 on contiguous blocks
+                sigmoids *= 0.5
+                sigmoids += 0.5
+            i, f, candidate, o = g
             c_new = cs[s + 1] if save else cs[s % 2]
-            xp.multiply(g[:, u:u2], c, out=c_new)
-            xp.multiply(g[:, :u], g[:, u2:u3], out=tmp)
+            xp.multiply(f, c, out=c_new)
+            xp.multiply(i, candidate, out=tmp)
             c_new += tmp
             if save:
                 xp.tanh(c_new, out=tcs[s])
-                xp.multiply(tcs[s], g[:, u3:], out=h_new)
+                xp.multiply(tcs[s], o, out=h_new)
             else:
                 xp.tanh(c_new, out=h_new)
-                h_new *= g[:, u3:]
+                h_new *= o
             if keep is not None:
                 xp.copyto(c_new, c, where=keep[s])
                 xp.copyto(h_new, h, where=keep[s])
@@ -224,10 +228,9 @@ class RNNOps:
         """
         xp = self.xp
         (x2, kernel, rk, with_bias, mb, go_backwards, zero_out, hs, gates, cs, tcs, zero_h0) = saved
-        steps, n, four_u = gates.shape
-        u = four_u // 4
+        steps, _, n, u = gates.shape
         dtype = gates.dtype
-        i, f, gg, o = (gates[..., k * u:(k + 1) * u] for k in range(4))
+        i, f, gg, o = (gates[:, k] for k in range(4))
         # dz_t = [dc*k_i, dc*k_f, dc*k_c, dh*k_o] with dc = dc_{t+1} + dh*q. The factors are
         # gate-major (4, T, N, u) so computing them runs over contiguous memory.
         coef = xp.empty((4, steps, n, u), dtype)
@@ -249,8 +252,8 @@ class RNNOps:
         q = xp.multiply(tcs, tcs)
         xp.subtract(1, q, out=q)
         q *= o
-        dz = xp.empty((steps, n, 4, u), dtype)
-        dz_rows = dz.reshape(steps, n, 4 * u)
+        dz = xp.empty((steps, n, 4 * u), dtype)
+        blocks = [slice(k * u, (k + 1) * u) for k in range(4)]
         rk_t = xp.ascontiguousarray(rk.T)   # per-step GEMMs run faster on a contiguous operand
         mf, nmf, g_seq = self._rnn_backward_setup(mb, g_outputs, zero_out, dtype)
         dh = self._rnn_start_grad(g_h, (n, u), dtype)
@@ -268,21 +271,24 @@ class RNNOps:
                 xp.multiply(dh, mf[s], out=dh_loc)
                 dh -= dh_loc
                 dc *= nmf[s]
-            xp.multiply(dh_loc, k_o[s], out=dzs[:, 3])
-            xp.multiply(dct, coef[:3, s], out=dzs.transpose(1, 0, 2)[:3])
+            # One multiply per gate block: a single broadcast product into the (3, N, u) view
+            # of the row-major block columns iterates several times slower.
+            for k in range(3):
+                xp.multiply(dct, coef[k, s], out=dzs[:, blocks[k]])
+            xp.multiply(dh_loc, k_o[s], out=dzs[:, blocks[3]])
             xp.multiply(dct, f[s], out=tmp)
             if mf is None:
                 dc, tmp = tmp, dc
                 if s or not zero_h0:
-                    xp.matmul(dz_rows[s], rk_t, out=dh)
+                    xp.matmul(dzs, rk_t, out=dh)
             else:
                 dc += tmp
                 if s or not zero_h0:
-                    xp.matmul(dz_rows[s], rk_t, out=tmp)
+                    xp.matmul(dzs, rk_t, out=tmp)
                     dh += tmp
         # With zero_h0, step 0's h_prev is zero: it adds nothing to the recurrent kernel's gradient.
         h_prev = hs[1:-1] if zero_h0 else hs[:-1]
-        gx, gw, gu, gb = self._rnn_weight_grads(dz_rows, x2, kernel, with_bias, h_prev, go_backwards,
+        gx, gw, gu, gb = self._rnn_weight_grads(dz, x2, kernel, with_bias, h_prev, go_backwards,
                                                 input_grad=input_grad)
         return gx, None if zero_h0 else dh, dc, gw, gu, gb
 

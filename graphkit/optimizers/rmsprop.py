@@ -4,13 +4,14 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..backend import state as _backend
+from ..backend.optimizer_ops import velocity_floor, velocity_floor_period
 from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
     """RMSprop::
 
-        v = rho * v + (1 - rho) * g**2
+        v = rho * v + (1 - rho) * g**2               # raised to ~1e-19 now and then: no denormals
         a = rho * a + (1 - rho) * g                  # centered only
         denominator = v - a**2 + epsilon  if centered else  v + epsilon
         increment = learning_rate * g / sqrt(denominator)
@@ -37,6 +38,7 @@ class RMSprop(Optimizer):
         self.momentum = momentum
         self.epsilon = epsilon
         self.centered = centered
+        self._updates = 0   # kernel runs so far, which time the velocity floor
 
     def build(self, var_list: Sequence) -> None:
         if self.built:
@@ -59,6 +61,7 @@ class RMSprop(Optimizer):
         averages = self._average_gradients if self.centered else None
         rho = float(self.rho)
         dtype = lr = None
+        step, self._updates = self._updates, self._updates + 1
         if momentums is None and averages is None:  # the common case, kept lean
             for i, g in zip(indices, grads):
                 var = model_vars[i].data
@@ -66,7 +69,8 @@ class RMSprop(Optimizer):
                     dtype = var.dtype
                     lr = ops.optimizer_scalar(learning_rate, dtype)
                     c_rho, c_1mrho, c_eps = self._constants(dtype, (rho, 1 - rho, self.epsilon))
-                kernel(var, g, velocities[i].data, lr, c_rho, c_1mrho, c_eps, work[i])
+                    floor = self._velocity_floor(dtype, step)
+                kernel(var, g, velocities[i].data, lr, c_rho, c_1mrho, c_eps, work[i], floor=floor)
             return
         for i, g in zip(indices, grads):
             var = model_vars[i].data
@@ -75,9 +79,17 @@ class RMSprop(Optimizer):
                 lr = ops.optimizer_scalar(learning_rate, dtype)
                 c_rho, c_1mrho, c_eps, c_mom = self._constants(dtype, (rho, 1 - rho, self.epsilon,
                                                                        float(self.momentum)))
+                floor = self._velocity_floor(dtype, step)
             kernel(var, g, velocities[i].data, lr, c_rho, c_1mrho, c_eps, work[i],
                    c_mom, momentums[i].data if momentums is not None else None,
-                   averages[i].data if averages is not None else None)
+                   averages[i].data if averages is not None else None, floor=floor)
+
+    def _velocity_floor(self, dtype, step: int):
+        """The velocity floor for the kernel at update ``step`` (see
+        ``OptimizerOps.rmsprop_update``), None on the updates in between."""
+        if step % velocity_floor_period(dtype, float(self.rho)):
+            return None
+        return self._constants(dtype, (velocity_floor(dtype),))[0]
 
     def get_config(self) -> dict:
         config = super().get_config()
