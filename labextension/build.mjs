@@ -2,9 +2,7 @@
 // self-contained: the WASM graphviz of @viz-js/viz is inlined). `node build.mjs --dev` skips
 // minification.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
 
-const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const dev = process.argv.includes('--dev');
 
 const common = {
@@ -14,8 +12,7 @@ const common = {
   platform: 'browser',
   minify: !dev,
   legalComments: 'eof',
-  logLevel: 'warning',
-  define: { GRAPHKIT_VERSION: JSON.stringify(version) }
+  logLevel: 'warning'
 };
 
 await Promise.all([

@@ -31,15 +31,16 @@ PAGE = """<!doctype html>
 <body><div id="a" style="width: 900px"></div><div id="b" style="width: 900px"></div>
 <script>
 class FakeModel {
-  constructor(reply) { this.handlers = new Map(); this.sent = []; this.reply = reply; }
+  constructor(reply, traits) { this.handlers = new Map(); this.sent = []; this.reply = reply; this.traits = traits || {}; }
   on(name, cb) { if (!this.handlers.has(name)) this.handlers.set(name, new Set()); this.handlers.get(name).add(cb); }
   off(name, cb) {
     if (!name) this.handlers.clear(); else if (!cb) this.handlers.delete(name);
     else if (this.handlers.has(name)) this.handlers.get(name).delete(cb);
   }
   send(msg) { this.sent.push(msg); if (this.reply) setTimeout(() => this.reply(msg, this), 0); }
-  get(key) { return undefined; }
+  get(key) { return this.traits[key]; }
   emit(msg) { for (const cb of [...(this.handlers.get('msg:custom') || [])]) cb(msg, []); }
+  destroy() { for (const cb of [...(this.handlers.get('destroy') || [])]) cb(); }
 }
 window.FakeModel = FakeModel;
 </script></body></html>
@@ -298,3 +299,77 @@ def test_loader_reports_a_missing_core(page):
     view = page.locator('#a .gk-graph-view[data-state="error"]')
     assert "bundle not built" in view.locator(".gk-message").text_content()
     assert page.evaluate("() => globalThis.__graphkitCore") is None
+
+
+def _empty_graph():
+    return {**GRAPH, "title": "live", "summary": None, "groups": [], "nodes": [], "edges": [], "total_params": 0,
+            "trainable_params": 0}
+
+
+def test_loader_keeps_messages_that_arrive_before_the_core(page):
+    """Deltas sent while the kernel is busy (before it can send the core) are drawn afterwards,
+    on top of the widget's _initial graph, with no extra round trip."""
+    delta = {"type": "delta", "seq": 1, "total_params": 50890, "nodes": GRAPH["nodes"][:3],
+             "groups": GRAPH["groups"], "edges": GRAPH["edges"][:2]}
+    sent = page.evaluate("""async ([initial, delta]) => {
+        const loader = (await import('./graphkit-loader.js')).default;
+        let release;
+        const kernelIdle = new Promise(resolve => { release = resolve; });
+        const kernel = (msg, model) => {
+            if (msg.type === 'hello' && msg.need_core) {
+                kernelIdle.then(() => fetch('./graphkit-widget.js')).then(r => r.text())
+                    .then(source => model.emit({ type: 'core', source }));
+            }
+        };
+        const model = new FakeModel(kernel, { _uid: 'w1', _version: 'kernel', _initial: { seq: 0, graph: initial } });
+        loader.initialize({ model });
+        const drawn = loader.render({ model, el: document.getElementById('a') });
+        model.emit(delta);           // the running cell's layer calls
+        release();                   // the cell ends: the kernel answers
+        await drawn;
+        return model.sent;
+    }""", [_empty_graph(), delta])
+    view = page.locator("#a .gk-graph-view")
+    view.locator('g.node[data-gk-id="logits"]').wait_for(timeout=WAIT_MS)
+    assert view.locator(".gk-total").text_content() == "Total params: 50,890"
+    assert sent == [{"type": "hello", "need_core": True}]  # no hello for the graph: it was complete
+
+
+def test_loader_uses_jupyterlabs_core_without_the_kernel(page):
+    """With graphkit's JupyterLab extension on the page (same version), a widget draws from its
+    _initial graph and follows deltas without asking the kernel for anything."""
+    result = page.evaluate("""async ([initial, delta]) => {
+        const core = await import('./graphkit-widget.js');
+        globalThis.__graphkitLab = core;
+        const loader = (await import('./graphkit-loader.js')).default;
+        const model = new FakeModel(null, { _uid: 'w2', _version: core.version, _initial: { seq: 0, graph: initial } });
+        loader.initialize({ model });
+        model.emit(delta);          // before any view exists
+        await loader.render({ model, el: document.getElementById('a') });
+        await loader.render({ model, el: document.getElementById('b') });  // displayed again later
+        return { sent: model.sent, shared: typeof globalThis.__graphkitCore };
+    }""", [_empty_graph(), {"type": "delta", "seq": 1, "total_params": 650, "nodes": [GRAPH["nodes"][2]], "edges": []}])
+    for el in ("#a", "#b"):
+        page.locator(f'{el} g.node[data-gk-id="logits"]').wait_for(timeout=WAIT_MS)
+    assert result == {"sent": [], "shared": "undefined"}
+
+
+def test_loader_asks_again_when_the_asking_widget_is_closed(page):
+    sent = page.evaluate("""async () => {
+        const loader = (await import('./graphkit-loader.js')).default;
+        const closed = new FakeModel(null, { _uid: 'w3' });
+        const other = new FakeModel((msg, m) => {
+            if (msg.type === 'hello' && msg.need_core) {
+                fetch('./graphkit-widget.js').then(r => r.text()).then(source => m.emit({ type: 'core', source }));
+            } else if (msg.type === 'hello') {
+                m.emit({ type: 'graph', seq: 1, graph: window.GRAPH });
+            }
+        }, { _uid: 'w4' });
+        const first = loader.render({ model: closed, el: document.getElementById('a') });
+        const second = loader.render({ model: other, el: document.getElementById('b') });
+        closed.destroy();            // its kernel never answered
+        await Promise.all([first, second]);
+        return other.sent;
+    }""")
+    page.locator('#b g.node[data-gk-id="hidden"]').wait_for(timeout=WAIT_MS)
+    assert {"type": "hello", "need_core": True} in sent

@@ -24,9 +24,14 @@ WAIT_MS = 180_000  # generous: a cold kernel imports numpy/scipy on a loaded 2-c
 
 CELLS = [
     "import graphkit as gk\nview = gk.live()",
+    # the cell keeps running until the test has seen its layers drawn (the file "go" appears)
+    'import os, time\n'
     'inputs = gk.Input(shape=(784,), name="pixels")\n'
     'hidden = gk.layers.Dense(64, activation="relu", name="hidden")(inputs)\n'
-    'logits = gk.layers.Dense(10, name="logits")(hidden)',
+    'logits = gk.layers.Dense(10, name="logits")(hidden)\n'
+    'deadline = time.monotonic() + 120\n'
+    'while not os.path.exists("go") and time.monotonic() < deadline:\n'
+    '    time.sleep(0.05)',
     'try:\n    gk.layers.Add(name="bad_add")([hidden, logits])\n'
     "except ValueError as error:\n    print('raised:', error)",
     'model = gk.Model(inputs, logits, name="mlp")\nmodel',
@@ -94,7 +99,8 @@ def test_live_builder_and_saved_notebook_in_jupyterlab(browser, tmp_path):
         _open_notebook(page, server, "live.ipynb")
         page.evaluate("async () => { const w = window.jupyterapp.shell.currentWidget;"
                       " await w.sessionContext.ready; }")
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        # not awaited: the command's promise settles only when every cell has run
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
         # --- the live widget: nodes, shape labels, running total, the failed call
         widget = page.locator(".jp-OutputArea-output .gk-graph-view").filter(
@@ -102,6 +108,12 @@ def test_live_builder_and_saved_notebook_in_jupyterlab(browser, tmp_path):
         hidden = widget.locator('g.node[data-gk-id="hidden"]')
         hidden.wait_for(timeout=WAIT_MS)
         widget.locator('g.node[data-gk-id="logits"]').wait_for(timeout=WAIT_MS)
+        # drawn while the cell that made them is still running
+        assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets[1]"
+                             ".model.executionCount") is None  # no count yet: still running
+        assert not (root / "go").exists()
+        (root / "go").touch()
+        widget.locator('g.node[data-gk-id*="bad_add"]').wait_for(timeout=WAIT_MS)
         assert widget.get_attribute("data-state") == "ready"
         edge_labels = widget.locator("g.edge text").all_text_contents()
         assert "(None, 64)" in edge_labels and "(None, 784)" in edge_labels

@@ -4,6 +4,7 @@ What the widget sends is captured by replacing ``view.send``; what a front end s
 through ipywidgets' own message handler (``_handle_msg``), as a comm message would.
 """
 import json
+import pathlib
 import shutil
 import subprocess
 
@@ -69,6 +70,26 @@ def test_loader_is_the_esm(make_view):
         assert "gk-graph-view" in view._esm and "'error'" in view._esm and "npm ci && npm run build" in view._esm
 
 
+def test_widget_traits_give_the_front_end_its_starting_graph(make_view):
+    """_initial is the graph at seq 0 (the first delta is seq 1), _uid tells widgets apart and
+    _version is the graphkit version the JupyterLab extension's core must match."""
+    model = examples.mlp()
+    first, second = make_view(model), make_view()
+    assert first._initial == {"seq": 0, "graph": first.graph} and first._initial["graph"]["total_params"] == 55_050
+    assert second._initial["graph"]["nodes"] == [] and first._uid != second._uid
+    L.Dense(3, name="after")(model.output)
+    assert second.sent[0]["seq"] == 1 and second._initial["seq"] == 0
+    assert first._version == gk.__version__
+
+
+def test_front_end_has_graphkits_version():
+    """The loader only uses JupyterLab's copy of the core when its version is the kernel's."""
+    front_end = pathlib.Path(__file__).resolve().parent.parent / "labextension"
+    assert json.loads((front_end / "package.json").read_text(encoding="utf-8"))["version"] == gk.__version__
+    source = (front_end / "src" / "version.ts").read_text(encoding="utf-8")
+    assert f"export const version = '{gk.__version__}';" in source
+
+
 def test_hello_need_core_answers_the_bundle(make_view):
     view = make_view()
     incoming(view, {"type": "hello", "need_core": True})
@@ -120,6 +141,21 @@ def test_each_layer_call_sends_one_delta(make_view):
     assert {n["name"]: (n["class_name"], n["output_shape"], n["params"], n["error"]) for n in view.nodes} == {
         "img": ("InputLayer", "(None, 784)", 0, None), "hidden": ("Dense", "(None, 64)", 50240, None),
         "drop": ("Dropout", "(None, 64)", 0, None), "logits": ("Dense", "(None, 10)", 650, None)}
+
+
+def test_deltas_carry_the_running_trainable_total(make_view):
+    view = make_view()
+    x = gk.Input((8,), name="x")
+    frozen = L.Dense(4, name="frozen")
+    frozen.trainable = False
+    h = L.BatchNormalization(name="bn")(frozen(x))  # 4 trainable (gamma, beta) + 4 moving statistics
+    L.Dense(2, name="head")(h)
+    assert [m["trainable_params"] for m in view.sent] == [0, 8, 18]
+    assert [m["total_params"] for m in view.sent] == [36, 52, 62]
+    assert view.graph["trainable_params"] == 18
+    with pytest.raises(ValueError):
+        L.Add(name="bad")([x, h])
+    assert view.sent[-1]["trainable_params"] == 18  # a failed call adds nothing
 
 
 def test_ops_and_shared_layers(make_view):

@@ -10,6 +10,7 @@ Several views may be open at once: each records every call from its creation unt
 """
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import anywidget
@@ -31,18 +32,26 @@ class LiveView(anywidget.AnyWidget):
     """
 
     _esm = traitlets.Unicode().tag(sync=True)
+    # The front end keys its per-widget graph by _uid, uses JupyterLab's copy of the core only
+    # when it is _version, and starts from _initial (the graph at seq 0) before any delta.
+    _uid = traitlets.Unicode().tag(sync=True)
+    _version = traitlets.Unicode().tag(sync=True)
+    _initial = traitlets.Dict().tag(sync=True)
     _shown_in_cell = False  # gk.live() displayed it in the running cell
 
     def __init__(self, model: Any = None) -> None:
+        from .. import __version__
         from ..models.model import Model
         if model is not None and not isinstance(model, Model):
             raise TypeError(f"gk.live(model) shows a gk.Model; got {type(model).__name__}.")
-        super().__init__(_esm=loader_source())
-        self._live = LiveGraph()
-        self._seq = 0
+        live = LiveGraph()
         if model is not None:
-            self._live.add_model(model)
-            self._live.take_delta()  # no front end yet: its hello gets the whole graph
+            live.add_model(model)
+            live.take_delta()  # part of the initial graph
+        super().__init__(_esm=loader_source(), _uid=uuid.uuid4().hex, _version=__version__,
+                         _initial={"seq": 0, "graph": live.document()})
+        self._live = live
+        self._seq = 0
         self.on_msg(self._on_message)
         recording.add_listener(self._on_call)
         recording.add_model_listener(self._on_model)

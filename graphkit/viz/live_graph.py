@@ -55,6 +55,8 @@ class LiveGraph:
         self._recorded: set[int] = set()                # id() of the call nodes drawn (alive in their layers)
         self._used: set[str] = set()
         self.total_params = 0
+        self.trainable_params = 0
+        self._trainable_of: dict[str, int] = {}         # node id -> its layer's trainable parameters
         self._changed_nodes: dict[str, dict] = {}
         self._changed_edges: dict[tuple, dict] = {}
         self._changed_groups: dict[str, dict] = {}
@@ -71,10 +73,8 @@ class LiveGraph:
 
     def document(self) -> dict:
         """The whole graph JSON (title ``live``, no summary)."""
-        trainable = sum(param_count(w for w in unique_weights(self._layer_at[node_id]) if w.trainable)
-                        for node_id, node in self._nodes.items() if node["status"] != "error")
         return graph_document("live", list(self._nodes.values()), list(self._edges.values()),
-                              list(self._groups.values()), self.total_params, trainable)
+                              list(self._groups.values()), self.total_params, self.trainable_params)
 
     def details(self, item_id: str) -> list[dict] | None:
         """Weight statistics of a node's layer or a group's model, computed now (None if unknown)."""
@@ -87,7 +87,7 @@ class LiveGraph:
             return None
         delta = {"nodes": list(self._changed_nodes.values()), "remove": self._removed,
                  "edges": list(self._changed_edges.values()), "groups": list(self._changed_groups.values()),
-                 "total_params": self.total_params}
+                 "total_params": self.total_params, "trainable_params": self.trainable_params}
         self._changed_nodes, self._changed_edges, self._changed_groups, self._removed = {}, {}, {}, []
         return delta
 
@@ -118,6 +118,10 @@ class LiveGraph:
     def _put_node(self, node: dict) -> None:
         old = self._nodes.get(node["id"])
         self.total_params += node["params"] - (old["params"] if old else 0)
+        layer = self._layer_at[node["id"]]
+        trainable = 0 if node["status"] == "error" else param_count(w for w in unique_weights(layer) if w.trainable)
+        self.trainable_params += trainable - self._trainable_of.get(node["id"], 0)
+        self._trainable_of[node["id"]] = trainable
         self._nodes[node["id"]] = node
         self._changed_nodes[node["id"]] = node
         self._edges_at.setdefault(node["id"], set())
@@ -199,6 +203,7 @@ class LiveGraph:
     def _remove_node(self, node_id: str) -> None:
         node = self._nodes.pop(node_id)
         self.total_params -= node["params"]
+        self.trainable_params -= self._trainable_of.pop(node_id)
         self._changed_nodes.pop(node_id, None)
         del self._layer_at[node_id]
         for key in self._edges_at.pop(node_id):

@@ -6,6 +6,11 @@ import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import { GraphView } from './core';
 import type { GraphData } from './core';
+import { render, track, version } from './widget';
+
+// The live widget's loader uses this copy of the core: no kernel round trip, so a widget draws
+// even while its cell is still running.
+globalThis.__graphkitLab = { render, track, version };
 
 export const MIME_TYPE = 'application/vnd.graphkit.graph+json';
 

@@ -105,8 +105,9 @@ export class GraphState {
         }
       }
     }
-    if (this.meta && msg.total_params !== undefined) {
-      this.meta = { ...this.meta, total_params: msg.total_params };
+    if (this.meta) {
+      const { total_params = this.meta.total_params, trainable_params = this.meta.trainable_params } = msg;
+      this.meta = { ...this.meta, total_params, trainable_params };
     }
     this.cached = null;
   }

@@ -86,6 +86,7 @@ export interface DeltaMessage {
   edges?: GraphEdge[];
   groups?: GraphGroup[];
   total_params?: number;
+  trainable_params?: number;
 }
 
 /** Python -> JS: weight statistics of one node. */
@@ -99,6 +100,7 @@ export type ServerMessage = GraphMessage | DeltaMessage | DetailsMessage;
 
 /** The part of an anywidget model the front end uses. */
 export interface WidgetModel {
+  get(name: string): unknown;
   on(event: string, callback: (...args: any[]) => void): void;
   off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
   send(content: unknown, callbacks?: unknown, buffers?: unknown): void;
@@ -108,4 +110,23 @@ export interface WidgetModel {
 export interface RenderProps {
   model: WidgetModel;
   el: HTMLElement;
+}
+
+/** The live widget's front end as the loader uses it (graphkit-widget.js, or JupyterLab's copy). */
+export interface WidgetCore {
+  /** The npm package's version; used only when it equals the kernel's graphkit version. */
+  version: string;
+  /** Follows `model`'s messages for the model's life (`backlog`: messages that came before). */
+  track(model: WidgetModel, backlog?: unknown[]): void;
+  /** Draws the model's graph into `el`; returns the cleanup function. */
+  render(props: RenderProps): () => void;
+}
+
+declare global {
+  /** The core graphkit's JupyterLab extension puts on the page (no kernel round trip needed). */
+  // eslint-disable-next-line no-var
+  var __graphkitLab: WidgetCore | undefined;
+  /** The core requested from a kernel, shared by every widget on the page. */
+  // eslint-disable-next-line no-var
+  var __graphkitCore: Promise<WidgetCore> | undefined;
 }
