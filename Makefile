@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(PY) bench/forward.py
 	$(PY) bench/train_step.py
 	$(PY) bench/train_step_models.py
+	$(PY) bench/live_view.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache labextension/node_modules labextension/lib graphkit/static graphkit/labextension
