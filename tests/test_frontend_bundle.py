@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
 import threading
 from pathlib import Path
 
 import pytest
 
+from browser import chromium, require
+
 STATIC = Path(__file__).resolve().parent.parent / "graphkit" / "static"
 BUNDLES = ("graphkit-widget.js", "graphkit-loader.js")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-IN_CI = os.environ.get("CI") == "true"
 WAIT_MS = 30_000
 
 # A fake anywidget model: records what the view sends; `emit` delivers a custom message;
@@ -81,18 +78,11 @@ GRAPH = {
 ERROR_RED = "#d32f2f"  # --jp-error-color1's light fallback
 
 
-def _require(condition: bool, reason: str) -> None:
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"CI must run the front-end bundle tests, but {reason}")
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """URL of a page next to copies of the bundles, served on 127.0.0.1."""
     missing = [name for name in BUNDLES if not (STATIC / name).is_file()]
-    _require(not missing, f"the front-end bundles are not built ({', '.join(missing)}): "
+    require(not missing, f"the front-end bundles are not built ({', '.join(missing)}): "
                           "run `npm ci && npm run build` in labextension/ (make test does)")
     root = tmp_path_factory.mktemp("site")
     for name in BUNDLES:
@@ -112,15 +102,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    _require(os.path.exists(CHROMIUM), f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _require(False, "the playwright Python package is not installed (pip install playwright)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

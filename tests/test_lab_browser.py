@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 import pytest
 
+from browser import chromium, require
 from lab_server import LabServer
 
 GRAPH_MIME = "application/vnd.graphkit.graph+json"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-IN_CI = os.environ.get("CI") == "true"
 WAIT_MS = 180_000  # generous: a cold kernel imports numpy/scipy on a loaded 2-core machine
 
 CELLS = [
@@ -39,13 +37,6 @@ CELLS = [
 ]
 
 
-def _require(condition: bool, reason: str) -> None:
-    if not condition:
-        if IN_CI:
-            pytest.fail(f"CI must run the browser tests, but {reason}")
-        pytest.skip(reason)
-
-
 def _labextension_installed() -> bool:
     from jupyter_core.paths import jupyter_path
     return any(os.path.exists(os.path.join(base, "graphkit-nn", "package.json"))
@@ -54,18 +45,10 @@ def _labextension_installed() -> bool:
 
 @pytest.fixture(scope="module")
 def browser():
-    _require(os.path.exists(CHROMIUM), "Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api") if not IN_CI else __import__(
-        "playwright.sync_api", fromlist=["sync_playwright"])
     pytest.importorskip("jupyterlab")
-    _require(_labextension_installed(), "the graphkit-nn labextension is not installed (make test builds it)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield chromium
-        chromium.close()
+    require(_labextension_installed(), "the graphkit-nn labextension is not installed (make test builds it)")
+    with chromium() as launched:
+        yield launched
 
 
 def _write_notebook(path: str) -> None:
