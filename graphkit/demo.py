@@ -3,7 +3,8 @@
 1. Builds the Keras guide's example models with the Functional API and writes their summaries.
 2. Trains a 64-64-64-10 MLP on the 8×8 handwritten digits bundled in ``gk.datasets.digits``
    (no network) with ``compile``/``fit``, RMSprop, batch 64, 20 epochs, 20 % validation split.
-3. Reports test accuracy and writes the training history (CSV and plot) and the saved model.
+3. Reports test accuracy and writes the training history (CSV and plot), the saved model and its
+   picture (DOT, and SVG when graphviz is installed).
 """
 from __future__ import annotations
 
@@ -49,8 +50,19 @@ def train_digits(out: pathlib.Path, epochs: int, verbose: int) -> dict:
     figure = gk.utils.plot_history(history)
     figure.savefig(out / "history.png", dpi=96)
     model.save(str(out / "digits_mlp.gk"))
+    write_model_pictures(model, out)
     return {"test_accuracy": results["accuracy"], "test_loss": results["loss"], "epochs": epochs,
             "train_samples": len(x_train), "test_samples": len(x_test)}
+
+
+def write_model_pictures(model: gk.Model, out: pathlib.Path) -> list[str]:
+    """The model's picture as DOT text, and as SVG when graphviz's ``dot`` is installed."""
+    from graphkit.utils.graphviz import have_dot
+    names = ["digits_mlp.dot"] + (["digits_mlp.svg"] if have_dot() else [])
+    for name in names:
+        gk.utils.plot_model(model, to_file=str(out / name), show_shapes=True, show_params=True,
+                            show_layer_activations=True)
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     write_summaries(out)
     report = train_digits(out, args.epochs, args.verbose)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out.resolve()}/ (summaries.txt, history.csv, history.png, digits_mlp.gk, report.json)")
+    written = sorted(path.name for path in out.iterdir())
+    print(f"wrote {out.resolve()}/ ({', '.join(written)})")
     return 0
 
 

@@ -1,5 +1,6 @@
 """The main job (`make demo`) runs and writes what the README promises."""
 import json
+import shutil
 
 import graphkit as gk
 from graphkit import demo
@@ -17,4 +18,9 @@ def test_demo_writes_summaries_history_model_and_report(tmp_path, capsys):
     assert 0.1 < report["test_accuracy"] <= 1 and report["test_samples"] == 360
     restored = gk.models.load_model(str(tmp_path / "digits_mlp.gk"))
     assert restored.count_params() == 64 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10
-    assert str(tmp_path) in capsys.readouterr().out
+    dot = (tmp_path / "digits_mlp.dot").read_text()
+    assert dot.startswith('digraph "digits_mlp"') and "Params: <b>4,160</b>" in dot
+    if shutil.which("dot"):
+        assert "<svg" in (tmp_path / "digits_mlp.svg").read_text()
+    printed = capsys.readouterr().out
+    assert str(tmp_path) in printed and "digits_mlp.dot" in printed
