@@ -6,14 +6,21 @@ with a fresh ``mmap`` (or trims the heap top back to the OS on free), so each tr
 sequence buffers, gradients and GEMM outputs are page-faulted in anew: about 600 minor faults
 and a fifth of an LSTM training step. The values are glibc's own upper bounds for its dynamic
 threshold. Set ``GRAPHKIT_NO_MALLOPT=1`` (any non-empty value) to leave malloc alone.
+
+Where numba imports, 2-D convolution layers' col2im, max pooling, bias + relu and float32
+unmasked LSTM steps run fused kernels from :mod:`graphkit.backend.numba_kernels` (numba is
+imported on first use, not with graphkit). ``GRAPHKIT_NO_NUMBA=1`` (read at that first use)
+keeps the generic numpy code.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 
 import numpy
 
+from .conv_ops import _out_sizes, _position_index
 from .ops import Ops
 
 try:  # scipy ships with scikit-learn and matplotlib stacks; the generic erf covers its absence.
@@ -45,6 +52,30 @@ def _tune_malloc() -> bool:
         return False
 
 
+_kernels = None   # the numba_kernels module; False once found unavailable or switched off
+
+
+def numba_kernels():
+    """:mod:`graphkit.backend.numba_kernels`, or None without numba or with ``GRAPHKIT_NO_NUMBA``."""
+    global _kernels
+    if _kernels is None:
+        _kernels = False
+        if not os.environ.get("GRAPHKIT_NO_NUMBA"):
+            try:
+                from . import numba_kernels as module
+            except (ImportError, OSError):   # no numba, or one that does not fit this numpy
+                pass
+            else:
+                _kernels = module
+    return _kernels or None
+
+
+def _floats(*arrays) -> bool:
+    """All float arrays of one dtype (what the numba kernels are used for)."""
+    dtype = arrays[0].dtype
+    return dtype.kind == "f" and all(a.dtype == dtype for a in arrays[1:])
+
+
 class NumpyOps(Ops):
     """CPU backend on NumPy."""
 
@@ -72,3 +103,136 @@ class NumpyOps(Ops):
         gw = x.T @ grad
         gb = grad.sum(axis=0) if with_bias else None
         return gx, gw, gb
+
+    # ------------------------------------------------- numba kernels (2-D, float)
+    def _col2im(self, g2, w, padded_shape, out, ksize, strides, dilation, groups: int = 1):
+        kernels = numba_kernels()
+        if (kernels is None or groups != 1 or len(ksize) != 2 or not _floats(g2, w)
+                or self._disjoint_windows(ksize, strides, dilation)):
+            return super()._col2im(g2, w, padded_shape, out, ksize, strides, dilation, groups)
+        # Columns of a few images at a time (one GEMM into a reused cache-sized buffer), each
+        # input cell then gathering its window entries: one write per cell, no zero fill.
+        n = padded_shape[0]
+        rows = out[0] * out[1]
+        width = math.prod(ksize) * w.shape[-2]
+        chunk = max(1, min(n, (self.conv_chunk_bytes or 4 << 20) // (rows * width * g2.dtype.itemsize)))
+        wt = w.reshape(width, w.shape[-1]).T
+        gpad = numpy.empty(padded_shape, dtype=g2.dtype)
+        buffer = numpy.empty((chunk * rows, width), dtype=g2.dtype)
+        for first in range(0, n, chunk):
+            count = min(chunk, n - first)
+            cols = buffer[:count * rows]
+            numpy.matmul(g2[first * rows:(first + count) * rows], wt, out=cols)
+            kernels.col2im_2d(cols, first, count, gpad, out[0], out[1], *ksize, *strides, *dilation)
+        return gpad
+
+    def max_pool(self, x, pool_size, strides, pads):
+        kernels = numba_kernels()
+        if kernels is None or x.ndim != 4 or x.dtype.kind != "f":
+            return super().max_pool(x, pool_size, strides, pads)
+        xpad = self.pad_spatial(x, pads, -math.inf)
+        out = _out_sizes(xpad.shape[1:-1], pool_size, strides, (1, 1))
+        shape = (x.shape[0], *out, x.shape[-1])
+        y = numpy.empty(shape, dtype=x.dtype)
+        arg = numpy.empty(shape, dtype=_position_index(math.prod(pool_size)))
+        kernels.max_pool_2d(xpad, y, arg, *pool_size, *strides)
+        return y, arg
+
+    def max_pool_backward(self, grad, argmax, x_shape, pool_size, strides, pads):
+        kernels = numba_kernels()
+        if kernels is None or grad.ndim != 4 or grad.dtype.kind != "f":
+            return super().max_pool_backward(grad, argmax, x_shape, pool_size, strides, pads)
+        padded = (x_shape[0],) + tuple(n + b + a for n, (b, a) in zip(x_shape[1:-1], pads)) + (x_shape[-1],)
+        gpad = numpy.empty(padded, dtype=grad.dtype)
+        kernels.max_pool_backward_2d(grad, argmax, gpad, *pool_size, *strides)
+        if padded == tuple(x_shape):
+            return gpad
+        return numpy.ascontiguousarray(gpad[self._interior(x_shape[1:-1], pads)])
+
+    def bias_activation(self, y, b, activation: str):
+        kernels = numba_kernels()
+        relu = activation == "relu"
+        if (kernels is None or not (relu or b is not None) or not y.flags.c_contiguous
+                or not _floats(y, *(() if b is None else (b,)))
+                or (b is not None and b.shape != y.shape[-1:])):
+            return super().bias_activation(y, b, activation)
+        y2 = y.reshape(-1, y.shape[-1])
+        kernels.bias_relu_2d(y2, y2[0] if b is None else b, b is not None, relu)
+        return y
+
+    def bias_activation_backward(self, grad, y, activation: str, with_bias: bool):
+        kernels = numba_kernels()
+        relu = activation == "relu"
+        if kernels is None or not (relu or with_bias) or not _floats(grad, *((y,) if relu else ())):
+            return super().bias_activation_backward(grad, y, activation, with_bias)
+        channels = grad.shape[-1]
+        g2 = grad.reshape(-1, channels)
+        gz = numpy.empty(g2.shape, dtype=g2.dtype) if relu else g2
+        gb = numpy.empty(channels, dtype=numpy.float64)
+        kernels.bias_relu_backward_2d(g2, y.reshape(-1, channels) if relu else g2, gz, gb, relu, with_bias)
+        return gz.reshape(grad.shape), (gb.astype(grad.dtype) if with_bias else None)
+
+    # ---------------------------------------------- numba LSTM steps (float32, no mask)
+    def _lstm_kernels(self, mask, *arrays):
+        kernels = numba_kernels()
+        if kernels is None or mask is not None or not all(a.dtype == numpy.float32 for a in arrays):
+            return None
+        return kernels
+
+    def lstm_forward(self, x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
+                     go_backwards=False, zero_output_for_mask=False, save=True, zero_h0=False):
+        kernels = self._lstm_kernels(mask, x, h0, c0, kernel, recurrent_kernel,
+                                     *(() if bias is None else (bias,)))
+        if kernels is None:
+            return super().lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias, mask, go_backwards,
+                                        zero_output_for_mask, save, zero_h0)
+        # The generic loop's steps, with each step's gate work in one fused pass.
+        n, steps, _ = x.shape
+        u = recurrent_kernel.shape[0]
+        dtype = x.dtype
+        scale, _ = self._rnn_gate_scale((True, True, False, True), u, dtype)
+        xw, x2 = self._rnn_projection(x, kernel * scale, None if bias is None else bias * scale, go_backwards)
+        rk = recurrent_kernel * scale
+        hs = self._rnn_states(h0, steps)
+        gates = numpy.empty((steps if save else 1, 4, n, u), dtype)
+        cs = self._rnn_states(c0, steps) if save else numpy.empty((2, n, u), dtype)
+        tcs = numpy.empty((steps if save else 1, n, u), dtype)
+        z = numpy.empty((n, 4 * u), dtype)
+        c = numpy.ascontiguousarray(c0)
+        for s in range(steps):
+            c_new = cs[s + 1] if save else cs[s % 2]
+            if s or not zero_h0:
+                numpy.matmul(hs[s], rk, out=z)
+                kernels.lstm_step(z, xw[s], True, gates[s if save else 0], c, c_new,
+                                  tcs[s if save else 0], hs[s + 1])
+            else:   # h0 @ rk is zero
+                kernels.lstm_step(xw[s], xw[s], False, gates[0], c, c_new, tcs[0], hs[1])
+            c = c_new
+        outputs = self._rnn_outputs(hs, None, zero_output_for_mask)
+        saved = None
+        if save:
+            saved = (x2, kernel, recurrent_kernel, bias is not None, None, go_backwards, zero_output_for_mask,
+                     hs, gates, cs, tcs, bool(zero_h0))
+        return outputs, hs[steps].copy(), c.copy(), saved
+
+    def lstm_backward(self, saved, g_outputs, g_h, g_c, input_grad: bool = True):
+        (x2, kernel, rk, with_bias, mb, go_backwards, zero_out, hs, gates, cs, tcs, zero_h0) = saved
+        kernels = self._lstm_kernels(mb, gates)
+        if kernels is None:
+            return super().lstm_backward(saved, g_outputs, g_h, g_c, input_grad)
+        steps, _, n, u = gates.shape
+        dtype = gates.dtype
+        dz = numpy.empty((steps, n, 4 * u), dtype)
+        rk_t = numpy.ascontiguousarray(rk.T)
+        g_seq = None if g_outputs is None else g_outputs.transpose(1, 0, 2)
+        dh = self._rnn_start_grad(g_h, (n, u), dtype)
+        dc = self._rnn_start_grad(g_c, (n, u), dtype)
+        for s in range(steps - 1, -1, -1):
+            kernels.lstm_step_backward(dh, dh if g_seq is None else g_seq[s], g_seq is not None, dc,
+                                       gates[s], cs[s], tcs[s], dz[s])
+            if s or not zero_h0:
+                numpy.matmul(dz[s], rk_t, out=dh)
+        h_prev = hs[1:-1] if zero_h0 else hs[:-1]
+        gx, gw, gu, gb = self._rnn_weight_grads(dz, x2, kernel, with_bias, h_prev, go_backwards,
+                                                input_grad=input_grad)
+        return gx, None if zero_h0 else dh, dc, gw, gu, gb

@@ -1,0 +1,218 @@
+"""Optional numba kernels behind :class:`~graphkit.backend.numpy_ops.NumpyOps` (CPU only).
+
+Imported lazily by NumpyOps (first use of a kernel), never by ``import graphkit``; absent numba,
+or with ``GRAPHKIT_NO_NUMBA=1``, NumpyOps runs the generic numpy code of
+:class:`~graphkit.backend.ops.Ops`, which stays the reference these kernels are tested against.
+
+Each kernel fuses passes that numpy makes separately over memory-bound arrays (2-D convolution
+layers' col2im, max pooling, bias + relu; an LSTM step's gate work); the GEMMs stay numpy's. Kernels are serial: numba's
+OpenMP workers and OpenBLAS's threads both spin while idle, and on a 2-core machine alternating
+the two pools made a col2im 5x slower.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_ROWS = 256  # rows per bias-gradient partial sum (keeps float32 sums short, as numpy's blocks)
+
+
+@njit(cache=True)
+def col2im_2d(cols, first, count, gpad, oh, ow, kh, kw, sh, sw, dh, dw):
+    """Writes every cell of ``gpad[first:first + count]`` (N, PH, PW, C) from the columns of
+    those images, ``cols`` ``(count*oh*ow, kh*kw*C)``: each cell gathers its window entries in
+    kernel-position order (the generic col2im's order of additions)."""
+    ph, pw, c = gpad.shape[1], gpad.shape[2], gpad.shape[3]
+    acc = np.empty(c, gpad.dtype)
+    for bl in range(count):
+        b = first + bl
+        for y in range(ph):
+            for x in range(pw):
+                for ch in range(c):
+                    acc[ch] = 0
+                for pi in range(kh):
+                    yy = y - pi * dh
+                    if yy < 0:
+                        break
+                    i = yy // sh
+                    if i * sh != yy or i >= oh:
+                        continue
+                    for pj in range(kw):
+                        xx = x - pj * dw
+                        if xx < 0:
+                            break
+                        j = xx // sw
+                        if j * sw != xx or j >= ow:
+                            continue
+                        r = (bl * oh + i) * ow + j
+                        base = (pi * kw + pj) * c
+                        for ch in range(c):
+                            acc[ch] += cols[r, base + ch]
+                for ch in range(c):
+                    gpad[b, y, x, ch] = acc[ch]
+
+
+@njit(cache=True)
+def max_pool_2d(xpad, y, arg, kh, kw, sh, sw):
+    """Max pooling of ``xpad`` (N, PH, PW, C) into ``y`` and ``arg`` (first maximum's window
+    position), as the generic max_pool (NaN propagates, ties keep the first position)."""
+    n, oh, ow, c = y.shape
+    for b in range(n):
+        for i in range(oh):
+            y0 = i * sh
+            for j in range(ow):
+                x0 = j * sw
+                for ch in range(c):
+                    y[b, i, j, ch] = xpad[b, y0, x0, ch]
+                    arg[b, i, j, ch] = 0
+                for p in range(1, kh * kw):
+                    pi = p // kw
+                    pj = p - pi * kw
+                    for ch in range(c):
+                        v = xpad[b, y0 + pi, x0 + pj, ch]
+                        if v > y[b, i, j, ch]:
+                            y[b, i, j, ch] = v
+                            arg[b, i, j, ch] = p
+                        elif v != v:
+                            y[b, i, j, ch] = v
+
+
+@njit(cache=True)
+def max_pool_backward_2d(g, arg, gpad, kh, kw, sh, sw):
+    """Zeroes ``gpad`` (N, PH, PW, C) and adds each output gradient at its window's maximum."""
+    n, oh, ow, c = g.shape
+    ph, pw = gpad.shape[1], gpad.shape[2]
+    for b in range(n):
+        for y in range(ph):
+            for x in range(pw):
+                for ch in range(c):
+                    gpad[b, y, x, ch] = 0
+        for i in range(oh):
+            for j in range(ow):
+                for ch in range(c):
+                    p = np.intp(arg[b, i, j, ch])
+                    pi = p // kw
+                    gpad[b, i * sh + pi, j * sw + p - pi * kw, ch] += g[b, i, j, ch]
+
+
+@njit(cache=True)
+def bias_relu_2d(y, b, with_bias, relu):
+    """``y = relu?(y + b)`` in place, ``y`` (M, C)."""
+    m, c = y.shape
+    for r in range(m):
+        for ch in range(c):
+            v = y[r, ch]
+            if with_bias:
+                v += b[ch]
+            if relu and v < 0:
+                v = 0
+            y[r, ch] = v
+
+
+@njit(cache=True)
+def bias_relu_backward_2d(g, y, gz, gb, relu, with_bias):
+    """``gz = g * (y > 0)`` (relu) and ``gb`` = column sums of gz (with_bias), one pass;
+    ``gb`` (float64) is summed from float32 partial sums over ``_ROWS`` rows."""
+    m, c = g.shape
+    acc = np.empty(c, g.dtype)
+    for ch in range(c):
+        gb[ch] = 0
+    for start in range(0, m, _ROWS):
+        for ch in range(c):
+            acc[ch] = 0
+        for r in range(start, min(m, start + _ROWS)):
+            for ch in range(c):
+                v = g[r, ch]
+                if relu:
+                    if not y[r, ch] > 0:
+                        v = v - v  # 0, or NaN for a non-finite gradient (as g * (y > 0))
+                    gz[r, ch] = v
+                acc[ch] += v
+        if with_bias:
+            for ch in range(c):
+                gb[ch] += acc[ch]
+
+
+# --------------------------------------------------------------------------- LSTM (float32)
+# error_model="numpy": no ZeroDivisionError checks, which would keep LLVM from vectorizing.
+_F32 = np.float32
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _tanh32(x):
+    """float32 tanh within 3e-7 (Eigen's 13/6 rational approximation on [-7.905, 7.905], where
+    it rounds to +-1 in float32); branch-free, so loops over it vectorize (numba's math.tanh
+    is a scalar libm call, 30x slower than numpy's). NaN stays NaN."""
+    c = _F32(7.90531110763549805)
+    xc = min(max(x, -c), c)
+    x2 = xc * xc
+    p = _F32(-2.76076847742355e-16)
+    p = p * x2 + _F32(2.00018790482477e-13)
+    p = p * x2 + _F32(-8.60467152213735e-11)
+    p = p * x2 + _F32(5.12229709037114e-08)
+    p = p * x2 + _F32(1.48572235717979e-05)
+    p = p * x2 + _F32(6.37261928875436e-04)
+    p = p * x2 + _F32(4.89352455891786e-03)
+    q = _F32(1.19825839466702e-06)
+    q = q * x2 + _F32(1.18534705686654e-04)
+    q = q * x2 + _F32(2.26843463243900e-03)
+    q = q * x2 + _F32(4.89352518554385e-03)
+    return xc * p / q
+
+
+@njit(cache=True, error_model="numpy")
+def lstm_step(pre, xw, add_xw, gates, c, c_new, tc, h_new):
+    """One LSTM step after the recurrent GEMM: ``pre`` (N, 4u) holds ``h @ rk`` (plus ``xw``
+    when ``add_xw`` is False), sigmoid-gate columns pre-halved; writes the gates ``(4, N, u)``,
+    ``c_new``, ``tc = tanh(c_new)`` and ``h_new = o * tc``."""
+    n, u = c.shape
+    half = _F32(0.5)
+    for r in range(n):
+        for k in range(u):
+            a_i = pre[r, k]
+            a_f = pre[r, u + k]
+            a_c = pre[r, 2 * u + k]
+            a_o = pre[r, 3 * u + k]
+            if add_xw:
+                a_i += xw[r, k]
+                a_f += xw[r, u + k]
+                a_c += xw[r, 2 * u + k]
+                a_o += xw[r, 3 * u + k]
+            i = half * _tanh32(a_i) + half
+            f = half * _tanh32(a_f) + half
+            g = _tanh32(a_c)
+            o = half * _tanh32(a_o) + half
+            gates[0, r, k] = i
+            gates[1, r, k] = f
+            gates[2, r, k] = g
+            gates[3, r, k] = o
+            cn = f * c[r, k] + i * g
+            c_new[r, k] = cn
+            t = _tanh32(cn)
+            tc[r, k] = t
+            h_new[r, k] = o * t
+
+
+@njit(cache=True, error_model="numpy")
+def lstm_step_backward(dh, g_out, add_g, dc, gates, c_prev, tc, dz):
+    """One BPTT step before the recurrent GEMM: from ``dh`` (+ ``g_out`` when ``add_g``) and
+    ``dc`` (updated in place to the previous step's), the pre-activation gradients ``dz``
+    (N, 4u)."""
+    n, u = dc.shape
+    one = _F32(1)
+    for r in range(n):
+        for k in range(u):
+            d = dh[r, k]
+            if add_g:
+                d += g_out[r, k]
+            i = gates[0, r, k]
+            f = gates[1, r, k]
+            g = gates[2, r, k]
+            o = gates[3, r, k]
+            t = tc[r, k]
+            dct = d * ((one - t * t) * o) + dc[r, k]
+            dz[r, k] = dct * ((one - i) * i * g)
+            dz[r, u + k] = dct * ((one - f) * f * c_prev[r, k])
+            dz[r, 2 * u + k] = dct * ((one - g * g) * i)
+            dz[r, 3 * u + k] = d * ((one - o) * o * t)
+            dc[r, k] = dct * f
