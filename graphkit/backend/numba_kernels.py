@@ -5,7 +5,9 @@ or with ``GRAPHKIT_NO_NUMBA=1``, NumpyOps runs the generic numpy code of
 :class:`~graphkit.backend.ops.Ops`, which stays the reference these kernels are tested against.
 
 Each kernel fuses passes that numpy makes separately over memory-bound arrays (2-D convolution
-layers' col2im, max pooling, bias + relu; an LSTM step's gate work); the GEMMs stay numpy's. Kernels are serial: numba's
+layers' col2im, max pooling, bias + relu; an LSTM step's gate work, bias add included; the
+plain RMSprop update), or replaces a slow numpy copy (a blocked 2-D transpose); the GEMMs stay
+numpy's. Kernels are serial: numba's
 OpenMP workers and OpenBLAS's threads both spin while idle, and on a 2-core machine alternating
 the two pools made a col2im 5x slower.
 """
@@ -136,6 +138,9 @@ def bias_relu_backward_2d(g, y, gz, gb, relu, with_bias):
 # --------------------------------------------------------------------------- LSTM (float32)
 # error_model="numpy": no ZeroDivisionError checks, which would keep LLVM from vectorizing.
 _F32 = np.float32
+# FMA contraction only (no reassociation, no approximate division): the tanh polynomial and the
+# gate products become fused multiply-adds.
+_CONTRACT = {"contract"}
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -160,28 +165,35 @@ def _tanh32(x):
     return xc * p / q
 
 
-@njit(cache=True, error_model="numpy")
-def lstm_step(pre, xw, add_xw, gates, c, c_new, tc, h_new):
-    """One LSTM step after the recurrent GEMM: ``pre`` (N, 4u) holds ``h @ rk`` (plus ``xw``
-    when ``add_xw`` is False), sigmoid-gate columns pre-halved; writes the gates ``(4, N, u)``,
-    ``c_new``, ``tc = tanh(c_new)`` and ``h_new = o * tc``."""
+@njit(cache=True, error_model="numpy", fastmath=_CONTRACT)
+def lstm_step(hu, add_hu, xw, b, add_b, gates, c, c_new, tc, h_new):
+    """One LSTM step after the recurrent GEMM. Pre-activations are ``hu + (xw + b)`` (the
+    generic code's order of additions), ``hu`` = ``h @ rk`` (N, 4u) added when ``add_hu``,
+    ``xw`` = ``x @ kernel`` (N, 4u), the bias ``b`` (4u,) added when ``add_b``; all unscaled
+    (the sigmoids are ``0.5 * tanh(a / 2) + 0.5``, halved here, which is exact). Writes the
+    gates ``(4, N, u)``, ``c_new``, ``tc = tanh(c_new)`` and ``h_new = o * tc``."""
     n, u = c.shape
     half = _F32(0.5)
     for r in range(n):
         for k in range(u):
-            a_i = pre[r, k]
-            a_f = pre[r, u + k]
-            a_c = pre[r, 2 * u + k]
-            a_o = pre[r, 3 * u + k]
-            if add_xw:
-                a_i += xw[r, k]
-                a_f += xw[r, u + k]
-                a_c += xw[r, 2 * u + k]
-                a_o += xw[r, 3 * u + k]
-            i = half * _tanh32(a_i) + half
-            f = half * _tanh32(a_f) + half
+            a_i = xw[r, k]
+            a_f = xw[r, u + k]
+            a_c = xw[r, 2 * u + k]
+            a_o = xw[r, 3 * u + k]
+            if add_b:
+                a_i += b[k]
+                a_f += b[u + k]
+                a_c += b[2 * u + k]
+                a_o += b[3 * u + k]
+            if add_hu:
+                a_i = hu[r, k] + a_i
+                a_f = hu[r, u + k] + a_f
+                a_c = hu[r, 2 * u + k] + a_c
+                a_o = hu[r, 3 * u + k] + a_o
+            i = half * _tanh32(half * a_i) + half
+            f = half * _tanh32(half * a_f) + half
             g = _tanh32(a_c)
-            o = half * _tanh32(a_o) + half
+            o = half * _tanh32(half * a_o) + half
             gates[0, r, k] = i
             gates[1, r, k] = f
             gates[2, r, k] = g
@@ -193,26 +205,70 @@ def lstm_step(pre, xw, add_xw, gates, c, c_new, tc, h_new):
             h_new[r, k] = o * t
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=_CONTRACT)
 def lstm_step_backward(dh, g_out, add_g, dc, gates, c_prev, tc, dz):
     """One BPTT step before the recurrent GEMM: from ``dh`` (+ ``g_out`` when ``add_g``) and
     ``dc`` (updated in place to the previous step's), the pre-activation gradients ``dz``
-    (N, 4u)."""
+    (N, 4u). Each row runs as one short loop per output block through two row scratch
+    vectors: LLVM vectorizes those, not one loop writing five arrays (3x slower, scalar)."""
     n, u = dc.shape
     one = _F32(1)
+    d_row = np.empty(u, dc.dtype)
+    dct_row = np.empty(u, dc.dtype)
     for r in range(n):
         for k in range(u):
             d = dh[r, k]
             if add_g:
                 d += g_out[r, k]
-            i = gates[0, r, k]
-            f = gates[1, r, k]
-            g = gates[2, r, k]
-            o = gates[3, r, k]
+            d_row[k] = d
             t = tc[r, k]
-            dct = d * ((one - t * t) * o) + dc[r, k]
-            dz[r, k] = dct * ((one - i) * i * g)
-            dz[r, u + k] = dct * ((one - f) * f * c_prev[r, k])
-            dz[r, 2 * u + k] = dct * ((one - g * g) * i)
-            dz[r, 3 * u + k] = d * ((one - o) * o * t)
-            dc[r, k] = dct * f
+            dct_row[k] = d * ((one - t * t) * gates[3, r, k]) + dc[r, k]
+        for k in range(u):
+            i = gates[0, r, k]
+            dz[r, k] = dct_row[k] * ((one - i) * i * gates[2, r, k])
+        for k in range(u):
+            f = gates[1, r, k]
+            dz[r, u + k] = dct_row[k] * ((one - f) * f * c_prev[r, k])
+        for k in range(u):
+            g = gates[2, r, k]
+            dz[r, 2 * u + k] = dct_row[k] * ((one - g * g) * gates[0, r, k])
+        for k in range(u):
+            o = gates[3, r, k]
+            dz[r, 3 * u + k] = d_row[k] * ((one - o) * o * tc[r, k])
+        for k in range(u):
+            dc[r, k] = dct_row[k] * gates[1, r, k]
+
+
+@njit(cache=True)
+def transpose_2d(a, out):
+    """``out[:] = a.T`` for 2-D arrays, in fixed 8x8 blocks that LLVM unrolls (numpy's strided
+    copy of a transposed view takes ~3x as long on a 128x512 float32 matrix), then the edges."""
+    m, n = a.shape
+    m8, n8 = m - m % 8, n - n % 8
+    for i0 in range(0, m8, 8):
+        for j0 in range(0, n8, 8):
+            for jj in range(8):
+                for ii in range(8):
+                    out[j0 + jj, i0 + ii] = a[i0 + ii, j0 + jj]
+    for i in range(m8, m):
+        for j in range(n):
+            out[j, i] = a[i, j]
+    for i in range(m8):
+        for j in range(n8, n):
+            out[j, i] = a[i, j]
+
+
+# --------------------------------------------------------------------------- RMSprop
+@njit(cache=True, error_model="numpy")
+def rmsprop_update(var, grad, v, lr, rho, one_minus_rho, epsilon, floor, with_floor):
+    """Keras's RMSprop step (no momentum, not centered) in one pass over flat contiguous arrays,
+    with the generic kernel's operations in its order (so float results are the same):
+    ``v = v*rho + (g*g)*(1-rho)`` (raised to ``floor`` when ``with_floor``),
+    ``var -= (g / sqrt(v + epsilon)) * lr``. Scalars carry the arrays' dtype."""
+    for k in range(var.shape[0]):
+        g = grad[k]
+        vk = v[k] * rho + (g * g) * one_minus_rho
+        if with_floor and vk < floor:   # as numpy.maximum: NaN stays NaN
+            vk = floor
+        v[k] = vk
+        var[k] = var[k] - (g / np.sqrt(vk + epsilon)) * lr

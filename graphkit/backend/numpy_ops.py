@@ -7,8 +7,9 @@ sequence buffers, gradients and GEMM outputs are page-faulted in anew: about 600
 and a fifth of an LSTM training step. The values are glibc's own upper bounds for its dynamic
 threshold. Set ``GRAPHKIT_NO_MALLOPT=1`` (any non-empty value) to leave malloc alone.
 
-Where numba imports, 2-D convolution layers' col2im, max pooling, bias + relu and float32
-unmasked LSTM steps run fused kernels from :mod:`graphkit.backend.numba_kernels` (numba is
+Where numba imports, 2-D convolution layers' col2im, max pooling, bias + relu, float32
+unmasked LSTM steps and plain RMSprop updates (no momentum, not centered; contiguous arrays of
+one float dtype) run fused kernels from :mod:`graphkit.backend.numba_kernels` (numba is
 imported on first use, not with graphkit). ``GRAPHKIT_NO_NUMBA=1`` (read at that first use)
 keeps the generic numpy code.
 """
@@ -172,6 +173,22 @@ class NumpyOps(Ops):
         kernels.bias_relu_backward_2d(g2, y.reshape(-1, channels) if relu else g2, gz, gb, relu, with_bias)
         return gz.reshape(grad.shape), (gb.astype(grad.dtype) if with_bias else None)
 
+    # ------------------------------------------------------ numba RMSprop (plain)
+    def rmsprop_update(self, var, grad, v, lr, rho, one_minus_rho, epsilon, work=None,
+                       momentum=None, m=None, average_grad=None, floor=None) -> None:
+        # One pass instead of the generic kernel's seven, with its operations in its order
+        # (same float results); momentum, centering or odd layouts take the generic kernel.
+        kernels = numba_kernels()
+        if (kernels is None or m is not None or average_grad is not None or var.dtype.kind != "f"
+                or not all(isinstance(a, numpy.ndarray) and a.dtype == var.dtype and a.shape == var.shape
+                           and a.flags.c_contiguous for a in (grad, v))
+                or not var.flags.c_contiguous or not var.flags.writeable):
+            return super().rmsprop_update(var, grad, v, lr, rho, one_minus_rho, epsilon, work, momentum, m,
+                                          average_grad, floor)
+        t = var.dtype.type
+        kernels.rmsprop_update(var.reshape(-1), grad.reshape(-1), v.reshape(-1), t(lr), t(rho), t(one_minus_rho),
+                               t(epsilon), t(0 if floor is None else floor), floor is not None)
+
     # ---------------------------------------------- numba LSTM steps (float32, no mask)
     def _lstm_kernels(self, mask, *arrays):
         kernels = numba_kernels()
@@ -190,9 +207,12 @@ class NumpyOps(Ops):
         n, steps, _ = x.shape
         u = recurrent_kernel.shape[0]
         dtype = x.dtype
-        scale, _ = self._rnn_gate_scale((True, True, False, True), u, dtype)
-        xw, x2 = self._rnn_projection(x, kernel * scale, None if bias is None else bias * scale, go_backwards)
-        rk = recurrent_kernel * scale
+        # The kernel halves the sigmoid gates' pre-activations and adds the bias itself: no
+        # scaled weight copies, no bias pass over the projection.
+        x2 = self._rnn_time_major(x, go_backwards).reshape(steps * n, x.shape[2])
+        xw = numpy.matmul(x2, kernel).reshape(steps, n, 4 * u)
+        b = xw[0, 0] if bias is None else bias
+        rk = recurrent_kernel
         hs = self._rnn_states(h0, steps)
         gates = numpy.empty((steps if save else 1, 4, n, u), dtype)
         cs = self._rnn_states(c0, steps) if save else numpy.empty((2, n, u), dtype)
@@ -201,12 +221,11 @@ class NumpyOps(Ops):
         c = numpy.ascontiguousarray(c0)
         for s in range(steps):
             c_new = cs[s + 1] if save else cs[s % 2]
-            if s or not zero_h0:
+            add_hu = bool(s or not zero_h0)   # else h0 @ rk is zero
+            if add_hu:
                 numpy.matmul(hs[s], rk, out=z)
-                kernels.lstm_step(z, xw[s], True, gates[s if save else 0], c, c_new,
-                                  tcs[s if save else 0], hs[s + 1])
-            else:   # h0 @ rk is zero
-                kernels.lstm_step(xw[s], xw[s], False, gates[0], c, c_new, tcs[0], hs[1])
+            kernels.lstm_step(z, add_hu, xw[s], b, bias is not None, gates[s if save else 0], c, c_new,
+                              tcs[s if save else 0], hs[s + 1])
             c = c_new
         outputs = self._rnn_outputs(hs, None, zero_output_for_mask)
         saved = None
@@ -223,7 +242,8 @@ class NumpyOps(Ops):
         steps, _, n, u = gates.shape
         dtype = gates.dtype
         dz = numpy.empty((steps, n, 4 * u), dtype)
-        rk_t = numpy.ascontiguousarray(rk.T)
+        rk_t = numpy.empty(rk.shape[::-1], dtype)   # per-step GEMMs run faster on a contiguous operand
+        kernels.transpose_2d(numpy.ascontiguousarray(rk), rk_t)
         g_seq = None if g_outputs is None else g_outputs.transpose(1, 0, 2)
         dh = self._rnn_start_grad(g_h, (n, u), dtype)
         dc = self._rnn_start_grad(g_c, (n, u), dtype)
