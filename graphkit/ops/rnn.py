@@ -12,6 +12,7 @@ belongs to the last input step, as Keras returns them before any flip.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from ..backend import state as _backend
@@ -33,22 +34,22 @@ def _tail_grads(gb, has_bias, has_mask):
     return ((gb,) if has_bias else ()) + ((None,) if has_mask else ())
 
 
+def _backward(method: str):
+    """The BPTT backward of ``ops.<method>`` (``input_grad=False``: no input gradient), with the
+    bias gradient and the mask's None appended as the primitive's inputs need."""
+    def backward(ops, saved, grads, input_grad=True):
+        saved, has_bias, has_mask = saved
+        *state_grads, gb = getattr(ops, method)(saved, *grads, input_grad=input_grad)
+        return tuple(state_grads) + _tail_grads(gb, has_bias, has_mask)
+    return backward
+
+
 def _lstm_forward(ops, x, h0, c0, kernel, recurrent_kernel, *rest, has_bias, has_mask, go_backwards,
                   zero_output_for_mask, save, zero_h0=False):
     bias, mask = _split_rest(rest, has_bias, has_mask)
     outputs, h, c, saved = ops.lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias, mask, go_backwards,
                                             zero_output_for_mask, save, zero_h0=zero_h0)
     return (outputs, h, c), (saved, has_bias, has_mask)
-
-
-def _lstm_backward(ops, saved, grads, input_grad=True):
-    saved, has_bias, has_mask = saved
-    gx, gh0, gc0, gw, gu, gb = ops.lstm_backward(saved, *grads, input_grad=input_grad)
-    return (gx, gh0, gc0, gw, gu) + _tail_grads(gb, has_bias, has_mask)
-
-
-def _lstm_backward_no_input(ops, saved, grads):
-    return _lstm_backward(ops, saved, grads, input_grad=False)
 
 
 def _gru_forward(ops, x, h0, kernel, recurrent_kernel, *rest, has_bias, has_mask, go_backwards,
@@ -59,16 +60,6 @@ def _gru_forward(ops, x, h0, kernel, recurrent_kernel, *rest, has_bias, has_mask
     return (outputs, h), (saved, has_bias, has_mask)
 
 
-def _gru_backward(ops, saved, grads, input_grad=True):
-    saved, has_bias, has_mask = saved
-    gx, gh0, gw, gu, gb = ops.gru_backward(saved, *grads, input_grad=input_grad)
-    return (gx, gh0, gw, gu) + _tail_grads(gb, has_bias, has_mask)
-
-
-def _gru_backward_no_input(ops, saved, grads):
-    return _gru_backward(ops, saved, grads, input_grad=False)
-
-
 def _simple_rnn_forward(ops, x, h0, kernel, recurrent_kernel, *rest, has_bias, has_mask, go_backwards,
                         activation, zero_output_for_mask, save):
     bias, mask = _split_rest(rest, has_bias, has_mask)
@@ -77,26 +68,18 @@ def _simple_rnn_forward(ops, x, h0, kernel, recurrent_kernel, *rest, has_bias, h
     return (outputs, h), (saved, has_bias, has_mask)
 
 
-def _simple_rnn_backward(ops, saved, grads, input_grad=True):
-    saved, has_bias, has_mask = saved
-    gx, gh0, gw, gu, gb = ops.simple_rnn_backward(saved, *grads, input_grad=input_grad)
-    return (gx, gh0, gw, gu) + _tail_grads(gb, has_bias, has_mask)
-
-
-def _simple_rnn_backward_no_input(ops, saved, grads):
-    return _simple_rnn_backward(ops, saved, grads, input_grad=False)
-
-
-lstm_p = Primitive("lstm", _lstm_forward, _lstm_backward, multi_output=True)
-gru_p = Primitive("gru", _gru_forward, _gru_backward, multi_output=True)
-simple_rnn_p = Primitive("simple_rnn", _simple_rnn_forward, _simple_rnn_backward, multi_output=True)
+lstm_p = Primitive("lstm", _lstm_forward, _backward("lstm_backward"), multi_output=True)
+gru_p = Primitive("gru", _gru_forward, _backward("gru_backward"), multi_output=True)
+simple_rnn_p = Primitive("simple_rnn", _simple_rnn_forward, _backward("simple_rnn_backward"),
+                         multi_output=True)
 # The same primitives for an untracked input (a batch of data fed straight in): backward skips
 # the input gradient, one of the three closing GEMMs (as ``ops.linalg``'s dense does).
-_lstm_const_input_p = Primitive("lstm", _lstm_forward, _lstm_backward_no_input, multi_output=True,
-                                key="lstm_const_input")
-_gru_const_input_p = Primitive("gru", _gru_forward, _gru_backward_no_input, multi_output=True,
-                               key="gru_const_input")
-_simple_rnn_const_input_p = Primitive("simple_rnn", _simple_rnn_forward, _simple_rnn_backward_no_input,
+_lstm_const_input_p = Primitive("lstm", _lstm_forward, partial(_backward("lstm_backward"), input_grad=False),
+                                multi_output=True, key="lstm_const_input")
+_gru_const_input_p = Primitive("gru", _gru_forward, partial(_backward("gru_backward"), input_grad=False),
+                               multi_output=True, key="gru_const_input")
+_simple_rnn_const_input_p = Primitive("simple_rnn", _simple_rnn_forward,
+                                      partial(_backward("simple_rnn_backward"), input_grad=False),
                                       multi_output=True, key="simple_rnn_const_input")
 _CONST_INPUT = {lstm_p: _lstm_const_input_p, gru_p: _gru_const_input_p, simple_rnn_p: _simple_rnn_const_input_p}
 
