@@ -12,12 +12,6 @@ from graphkit.saving import archive
 from graphkit.saving.archive import FileFormatError
 
 
-@pytest.fixture(autouse=True)
-def _fresh_names():
-    gk.layers.layer.clear_session()
-    yield
-
-
 class Inner(gk.Module):
     def __init__(self, name=None):
         super().__init__(name=name)

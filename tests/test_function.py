@@ -6,12 +6,6 @@ import graphkit as gk
 from graphkit.engine.autograd import NAME_COLLISIONS, PRIMITIVES
 
 
-@pytest.fixture(autouse=True)
-def _fresh_names():
-    gk.layers.layer.clear_session()
-    yield
-
-
 def _rand(*shape, seed=0):
     return np.random.default_rng(seed + sum(shape)).standard_normal(shape).astype("float32")
 

@@ -23,12 +23,6 @@ def relu(a):
     return np.maximum(a, 0)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_names():
-    gk.layers.layer.clear_session()
-    yield
-
-
 # ----------------------------------------------------------------------------- tiny custom layers
 class Scale(Layer):
     """Multiplies by a trainable scalar and keeps a non-trainable call counter."""

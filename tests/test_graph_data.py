@@ -8,7 +8,6 @@ import pytest
 
 import graphkit as gk
 from graphkit.examples import models as examples
-from graphkit.layers.layer import clear_session
 from graphkit.models.summary import format_summary
 from graphkit.viz import GRAPH_MIME, graph_to_dot, model_graph
 from graphkit.viz.nodes import json_safe, param_formula
@@ -16,13 +15,6 @@ from graphkit.viz.nodes import json_safe, param_formula
 L = gk.layers
 HAVE_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="graphviz's `dot` is not installed (make test installs it)")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_names():
-    clear_session()
-    yield
-    clear_session()
 
 
 def ids(graph):

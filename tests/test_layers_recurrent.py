@@ -22,12 +22,6 @@ from graphkit import layers as L
 RNG = np.random.default_rng(7)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_names():
-    gk.layers.layer.clear_session()
-    yield
-
-
 def rand(*shape, scale=1.0):
     return (RNG.standard_normal(shape) * scale).astype(np.float64)
 

@@ -14,20 +14,12 @@ import pytest
 import graphkit as gk
 from graphkit.examples import models as examples
 from graphkit.graph import recording
-from graphkit.layers.layer import clear_session
 from graphkit.viz import assets
 
 L = gk.layers
 
 # a failing live-view listener is turned into a warning by recording.py; here it fails the test
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_names():
-    clear_session()
-    yield
-    clear_session()
 
 
 @pytest.fixture

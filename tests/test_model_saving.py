@@ -16,12 +16,6 @@ from graphkit.saving.archive import FileFormatError
 L = gk.layers
 
 
-@pytest.fixture(autouse=True)
-def _fresh_names():
-    L.layer.clear_session()
-    yield
-
-
 def _randomize(model, seed=0):
     rng = np.random.default_rng(seed)
     for v in model.weights:

@@ -21,13 +21,6 @@ HAVE_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="graphviz's `dot` is not installed (make test installs it)")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_names():
-    clear_session()
-    yield
-    clear_session()
-
-
 def check_snapshot(name, text):
     path = os.path.join(SNAPSHOTS, name + ".dot")
     if os.environ.get("GRAPHKIT_UPDATE_SNAPSHOTS") or not os.path.exists(path):

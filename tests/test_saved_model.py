@@ -14,12 +14,6 @@ from graphkit.saving.archive import FileFormatError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture(autouse=True)
-def _fresh_names():
-    gk.layers.layer.clear_session()
-    yield
-
-
 class Classifier(gk.Module):
     """Dense layers, a captured variable, a constant, slicing and a dict output."""
 
