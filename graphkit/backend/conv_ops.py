@@ -55,14 +55,24 @@ class ConvOps:
         """``x`` (N, *spatial, C) padded with ``value`` by ``pads`` = ((before, after), ...)."""
         if not any(b or a for b, a in pads):
             return x
-        shape = (x.shape[0],) + tuple(n + b + a for n, (b, a) in zip(x.shape[1:-1], pads)) + (x.shape[-1],)
-        out = self.xp.full(shape, value, dtype=x.dtype)
+        out = self.xp.full(self._padded_shape(x.shape, pads), value, dtype=x.dtype)
         out[self._interior(x.shape[1:-1], pads)] = x
         return out
 
     @staticmethod
+    def _padded_shape(shape: Sequence[int], pads: Pads) -> tuple:
+        """``shape`` (N, *spatial, C) grown by ``pads``."""
+        return (shape[0],) + tuple(n + b + a for n, (b, a) in zip(shape[1:-1], pads)) + (shape[-1],)
+
+    @staticmethod
     def _interior(spatial: Sequence[int], pads: Pads) -> tuple:
         return (slice(None),) + tuple(slice(b, b + n) for n, (b, _) in zip(spatial, pads)) + (slice(None),)
+
+    def _unpad(self, gpad, shape: Sequence[int], pads: Pads):
+        """A gradient buffer of :meth:`_padded_shape` cropped back to ``shape`` (contiguous)."""
+        if gpad.shape == tuple(shape):
+            return gpad
+        return self.xp.ascontiguousarray(gpad[self._interior(shape[1:-1], pads)])
 
     def window_view(self, x, out: Sequence[int], ksize: Sequence[int], strides: Sequence[int],
                     dilation: Sequence[int], groups: int = 1):
@@ -235,7 +245,7 @@ class ConvOps:
         ksize = w.shape[:-2]
         out = grad.shape[1:-1]
         g2 = grad.reshape(-1, grad.shape[-1])
-        padded = (x.shape[0],) + tuple(n + b + a for n, (b, a) in zip(x.shape[1:-1], pads)) + (x.shape[-1],)
+        padded = self._padded_shape(x.shape, pads)
         chunk = self._column_chunk(x, out, w, groups)
         if cols is None and chunk < x.shape[0]:
             gw = self._chunked_kernel_grad(self.pad_spatial(x, pads), g2, w.shape, out, strides, dilation, chunk)
@@ -247,8 +257,7 @@ class ConvOps:
         if not input_grad:
             return None, gw
         gpad = self._col2im(g2, w, padded, out, ksize, strides, dilation, groups)
-        gx = gpad if gpad.shape == x.shape else self.xp.ascontiguousarray(gpad[self._interior(x.shape[1:-1], pads)])
-        return gx, gw
+        return self._unpad(gpad, x.shape, pads), gw
 
     # ------------------------------------------------------------ bias + activation
     def bias_activation(self, y, b, activation: str):
@@ -369,8 +378,7 @@ class ConvOps:
                 gw[position] = (xpad[index][..., None] * g).sum(axis=lead)
         if not input_grad:
             return None, gw
-        gx = gpad if gpad.shape == x.shape else xp.ascontiguousarray(gpad[self._interior(x.shape[1:-1], pads)])
-        return gx, gw
+        return self._unpad(gpad, x.shape, pads), gw
 
     # --------------------------------------------------------------------- pooling
     def max_pool(self, x, pool_size, strides, pads: Pads):
@@ -403,7 +411,7 @@ class ConvOps:
     def max_pool_backward(self, grad, argmax, x_shape, pool_size, strides, pads: Pads):
         """Route each output gradient to its window's (first) maximum."""
         xp = self.xp
-        padded = (x_shape[0],) + tuple(n + b + a for n, (b, a) in zip(x_shape[1:-1], pads)) + (x_shape[-1],)
+        padded = self._padded_shape(x_shape, pads)
         ones = (1,) * len(pool_size)
         out = grad.shape[1:-1]
         mask = xp.empty(argmax.shape, dtype=bool)
@@ -431,7 +439,7 @@ class ConvOps:
             for p, position in enumerate(positions):
                 xp.multiply(xp.equal(argmax, p, out=mask), grad, out=routed)
                 gpad[self._window_slice(position, out, strides, ones)] += routed
-        return gpad if padded == tuple(x_shape) else xp.ascontiguousarray(gpad[self._interior(x_shape[1:-1], pads)])
+        return self._unpad(gpad, x_shape, pads)
 
     def _pool_counts(self, spatial, pool_size, strides, pads, out, dtype):
         """Number of real (unpadded) cells in each window, broadcastable to ``(N, *out, C)``;
@@ -468,7 +476,7 @@ class ConvOps:
     def average_pool_backward(self, grad, x_shape, pool_size, strides, pads: Pads):
         """Spread each output gradient evenly over its window's real cells."""
         xp = self.xp
-        padded = (x_shape[0],) + tuple(n + b + a for n, (b, a) in zip(x_shape[1:-1], pads)) + (x_shape[-1],)
+        padded = self._padded_shape(x_shape, pads)
         ones = (1,) * len(pool_size)
         out = grad.shape[1:-1]
         g = grad / self._pool_counts(x_shape[1:-1], pool_size, strides, pads, out, grad.dtype)
@@ -480,4 +488,4 @@ class ConvOps:
         else:
             for position in itertools.product(*map(range, pool_size)):
                 gpad[self._window_slice(position, out, strides, ones)] += g
-        return gpad if padded == tuple(x_shape) else xp.ascontiguousarray(gpad[self._interior(x_shape[1:-1], pads)])
+        return self._unpad(gpad, x_shape, pads)

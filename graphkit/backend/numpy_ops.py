@@ -97,14 +97,6 @@ class NumpyOps(Ops):
         def erf(self, x):
             return _special.erf(x)
 
-    def dense_backward(self, grad, x, w, with_bias: bool, input_grad: bool = True):
-        if x.ndim != 2:
-            return super().dense_backward(grad, x, w, with_bias, input_grad)
-        gx = grad @ w.T if input_grad else None
-        gw = x.T @ grad
-        gb = grad.sum(axis=0) if with_bias else None
-        return gx, gw, gb
-
     # ------------------------------------------------- numba kernels (2-D, float)
     def _col2im(self, g2, w, padded_shape, out, ksize, strides, dilation, groups: int = 1):
         kernels = numba_kernels()
@@ -143,12 +135,9 @@ class NumpyOps(Ops):
         kernels = numba_kernels()
         if kernels is None or grad.ndim != 4 or grad.dtype.kind != "f":
             return super().max_pool_backward(grad, argmax, x_shape, pool_size, strides, pads)
-        padded = (x_shape[0],) + tuple(n + b + a for n, (b, a) in zip(x_shape[1:-1], pads)) + (x_shape[-1],)
-        gpad = numpy.empty(padded, dtype=grad.dtype)
+        gpad = numpy.empty(self._padded_shape(x_shape, pads), dtype=grad.dtype)
         kernels.max_pool_backward_2d(grad, argmax, gpad, *pool_size, *strides)
-        if padded == tuple(x_shape):
-            return gpad
-        return numpy.ascontiguousarray(gpad[self._interior(x_shape[1:-1], pads)])
+        return self._unpad(gpad, x_shape, pads)
 
     def bias_activation(self, y, b, activation: str):
         kernels = numba_kernels()
@@ -179,10 +168,10 @@ class NumpyOps(Ops):
         # One pass instead of the generic kernel's seven, with its operations in its order
         # (same float results); momentum, centering or odd layouts take the generic kernel.
         kernels = numba_kernels()
-        if (kernels is None or m is not None or average_grad is not None or var.dtype.kind != "f"
-                or not all(isinstance(a, numpy.ndarray) and a.dtype == var.dtype and a.shape == var.shape
-                           and a.flags.c_contiguous for a in (grad, v))
-                or not var.flags.c_contiguous or not var.flags.writeable):
+        if (kernels is None or m is not None or average_grad is not None or not var.flags.writeable
+                or not all(isinstance(a, numpy.ndarray) and a.shape == var.shape and a.flags.c_contiguous
+                           for a in (var, grad, v))
+                or not _floats(var, grad, v)):
             return super().rmsprop_update(var, grad, v, lr, rho, one_minus_rho, epsilon, work, momentum, m,
                                           average_grad, floor)
         t = var.dtype.type
@@ -209,8 +198,7 @@ class NumpyOps(Ops):
         dtype = x.dtype
         # The kernel halves the sigmoid gates' pre-activations and adds the bias itself: no
         # scaled weight copies, no bias pass over the projection.
-        x2 = self._rnn_time_major(x, go_backwards).reshape(steps * n, x.shape[2])
-        xw = numpy.matmul(x2, kernel).reshape(steps, n, 4 * u)
+        xw, x2 = self._rnn_projection(x, kernel, None, go_backwards)
         b = xw[0, 0] if bias is None else bias
         rk = recurrent_kernel
         hs = self._rnn_states(h0, steps)

@@ -129,8 +129,10 @@ class Ops(ConvOps, RNNOps, OptimizerOps, LossOps):
     def dense_backward(self, grad, x, w, with_bias: bool, input_grad: bool = True):
         """(gx, gw, gb); ``input_grad=False`` skips gx (None) when the input needs no gradient."""
         xp = self.xp
-        x2 = x.reshape(-1, x.shape[-1])
-        g2 = grad.reshape(-1, grad.shape[-1])
+        if x.ndim == 2:   # the common case, without the reshapes' per-call cost
+            x2, g2 = x, grad
+        else:
+            x2, g2 = x.reshape(-1, x.shape[-1]), grad.reshape(-1, grad.shape[-1])
         gx = xp.matmul(grad, w.T) if input_grad else None
         gw = xp.matmul(x2.T, g2)
         gb = g2.sum(axis=0) if with_bias else None

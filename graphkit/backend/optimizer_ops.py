@@ -81,7 +81,7 @@ class OptimizerOps:
         """``var -= grad * lr``."""
         xp = self.xp
         if work is None:
-            work = xp.empty_like(var)
+            work = self.optimizer_workspace(var)
         xp.multiply(grad, lr, out=work)
         xp.subtract(var, work, out=var)
 
@@ -89,7 +89,7 @@ class OptimizerOps:
         """``m = m * momentum - grad * lr``; ``var += m`` (Nesterov: ``var += m * momentum - grad * lr``)."""
         xp = self.xp
         if work is None:
-            work = xp.empty_like(var)
+            work = self.optimizer_workspace(var)
         xp.multiply(grad, lr, out=work)
         xp.multiply(m, momentum, out=m)
         xp.subtract(m, work, out=m)
@@ -106,7 +106,7 @@ class OptimizerOps:
         """Keras's Adam step given ``alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``."""
         xp = self.xp
         if work is None:
-            work = xp.empty_like(var)
+            work = self.optimizer_workspace(var)
         xp.subtract(grad, m, out=work)
         xp.multiply(work, one_minus_beta_1, out=work)
         xp.add(m, work, out=m)
@@ -138,7 +138,7 @@ class OptimizerOps:
         """
         xp = self.xp
         if work is None:
-            work = xp.empty_like(var)
+            work = self.optimizer_workspace(var)
         xp.multiply(v, rho, out=v)
         xp.multiply(grad, grad, out=work)
         xp.multiply(work, one_minus_rho, out=work)
@@ -169,7 +169,7 @@ class OptimizerOps:
         """``acc += grad**2``; ``var -= lr * grad / sqrt(acc + epsilon)``."""
         xp = self.xp
         if work is None:
-            work = xp.empty_like(var)
+            work = self.optimizer_workspace(var)
         xp.multiply(grad, grad, out=work)
         xp.add(accumulator, work, out=accumulator)
         xp.add(accumulator, epsilon, out=work)
