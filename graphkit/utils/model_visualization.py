@@ -24,12 +24,12 @@ Differences from Keras, on purpose:
 from __future__ import annotations
 
 import html
-import math
 import os
 from typing import Any
 
 from ..viz.dot import quote_id as _quote
-from ..viz.walk import ModelWalker, activation_name, call_inputs, call_outputs, format_shape
+from ..viz.nodes import param_count, param_counts
+from ..viz.walk import ModelWalker, activation_name, call_inputs, call_outputs, format_shape, shapes_text
 from . import graphviz as _gv
 
 __all__ = ["model_to_dot", "plot_model", "DotGraph", "ModelPlot"]
@@ -122,11 +122,7 @@ class _Writer(ModelWalker):
 
 # ------------------------------------------------------------------------- layer labels
 def _joined(values: list[str]) -> str:
-    distinct: list[str] = []
-    for v in values:
-        if v not in distinct:
-            distinct.append(v)
-    return "<br/>".join(_h(v) for v in distinct) if distinct else "?"
+    return "<br/>".join(_h(v) for v in dict.fromkeys(values)) if values else "?"
 
 
 def _layer_label(layer, calls: list, opts: _Options) -> str:
@@ -151,7 +147,7 @@ def _layer_label(layer, calls: list, opts: _Options) -> str:
         cols.append(_white(f"Output dtype: <b>{_joined(dtypes)}</b>"))
     weights = list(getattr(layer, "weights", None) or []) if opts.show_params or opts.show_trainable else []
     if opts.show_params:  # (count_params() would walk the weights a second time)
-        count = sum(math.prod(v.shape) for v in {id(v): v for v in weights}.values())
+        count = param_count({id(v): v for v in weights}.values())
         cols.append(_white(f"Params: <b>{count:,}</b>"))
     if opts.show_trainable and weights:
         if layer.trainable:
@@ -170,8 +166,7 @@ def _draw_function_graph(w: _Writer, graph) -> None:
         rest = f" ({_h(kind)})" if opts.show_layer_names else ""
         if not opts.show_layer_names:
             bold = _h(kind)
-        shapes = [format_shape(s.shape) for s in specs]
-        cols = [_white(f"Output shape: <b>{_h(shapes[0] if len(shapes) == 1 else '[' + ', '.join(shapes) + ']')}</b>")]
+        cols = [_white(f"Output shape: <b>{_h(shapes_text(specs))}</b>")]
         if opts.show_dtype:
             cols.append(_white(f"Output dtype: <b>{_h(', '.join(str(s.dtype) for s in specs))}</b>"))
         return _label(bold, rest, [], cols)
@@ -405,5 +400,4 @@ def _param_counts(model: Any) -> tuple[int, int]:
     """(total, trainable) parameters of a built layer or model; (0, 0) for anything else."""
     if not getattr(model, "built", False) or not hasattr(model, "weights"):
         return 0, 0
-    from ..viz.nodes import param_counts
     return param_counts(model)

@@ -28,8 +28,7 @@ from ..graph.node import flatten_structure
 from ..graph.symbolic import SymbolicTensor
 from .graph_data import graph_document
 from .nodes import edge_dict, error_node, group_dict, layer_node, param_count, unique_weights, weight_stats
-from .walk import (Ports, format_shape, is_expandable, is_functional, is_sequential, nested_input_order,
-                   unique_id)
+from .walk import Ports, is_expandable, is_functional, is_sequential, nested_input_order, unique_id
 
 __all__ = ["LiveGraph"]
 
@@ -165,9 +164,8 @@ class LiveGraph:
     def _connect(self, tensor: SymbolicTensor, target: str) -> None:
         producer, _, index = tensor._keras_history
         source = self._exit(producer, index)
-        label = format_shape(tensor.shape)
-        key = (source, target, label)
         edge = edge_dict(source, target, tensor, self._edge_status(source, target))
+        key = (source, target, edge["label"])
         if self._edges.get(key) != edge:
             self._edges[key] = self._changed_edges[key] = edge
             self._edges_at[source].add(key)

@@ -32,7 +32,10 @@ def param_counts(layer) -> tuple[int, int]:
 def param_formula(layer) -> str | None:
     """How the parameter count adds up, one term per weight: ``784 × 64 + 64 = 50,240``
     (None when the layer has no weights)."""
-    weights = unique_weights(layer)
+    return _formula(unique_weights(layer))
+
+
+def _formula(weights: list) -> str | None:
     if not weights:
         return None
     terms = [" × ".join(f"{d:,}" for d in w.shape) or "1" for w in weights]
@@ -116,7 +119,7 @@ def layer_node(layer, node_id: str, calls: list, group: str | None = None, statu
         "status": status,
         "input_shapes": _distinct(call_inputs(n) for n in calls if not n.is_input),
         "output_shape": _output_shape(layer, calls), "dtype": _dtype(layer, calls),
-        "params": param_count(weights), "trainable": bool(layer.trainable), "formula": param_formula(layer),
+        "params": param_count(weights), "trainable": bool(layer.trainable), "formula": _formula(weights),
         "activation": activation_name(layer), "config": _config(layer), "error": None,
         "weights": weight_stats(layer) if with_weights else None,
     }
