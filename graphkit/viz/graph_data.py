@@ -40,9 +40,6 @@ class _GraphBuilder(ModelWalker):
     def on_group_start(self, group_id: str, model, parent: str | None) -> None:
         self.groups.append(group_dict(model, group_id, parent, self.collapsed))
 
-    def on_group_end(self, group_id: str, model) -> None:
-        pass
-
     def on_edge(self, source: str, target: str, tensor) -> None:
         edge = edge_dict(source, target, tensor)
         self.edges.setdefault((source, target, edge["label"]), edge)

@@ -144,7 +144,7 @@ class ModelWalker:
         raise NotImplementedError
 
     def on_group_end(self, group_id: str, model) -> None:
-        raise NotImplementedError
+        """A group's layers are all walked (nothing to do unless a subclass closes something)."""
 
     def on_edge(self, source: str, target: str, tensor) -> None:
         raise NotImplementedError

@@ -1,21 +1,7 @@
 /** The details panel of one layer: class, shapes, parameter formula, config, weights, error. */
+import { el } from './dom';
 import { formatInt, formatStat } from './format';
 import type { GraphNode, WeightStats } from './types';
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (className) {
-    e.className = className;
-  }
-  if (text !== undefined) {
-    e.textContent = text;
-  }
-  return e;
-}
 
 function properties(node: GraphNode): HTMLElement {
   const table = el('table', 'gk-props');

@@ -1,7 +1,4 @@
-/** The shared front-end core: graph state, DOT builder, renderer and the interactive view. */
-export { buildDot } from './dot';
-export type { DotResult, DotTarget } from './dot';
-export { renderSvg } from './renderer';
+/** The shared front-end core: graph state and the interactive view (DOT building and rendering stay inside). */
 export { GraphState } from './state';
 export type { ApplyResult } from './state';
 export { GraphView } from './view';

@@ -6,6 +6,7 @@
  * and only when the DOT text changed.
  */
 import { renderDetails } from './details';
+import { el } from './dom';
 import { buildDot, givenDot } from './dot';
 import { download, safeFilename } from './download';
 import { formatInt } from './format';
@@ -33,20 +34,14 @@ const TOOLBAR: [action: string, label: string, title: string][] = [
   ['export-dot', 'DOT', 'Download the graphviz DOT source']
 ];
 
-function div(className: string): HTMLDivElement {
-  const e = document.createElement('div');
-  e.className = className;
-  return e;
-}
-
 export class GraphView {
   /** The `div.gk-graph-view` element. */
-  readonly node = div('gk-graph-view');
+  readonly node = el('div', 'gk-graph-view');
   private title = document.createElement('span');
   private total = document.createElement('span');
-  private canvas = div('gk-canvas');
-  private details = div('gk-details');
-  private message = div('gk-message');
+  private canvas = el('div', 'gk-canvas');
+  private details = el('div', 'gk-details');
+  private message = el('div', 'gk-message');
   private summary = document.createElement('details');
   private panzoom = new PanZoom(this.canvas);
   private graph: GraphData | null = null;
@@ -75,8 +70,8 @@ export class GraphView {
     this.details.hidden = true;
     this.message.textContent = 'Loading the graph…';
 
-    const toolbar = div('gk-toolbar');
-    toolbar.append(this.title, this.total, div('gk-spacer'));
+    const toolbar = el('div', 'gk-toolbar');
+    toolbar.append(this.title, this.total, el('div', 'gk-spacer'));
     for (const [action, label, title] of TOOLBAR) {
       const button = document.createElement('button');
       button.type = 'button';
@@ -89,7 +84,7 @@ export class GraphView {
     this.canvas.title = 'Drag to pan, Ctrl + wheel to zoom, click a layer for its details';
     this.canvas.addEventListener('click', this.onCanvasClick);
 
-    const body = div('gk-body');
+    const body = el('div', 'gk-body');
     body.append(this.canvas, this.details);
     this.node.append(toolbar, this.message, body, this.summary);
     host.appendChild(this.node);
