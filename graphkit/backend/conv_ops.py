@@ -211,12 +211,18 @@ class ConvOps:
     def _chunked_kernel_grad(self, xpad, g2, wshape, out, strides, dilation, chunk: int):
         """:meth:`_kernel_grad` (``groups == 1``) from columns rebuilt ``chunk`` images at a time."""
         xp = self.xp
-        gw = xp.zeros((math.prod(wshape[:-1]), wshape[-1]), dtype=g2.dtype)
-        part = xp.empty_like(gw)
-        for first, cols in self._column_chunks(xpad, out, wshape[:-2], strides, dilation, chunk):
-            xp.matmul(cols.T, g2[first:first + cols.shape[0]], out=part)
-            gw += part
-        return gw.reshape(wshape)
+        rows = math.prod(out)
+
+        def images(start: int, stop: int):
+            gw = xp.zeros((math.prod(wshape[:-1]), wshape[-1]), dtype=g2.dtype)
+            part = xp.empty_like(gw)
+            g_images = g2[start * rows:stop * rows]
+            for first, cols in self._column_chunks(xpad[start:stop], out, wshape[:-2], strides, dilation, chunk):
+                xp.matmul(cols.T, g_images[first:first + cols.shape[0]], out=part)
+                gw += part
+            return gw
+        gws = self.in_batch_parts(images, xpad.shape[0])
+        return sum(gws[1:], gws[0]).reshape(wshape)
 
     def conv_with_columns(self, x, w, strides: Sequence[int], dilation: Sequence[int], pads: Pads,
                           groups: int = 1):
@@ -228,10 +234,15 @@ class ConvOps:
         out = _out_sizes(xpad.shape[1:-1], ksize, strides, dilation)
         chunk = self._column_chunk(x, out, w, groups)
         if chunk < x.shape[0]:
-            y = self.xp.empty((x.shape[0] * math.prod(out), w.shape[-1]), dtype=x.dtype)
+            rows = math.prod(out)
+            y = self.xp.empty((x.shape[0] * rows, w.shape[-1]), dtype=x.dtype)
             w2 = w.reshape(-1, w.shape[-1])
-            for first, cols in self._column_chunks(xpad, out, ksize, strides, dilation, chunk):
-                self.xp.matmul(cols, w2, out=y[first:first + cols.shape[0]])
+
+            def images(start: int, stop: int) -> None:
+                y_images = y[start * rows:stop * rows]
+                for first, cols in self._column_chunks(xpad[start:stop], out, ksize, strides, dilation, chunk):
+                    self.xp.matmul(cols, w2, out=y_images[first:first + cols.shape[0]])
+            self.in_batch_parts(images, x.shape[0])
             return y.reshape(x.shape[0], *out, w.shape[-1]), None
         cols = self.im2col(xpad, out, ksize, strides, dilation, groups)
         y = self._conv_gemm(cols, w, groups).reshape(x.shape[0], *out, w.shape[-1])

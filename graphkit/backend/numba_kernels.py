@@ -19,34 +19,39 @@ from numba import njit
 _ROWS = 256  # rows per bias-gradient partial sum (keeps float32 sums short, as numpy's blocks)
 
 
-@njit(cache=True)
-def col2im_2d(cols, first, count, gpad, oh, ow, kh, kw, sh, sw, dh, dw):
-    """Writes every cell of ``gpad[first:first + count]`` (N, PH, PW, C) from the columns of
-    those images, ``cols`` ``(count*oh*ow, kh*kw*C)``: each cell gathers its window entries in
-    kernel-position order (the generic col2im's order of additions)."""
-    ph, pw, c = gpad.shape[1], gpad.shape[2], gpad.shape[3]
+def axis_table(padded: int, out: int, k: int, stride: int, dilation: int) -> np.ndarray:
+    """``table[p, j]``: the output index whose window puts kernel position ``j`` on padded cell
+    ``p`` along one axis, or -1 (col2im's index arithmetic done once, not per cell)."""
+    table = np.full((padded, k), -1, np.intp)
+    for j in range(k):
+        cells = np.arange(out) * stride + j * dilation
+        table[cells, j] = np.arange(out)
+    return table
+
+
+@njit(cache=True, nogil=True)
+def col2im_2d(cols, gpad, ow, row_of, col_of):
+    """Writes every cell of ``gpad`` (N, PH, PW, C) from the columns of its images, ``cols``
+    ``(N*oh*ow, kh*kw*C)``: each cell gathers its window entries in kernel-position order (the
+    generic col2im's order of additions); ``row_of``/``col_of`` from :func:`axis_table`."""
+    n, ph, pw, c = gpad.shape
+    kh, kw = row_of.shape[1], col_of.shape[1]
+    oh = cols.shape[0] // (n * ow)
     acc = np.empty(c, gpad.dtype)
-    for bl in range(count):
-        b = first + bl
+    for b in range(n):
         for y in range(ph):
             for x in range(pw):
                 for ch in range(c):
                     acc[ch] = 0
                 for pi in range(kh):
-                    yy = y - pi * dh
-                    if yy < 0:
-                        break
-                    i = yy // sh
-                    if i * sh != yy or i >= oh:
+                    i = row_of[y, pi]
+                    if i < 0:
                         continue
                     for pj in range(kw):
-                        xx = x - pj * dw
-                        if xx < 0:
-                            break
-                        j = xx // sw
-                        if j * sw != xx or j >= ow:
+                        j = col_of[x, pj]
+                        if j < 0:
                             continue
-                        r = (bl * oh + i) * ow + j
+                        r = (b * oh + i) * ow + j
                         base = (pi * kw + pj) * c
                         for ch in range(c):
                             acc[ch] += cols[r, base + ch]
@@ -54,7 +59,7 @@ def col2im_2d(cols, first, count, gpad, oh, ow, kh, kw, sh, sw, dh, dw):
                     gpad[b, y, x, ch] = acc[ch]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def max_pool_2d(xpad, y, arg, kh, kw, sh, sw):
     """Max pooling of ``xpad`` (N, PH, PW, C) into ``y`` and ``arg`` (first maximum's window
     position), as the generic max_pool (NaN propagates, ties keep the first position)."""
@@ -79,7 +84,7 @@ def max_pool_2d(xpad, y, arg, kh, kw, sh, sw):
                             y[b, i, j, ch] = v
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def max_pool_backward_2d(g, arg, gpad, kh, kw, sh, sw):
     """Zeroes ``gpad`` (N, PH, PW, C) and adds each output gradient at its window's maximum."""
     n, oh, ow, c = g.shape
@@ -97,7 +102,7 @@ def max_pool_backward_2d(g, arg, gpad, kh, kw, sh, sw):
                     gpad[b, i * sh + pi, j * sw + p - pi * kw, ch] += g[b, i, j, ch]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bias_relu_2d(y, b, with_bias, relu):
     """``y = relu?(y + b)`` in place, ``y`` (M, C)."""
     m, c = y.shape
@@ -111,7 +116,7 @@ def bias_relu_2d(y, b, with_bias, relu):
             y[r, ch] = v
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bias_relu_backward_2d(g, y, gz, gb, relu, with_bias):
     """``gz = g * (y > 0)`` (relu) and ``gb`` = column sums of gz (with_bias), one pass;
     ``gb`` (float64) is summed from float32 partial sums over ``_ROWS`` rows."""

@@ -22,6 +22,7 @@ import sys
 import numpy
 
 from .conv_ops import _out_sizes, _position_index
+from .cpu_threads import batch_threads
 from .ops import Ops
 
 try:  # scipy ships with scikit-learn and matplotlib stacks; the generic erf covers its absence.
@@ -92,6 +93,9 @@ class NumpyOps(Ops):
     def to_numpy(self, array) -> numpy.ndarray:
         return array
 
+    def in_batch_parts(self, fn, total: int, min_part: int = 1) -> list:
+        return batch_threads.run(fn, total, min(batch_threads.parts(), total // max(1, min_part)))
+
     if _special is not None:
 
         def erf(self, x):
@@ -111,12 +115,17 @@ class NumpyOps(Ops):
         chunk = max(1, min(n, (self.conv_chunk_bytes or 4 << 20) // (rows * width * g2.dtype.itemsize)))
         wt = w.reshape(width, w.shape[-1]).T
         gpad = numpy.empty(padded_shape, dtype=g2.dtype)
-        buffer = numpy.empty((chunk * rows, width), dtype=g2.dtype)
-        for first in range(0, n, chunk):
-            count = min(chunk, n - first)
-            cols = buffer[:count * rows]
-            numpy.matmul(g2[first * rows:(first + count) * rows], wt, out=cols)
-            kernels.col2im_2d(cols, first, count, gpad, out[0], out[1], *ksize, *strides, *dilation)
+        row_of = kernels.axis_table(padded_shape[1], out[0], ksize[0], strides[0], dilation[0])
+        col_of = kernels.axis_table(padded_shape[2], out[1], ksize[1], strides[1], dilation[1])
+
+        def images(start: int, stop: int) -> None:
+            buffer = numpy.empty((min(chunk, stop - start) * rows, width), dtype=g2.dtype)
+            for first in range(start, stop, chunk):
+                count = min(chunk, stop - first)
+                cols = buffer[:count * rows]
+                numpy.matmul(g2[first * rows:(first + count) * rows], wt, out=cols)
+                kernels.col2im_2d(cols, gpad[first:first + count], out[1], row_of, col_of)
+        self.in_batch_parts(images, n)
         return gpad
 
     def max_pool(self, x, pool_size, strides, pads):
@@ -128,7 +137,9 @@ class NumpyOps(Ops):
         shape = (x.shape[0], *out, x.shape[-1])
         y = numpy.empty(shape, dtype=x.dtype)
         arg = numpy.empty(shape, dtype=_position_index(math.prod(pool_size)))
-        kernels.max_pool_2d(xpad, y, arg, *pool_size, *strides)
+        self.in_batch_parts(lambda start, stop: kernels.max_pool_2d(xpad[start:stop], y[start:stop], arg[start:stop],
+                                                                    *pool_size, *strides),
+                            x.shape[0], self._items_per_part(y))
         return y, arg
 
     def max_pool_backward(self, grad, argmax, x_shape, pool_size, strides, pads):
@@ -136,7 +147,9 @@ class NumpyOps(Ops):
         if kernels is None or grad.ndim != 4 or grad.dtype.kind != "f":
             return super().max_pool_backward(grad, argmax, x_shape, pool_size, strides, pads)
         gpad = numpy.empty(self._padded_shape(x_shape, pads), dtype=grad.dtype)
-        kernels.max_pool_backward_2d(grad, argmax, gpad, *pool_size, *strides)
+        self.in_batch_parts(lambda start, stop: kernels.max_pool_backward_2d(
+            grad[start:stop], argmax[start:stop], gpad[start:stop], *pool_size, *strides),
+            grad.shape[0], self._items_per_part(gpad))
         return self._unpad(gpad, x_shape, pads)
 
     def bias_activation(self, y, b, activation: str):
@@ -147,7 +160,9 @@ class NumpyOps(Ops):
                 or (b is not None and b.shape != y.shape[-1:])):
             return super().bias_activation(y, b, activation)
         y2 = y.reshape(-1, y.shape[-1])
-        kernels.bias_relu_2d(y2, y2[0] if b is None else b, b is not None, relu)
+        bias = y2[0].copy() if b is None else b
+        self.in_batch_parts(lambda start, stop: kernels.bias_relu_2d(y2[start:stop], bias, b is not None, relu),
+                            y2.shape[0], self._items_per_part(y2))
         return y
 
     def bias_activation_backward(self, grad, y, activation: str, with_bias: bool):
@@ -158,9 +173,19 @@ class NumpyOps(Ops):
         channels = grad.shape[-1]
         g2 = grad.reshape(-1, channels)
         gz = numpy.empty(g2.shape, dtype=g2.dtype) if relu else g2
-        gb = numpy.empty(channels, dtype=numpy.float64)
-        kernels.bias_relu_backward_2d(g2, y.reshape(-1, channels) if relu else g2, gz, gb, relu, with_bias)
-        return gz.reshape(grad.shape), (gb.astype(grad.dtype) if with_bias else None)
+        y2 = y.reshape(-1, channels) if relu else g2
+
+        def rows(start: int, stop: int):
+            gb = numpy.empty(channels, dtype=numpy.float64)
+            kernels.bias_relu_backward_2d(g2[start:stop], y2[start:stop], gz[start:stop], gb, relu, with_bias)
+            return gb
+        gbs = self.in_batch_parts(rows, g2.shape[0], self._items_per_part(g2))
+        return gz.reshape(grad.shape), (sum(gbs[1:], gbs[0]).astype(grad.dtype) if with_bias else None)
+
+    @staticmethod
+    def _items_per_part(array, part_bytes: int = 1 << 20) -> int:
+        """Fewest leading-axis items worth a thread of their own: ``part_bytes`` of ``array``."""
+        return max(1, -(-part_bytes // max(1, array.nbytes // max(1, array.shape[0]))))
 
     # ------------------------------------------------------ numba RMSprop (plain)
     def rmsprop_update(self, var, grad, v, lr, rho, one_minus_rho, epsilon, work=None,
