@@ -132,17 +132,23 @@ class ConvOps:
         cg, o = w.shape[-2], w.shape[-1]
         rows = g2.shape[0]
         if groups == 1:
-            if self._disjoint_windows(ksize, strides, dilation):
-                # Every padded cell gets at most one column entry: write the columns in one go.
-                cols = xp.matmul(g2, w.reshape(kpos * cg, o).T)
-                view = self.window_view(gpad, out, ksize, strides, dilation)
-                view[...] = cols.reshape(view.shape)
-                return gpad
+            per_image = rows // n
+            disjoint = self._disjoint_windows(ksize, strides, dilation)
             wk = w.reshape(kpos, cg, o)
-            buf = xp.empty((rows, cg), dtype=g2.dtype)
-            for p, position in enumerate(itertools.product(*map(range, ksize))):
-                xp.matmul(g2, wk[p].T, out=buf)
-                gpad[self._window_slice(position, out, strides, dilation)] += buf.reshape(n, *out, c)
+
+            def images(start: int, stop: int) -> None:
+                g_images, gpad_images = g2[start * per_image:stop * per_image], gpad[start:stop]
+                if disjoint:
+                    # Every padded cell gets at most one column entry: write the columns in one go.
+                    view = self.window_view(gpad_images, out, ksize, strides, dilation)
+                    view[...] = xp.matmul(g_images, w.reshape(kpos * cg, o).T).reshape(view.shape)
+                    return
+                buf = xp.empty((g_images.shape[0], cg), dtype=g2.dtype)
+                for p, position in enumerate(itertools.product(*map(range, ksize))):
+                    xp.matmul(g_images, wk[p].T, out=buf)
+                    gpad_images[self._window_slice(position, out, strides, dilation)] += \
+                        buf.reshape(stop - start, *out, c)
+            self.in_batch_parts(images, n, per_image * kpos * cg * g2.dtype.itemsize)
             return gpad
         og = o // groups
         g3 = g2.reshape(rows, groups, og).transpose(1, 0, 2)                  # (G, M, Og)
@@ -221,7 +227,7 @@ class ConvOps:
                 xp.matmul(cols.T, g_images[first:first + cols.shape[0]], out=part)
                 gw += part
             return gw
-        gws = self.in_batch_parts(images, xpad.shape[0])
+        gws = self.in_batch_parts(images, xpad.shape[0], rows * math.prod(wshape[:-1]) * g2.dtype.itemsize)
         return sum(gws[1:], gws[0]).reshape(wshape)
 
     def conv_with_columns(self, x, w, strides: Sequence[int], dilation: Sequence[int], pads: Pads,
@@ -242,7 +248,7 @@ class ConvOps:
                 y_images = y[start * rows:stop * rows]
                 for first, cols in self._column_chunks(xpad[start:stop], out, ksize, strides, dilation, chunk):
                     self.xp.matmul(cols, w2, out=y_images[first:first + cols.shape[0]])
-            self.in_batch_parts(images, x.shape[0])
+            self.in_batch_parts(images, x.shape[0], rows * w2.shape[0] * x.dtype.itemsize)
             return y.reshape(x.shape[0], *out, w.shape[-1]), None
         cols = self.im2col(xpad, out, ksize, strides, dilation, groups)
         y = self._conv_gemm(cols, w, groups).reshape(x.shape[0], *out, w.shape[-1])

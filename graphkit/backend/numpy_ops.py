@@ -93,8 +93,12 @@ class NumpyOps(Ops):
     def to_numpy(self, array) -> numpy.ndarray:
         return array
 
-    def in_batch_parts(self, fn, total: int, min_part: int = 1) -> list:
-        return batch_threads.run(fn, total, min(batch_threads.parts(), total // max(1, min_part)))
+    # Fewest bytes of data a batch part on a thread of its own should cover (in_batch_parts).
+    part_bytes = 1 << 20
+
+    def in_batch_parts(self, fn, total: int, item_bytes: int) -> list:
+        fewest = max(1, -(-self.part_bytes // max(1, item_bytes)))
+        return batch_threads.run(fn, total, min(batch_threads.parts(), total // fewest))
 
     if _special is not None:
 
@@ -125,7 +129,7 @@ class NumpyOps(Ops):
                 cols = buffer[:count * rows]
                 numpy.matmul(g2[first * rows:(first + count) * rows], wt, out=cols)
                 kernels.col2im_2d(cols, gpad[first:first + count], out[1], row_of, col_of)
-        self.in_batch_parts(images, n)
+        self.in_batch_parts(images, n, rows * width * g2.dtype.itemsize)
         return gpad
 
     def max_pool(self, x, pool_size, strides, pads):
@@ -139,7 +143,7 @@ class NumpyOps(Ops):
         arg = numpy.empty(shape, dtype=_position_index(math.prod(pool_size)))
         self.in_batch_parts(lambda start, stop: kernels.max_pool_2d(xpad[start:stop], y[start:stop], arg[start:stop],
                                                                     *pool_size, *strides),
-                            x.shape[0], self._items_per_part(y))
+                            x.shape[0], xpad.nbytes // x.shape[0])
         return y, arg
 
     def max_pool_backward(self, grad, argmax, x_shape, pool_size, strides, pads):
@@ -149,7 +153,7 @@ class NumpyOps(Ops):
         gpad = numpy.empty(self._padded_shape(x_shape, pads), dtype=grad.dtype)
         self.in_batch_parts(lambda start, stop: kernels.max_pool_backward_2d(
             grad[start:stop], argmax[start:stop], gpad[start:stop], *pool_size, *strides),
-            grad.shape[0], self._items_per_part(gpad))
+            grad.shape[0], gpad.nbytes // grad.shape[0])
         return self._unpad(gpad, x_shape, pads)
 
     def bias_activation(self, y, b, activation: str):
@@ -162,7 +166,7 @@ class NumpyOps(Ops):
         y2 = y.reshape(-1, y.shape[-1])
         bias = y2[0].copy() if b is None else b
         self.in_batch_parts(lambda start, stop: kernels.bias_relu_2d(y2[start:stop], bias, b is not None, relu),
-                            y2.shape[0], self._items_per_part(y2))
+                            y2.shape[0], y2.shape[1] * y2.dtype.itemsize)
         return y
 
     def bias_activation_backward(self, grad, y, activation: str, with_bias: bool):
@@ -179,13 +183,9 @@ class NumpyOps(Ops):
             gb = numpy.empty(channels, dtype=numpy.float64)
             kernels.bias_relu_backward_2d(g2[start:stop], y2[start:stop], gz[start:stop], gb, relu, with_bias)
             return gb
-        gbs = self.in_batch_parts(rows, g2.shape[0], self._items_per_part(g2))
+        gbs = self.in_batch_parts(rows, g2.shape[0], channels * g2.dtype.itemsize)
         return gz.reshape(grad.shape), (sum(gbs[1:], gbs[0]).astype(grad.dtype) if with_bias else None)
 
-    @staticmethod
-    def _items_per_part(array, part_bytes: int = 1 << 20) -> int:
-        """Fewest leading-axis items worth a thread of their own: ``part_bytes`` of ``array``."""
-        return max(1, -(-part_bytes // max(1, array.nbytes // max(1, array.shape[0]))))
 
     # ------------------------------------------------------ numba RMSprop (plain)
     def rmsprop_update(self, var, grad, v, lr, rho, one_minus_rho, epsilon, work=None,

@@ -85,10 +85,11 @@ class Ops(ConvOps, RNNOps, OptimizerOps, LossOps):
         step = max(1, rows if self.block_bytes is None else self.block_bytes // max(row_bytes, 1))
         return [slice(start, min(start + step, rows)) for start in range(0, max(rows, 1), step)]
 
-    def in_batch_parts(self, fn, total: int, min_part: int = 1) -> list:
-        """``[fn(start, stop), ...]`` over contiguous parts of ``range(total)`` (a batch's items or
-        rows), none smaller than ``min_part``. Here one part; NumpyOps runs parts on several
-        threads (:mod:`graphkit.backend.cpu_threads`), so ``fn`` must only write its own rows."""
+    def in_batch_parts(self, fn, total: int, item_bytes: int) -> list:
+        """``[fn(start, stop), ...]`` over contiguous parts of ``range(total)`` (a batch's images,
+        or rows) of ``item_bytes`` of data each. Here one part; NumpyOps runs parts of at least
+        ``part_bytes`` on several threads (:mod:`~graphkit.backend.cpu_threads`), so ``fn``
+        must only write its own items."""
         return [fn(0, total)]
 
     # ------------------------------------------------------------ broadcasting
