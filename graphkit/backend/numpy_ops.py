@@ -12,6 +12,9 @@ unmasked LSTM steps and plain RMSprop updates (no momentum, not centered; contig
 one float dtype) run fused kernels from :mod:`graphkit.backend.numba_kernels` (numba is
 imported on first use, not with graphkit). ``GRAPHKIT_NO_NUMBA=1`` (read at that first use)
 keeps the generic numpy code.
+
+Large convolutions, max pooling and bias + relu split their batch over threads
+(:meth:`NumpyOps.in_batch_parts`, :mod:`graphkit.backend.cpu_threads`).
 """
 from __future__ import annotations
 
