@@ -9,7 +9,9 @@ layers' col2im, max pooling, bias + relu; an LSTM step's gate work, bias add inc
 plain RMSprop update), or replaces a slow numpy copy (a blocked 2-D transpose); the GEMMs stay
 numpy's. Kernels are serial: numba's
 OpenMP workers and OpenBLAS's threads both spin while idle, and on a 2-core machine alternating
-the two pools made a col2im 5x slower.
+the two pools made a col2im 5x slower. The convolution, pooling and bias kernels release the
+GIL (``nogil``), so NumpyOps runs them on parts of a batch in its own threads
+(:mod:`graphkit.backend.cpu_threads`).
 """
 from __future__ import annotations
 
