@@ -214,6 +214,44 @@ def test_rmsprop_velocities_of_dead_units_never_become_denormal():
     np.testing.assert_allclose(var.numpy(), expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("name,kwargs,slots", [
+    ("adam", {}, ("momentum", "velocity")),
+    ("adamw", {"weight_decay": 0.004}, ("momentum", "velocity")),
+    ("sgd", {"momentum": 0.9}, ("momentum",)),
+    ("sgd", {"momentum": 0.9, "nesterov": True}, ("momentum",)),
+])
+def test_momentum_slots_of_dead_units_never_become_denormal(name, kwargs, slots):
+    """Signed slots decaying under zero gradients are set to zero below sqrt(tiny), second
+    moments floored there, before any entry turns denormal; the live weights follow the
+    reference formula."""
+    tiny = np.finfo(np.float32).tiny
+    var = gk.Variable(np.ones(4, np.float32), name="w")
+    ref, expected = KerasReference(name, **kwargs), np.ones(4)
+    opt = make(name, lr=0.01, **kwargs)
+    rng = np.random.default_rng(4)
+    for step in range(1500):
+        g = rng.normal(size=4).astype(np.float32)
+        if step:
+            g[:2] = 0
+        opt.apply([gk.constant(g)], [var])
+        expected = ref.step(expected, g, 0.01)
+        for slot in slots:
+            values = np.abs(opt.get_slot(var, slot).numpy())
+            assert np.all((values == 0) | (values >= tiny)), (step, slot, values)
+    assert np.all(opt.get_slot(var, slots[0]).numpy()[:2] == 0)
+    np.testing.assert_allclose(var.numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_keep_normal_zeroes_or_raises_small_entries_in_place():
+    ops = backend.current()
+    slot = np.array([1e-20, -1e-20, 1e-18, -2e-18, 0.0, np.nan, -np.inf], np.float32)
+    ops.keep_normal(slot, np.float32(1e-19), signed=True)
+    np.testing.assert_array_equal(slot, np.array([0, 0, 1e-18, -2e-18, 0, np.nan, -np.inf], np.float32))
+    second = np.array([1e-25, 0.0, 3e-19, np.nan], np.float32)
+    ops.keep_normal(second, np.float32(1e-19), signed=False)
+    np.testing.assert_array_equal(second, np.array([1e-19, 1e-19, 3e-19, np.nan], np.float32))
+
+
 def test_minimize_with_a_gradient_tape():
     w = gk.Variable(np.array([3.0, -2.0], np.float32), name="w")
     opt = O.SGD(learning_rate=0.1)

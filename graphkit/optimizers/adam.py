@@ -74,6 +74,8 @@ class Adam(Optimizer):
                 c1, c2, eps = self._constants(dtype, (1 - beta_1, 1 - beta_2, self.epsilon))
             kernel(var, g, ms[i].data, vs[i].data, alpha, c1, c2, eps,
                    hats[i].data if hats is not None else None, work[i])
+        self._keep_slots_normal(ms, indices, t, beta_1, signed=True)
+        self._keep_slots_normal(vs, indices, t, beta_2, signed=False)
 
     def get_config(self) -> dict:
         config = super().get_config()

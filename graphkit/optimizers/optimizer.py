@@ -44,6 +44,7 @@ import numpy
 
 from .. import initializers
 from ..backend import state as _backend
+from ..backend.optimizer_ops import velocity_floor, velocity_floor_period
 from ..engine import naming
 from ..engine.tensor import Tensor, to_array, wrap
 from ..engine.variable import Variable
@@ -494,6 +495,18 @@ class Optimizer:
                     dtype = data.dtype
                     scalar = ops.optimizer_scalar(factor, dtype)
                 ops.scale_inplace(data, scalar)
+
+    def _keep_slots_normal(self, slots: Sequence[Variable], indices, step: int, decay: float,
+                           signed: bool) -> None:
+        """Every :func:`velocity_floor_period` steps of ``decay`` (float32's, the shortest), keep
+        these slots of the updated variables out of the denormal range (``Ops.keep_normal``)."""
+        if step % velocity_floor_period(numpy.float32, decay):
+            return
+        ops = _backend.ops
+        for i in indices:
+            data = slots[i].data
+            (floor,) = self._constants(data.dtype, (velocity_floor(data.dtype),))
+            ops.keep_normal(data, floor, signed, self._workspaces[i])
 
     def _constants(self, dtype: Any, values: tuple) -> tuple:
         """Per-dtype backend scalars for constant hyper-parameters (cached; see optimizer_scalar)."""

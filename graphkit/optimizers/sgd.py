@@ -59,6 +59,7 @@ class SGD(Optimizer):
                     lr = ops.optimizer_scalar(learning_rate, dtype)
                     (momentum,) = self._constants(dtype, (self.momentum,))
                 kernel(var, g, momentums[i].data, lr, momentum, nesterov, work[i])
+            self._keep_slots_normal(momentums, indices, self._step_count() + 1, float(self.momentum), signed=True)
         else:
             kernel = ops.sgd_update
             for i, g in zip(indices, grads):
