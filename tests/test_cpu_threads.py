@@ -104,6 +104,50 @@ def test_concurrent_callers_all_get_their_results_and_blas_is_restored(blas):
     assert blas.get() == 2
 
 
+def test_owning_the_cores_holds_blas_to_one_thread_and_is_reentrant(blas):
+    blas.set(2)
+    seen = {}
+
+    def other_thread():
+        seen["other parts"] = batch_threads.parts()
+        with batch_threads.owning_cores():
+            seen["other blas"] = blas.get()
+        seen["other run"] = batch_threads.run(lambda a, b: (a, b), 4, 2)
+    with batch_threads.owning_cores():
+        assert blas.get() == 1
+        assert batch_threads.parts() == min(2, os.cpu_count() or 1)   # the user's count, not BLAS's 1
+        with batch_threads.owning_cores():
+            assert blas.get() == 1
+        assert blas.get() == 1                                       # an inner block restores nothing
+        t = threading.Thread(target=other_thread)
+        t.start()
+        t.join()
+    assert blas.get() == 2
+    assert seen == {"other parts": 1, "other blas": 1, "other run": [(0, 4)]}   # serial meanwhile
+
+
+def test_numpy_convolutions_run_their_gemms_single_threaded(blas, monkeypatch):
+    """Even a convolution too small to split runs its GEMM with BLAS at one thread (so no
+    OpenBLAS worker spins against the next split); a single image keeps BLAS's threads."""
+    blas.set(2)
+    counts = []
+    kernel_grad = Ops._kernel_grad
+
+    def recording(self, *args):
+        counts.append(blas.get())
+        return kernel_grad(self, *args)
+    monkeypatch.setattr(Ops, "_kernel_grad", recording)
+    ops = NumpyOps()
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((3, 3, 2, 4)).astype("float32")
+    pads = ((0, 0), (0, 0))
+    for n in (3, 1):
+        x = rng.standard_normal((n, 6, 6, 2)).astype("float32")
+        y = ops.conv(x, w, (1, 1), (1, 1), pads)
+        ops.conv_backward(np.ones_like(y), x, w, (1, 1), (1, 1), pads)
+    assert counts == [1, 2] and blas.get() == 2
+
+
 def test_switched_off_by_environment():
     code = "from graphkit.backend.cpu_threads import batch_threads as b; print(b.parts())"
     env = dict(os.environ, GRAPHKIT_NO_BATCH_THREADS="1")

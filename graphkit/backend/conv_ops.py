@@ -14,7 +14,8 @@ Everything is written against ``self.xp`` (numpy or cupy):
   the forward is then ONE matrix product (one batched product for ``groups > 1``).
 - The kernel gradient is one GEMM of the same columns with the output gradient (the forward's
   columns, kept up to ``conv_columns_keep_bytes``); an input that needs no gradient skips col2im.
-- With ``conv_chunk_bytes`` set (NumpyOps), ``groups == 1`` convolutions instead copy the columns
+- With ``conv_chunk_bytes`` set (NumpyOps), ``groups == 1`` convolutions whose columns exceed it, or whose
+  batch splits into parts (``batch_parts``), instead copy the columns
   of a few images at a time into one reused cache-sized buffer, for the forward product and again
   for the kernel gradient: on a CPU, writing and re-reading full-batch columns (tens of MB) from
   memory costs more than copying them twice from cache.
@@ -192,14 +193,16 @@ class ConvOps:
     # Bytes of im2col columns copied at a time (whole images); None: the whole batch at once.
     conv_chunk_bytes: int | None = None
 
-    def _column_chunk(self, x, out: Sequence[int], w, groups: int) -> int:
-        """Images per im2col chunk (the whole batch without ``conv_chunk_bytes`` or for
-        ``groups > 1``)."""
+    def _column_chunk(self, x, out: Sequence[int], w, groups: int) -> int | None:
+        """Images per im2col chunk where a ``groups == 1`` convolution builds its columns a few
+        images at a time: when they exceed ``conv_chunk_bytes``, or when the batch splits into
+        parts (:meth:`batch_parts`). None: all columns at once."""
         n = x.shape[0]
         if self.conv_chunk_bytes is None or groups != 1:
-            return n
+            return None
         per_image = math.prod(out) * math.prod(w.shape[:-1]) * x.dtype.itemsize
-        return max(1, min(n, self.conv_chunk_bytes // per_image))
+        chunk = max(1, min(n, self.conv_chunk_bytes // per_image))
+        return chunk if chunk < n or self.batch_parts(n, per_image) > 1 else None
 
     def _column_chunks(self, xpad, out: Sequence[int], ksize, strides, dilation, chunk: int):
         """Yields ``(first_row, columns)`` for every ``chunk`` images of ``xpad``: the columns of
@@ -241,7 +244,7 @@ class ConvOps:
         ksize = w.shape[:-2]
         out = _out_sizes(xpad.shape[1:-1], ksize, strides, dilation)
         chunk = self._column_chunk(x, out, w, groups)
-        if chunk < x.shape[0]:
+        if chunk is not None:
             rows = math.prod(out)
             y = self.xp.empty((x.shape[0] * rows, w.shape[-1]), dtype=x.dtype)
             w2 = w.reshape(-1, w.shape[-1])
@@ -266,7 +269,7 @@ class ConvOps:
         g2 = grad.reshape(-1, grad.shape[-1])
         padded = self._padded_shape(x.shape, pads)
         chunk = self._column_chunk(x, out, w, groups)
-        if cols is None and chunk < x.shape[0]:
+        if cols is None and chunk is not None:
             gw = self._chunked_kernel_grad(self.pad_spatial(x, pads), g2, w.shape, out, strides, dilation, chunk)
         else:
             if cols is None:

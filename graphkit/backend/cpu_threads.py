@@ -15,12 +15,13 @@ BLAS is not an OpenBLAS this module can find (Accelerate, MKL), or with
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import glob
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy
 
@@ -72,14 +73,21 @@ def _usable_cpus() -> int:
 
 
 class BatchThreads:
-    """Runs ``fn(start, stop)`` over contiguous parts of a batch, one part per thread."""
+    """Splits batches over threads while holding OpenBLAS to one thread.
+
+    A thread *owns the cores* inside :meth:`owning_cores` (reentrant): BLAS runs single-threaded
+    and :meth:`run` supplies the parallelism. One thread owns them at a time; others meanwhile
+    run serially (with BLAS at one thread too: the setting is library-wide).
+    """
 
     def __init__(self) -> None:
         self._blas: _OpenBlasThreads | None | bool = False   # False: not looked up yet
         self._cpus = 1
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
-        self._busy = threading.Lock()        # one split batch at a time (it sets BLAS's count)
+        self._busy = threading.Lock()        # held by the owning thread
+        self._owner: int | None = None       # that thread's ident
+        self._user_threads = 1               # BLAS's thread count when ownership began
         self._inside = threading.local()     # set while a thread runs a part: nested work is serial
 
     def _control(self) -> _OpenBlasThreads | None:
@@ -89,11 +97,41 @@ class BatchThreads:
         return self._blas
 
     def parts(self) -> int:
-        """Threads a batch may be split over now (1: run serially, BLAS threading its GEMMs)."""
+        """Threads a batch may be split over now (1: run serially)."""
         blas = self._control()
         if blas is None or self._cpus < 2 or getattr(self._inside, "active", False):
             return 1
-        return max(1, min(blas.get(), self._cpus))
+        owner = self._owner
+        if owner is None:
+            threads = blas.get()
+        elif owner == threading.get_ident():
+            threads = self._user_threads
+        else:
+            return 1
+        return max(1, min(threads, self._cpus))
+
+    @contextlib.contextmanager
+    def owning_cores(self) -> Iterator[None]:
+        """A block whose BLAS calls run single-threaded (its parallelism comes from :meth:`run`),
+        so OpenBLAS's workers stay asleep instead of spinning against the parts. BLAS's thread
+        count is set back when the outermost block ends."""
+        blas = self._control()
+        me = threading.get_ident()
+        if blas is None or self._owner == me or getattr(self._inside, "active", False) \
+                or not self._busy.acquire(blocking=False):
+            yield
+            return
+        try:
+            self._user_threads = blas.get()
+            self._owner = me
+            if self._user_threads > 1:
+                blas.set(1)
+            yield
+        finally:
+            if self._user_threads > 1:
+                blas.set(self._user_threads)
+            self._owner = None
+            self._busy.release()
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None or self._pool_pid != os.getpid():   # a forked child has no workers
@@ -107,26 +145,24 @@ class BatchThreads:
 
     def run(self, fn: Callable[[int, int], Any], total: int, parts: int) -> list:
         """``[fn(start, stop), ...]`` over up to ``parts`` contiguous, near-equal ranges of
-        ``range(total)``; the first runs on the calling thread. BLAS runs single-threaded until
-        every part has ended. A call while another thread's split batch runs is serial."""
+        ``range(total)``, owning the cores (:meth:`owning_cores`) until every part has ended; the
+        first range runs on the calling thread. Serial where another thread owns the cores."""
         step = -(-total // max(1, parts))
         ranges = [(start, min(total, start + step)) for start in range(0, total, step)]
-        blas = self._control()
-        if len(ranges) <= 1 or blas is None or not self._busy.acquire(blocking=False):
+        if len(ranges) <= 1 or getattr(self._inside, "active", False):
             return [fn(0, total)]
-        previous = blas.get()
-        try:
-            blas.set(1)
+        with self.owning_cores():
+            if self._owner != threading.get_ident():
+                return [fn(0, total)]
             self._inside.active = True
-            futures = [self._executor().submit(self._part, fn, *r) for r in ranges[1:]]
             try:
-                first = fn(*ranges[0])
+                futures = [self._executor().submit(self._part, fn, *r) for r in ranges[1:]]
+                try:
+                    first = fn(*ranges[0])
+                finally:
+                    wait(futures)
             finally:
-                wait(futures)
-        finally:
-            self._inside.active = False
-            blas.set(previous)
-            self._busy.release()
+                self._inside.active = False
         return [first] + [future.result() for future in futures]
 
 

@@ -99,9 +99,12 @@ class NumpyOps(Ops):
     # Fewest bytes of data a batch part on a thread of its own should cover (in_batch_parts).
     part_bytes = 1 << 20
 
-    def in_batch_parts(self, fn, total: int, item_bytes: int) -> list:
+    def batch_parts(self, total: int, item_bytes: int) -> int:
         fewest = max(1, -(-self.part_bytes // max(1, item_bytes)))
-        return batch_threads.run(fn, total, min(batch_threads.parts(), total // fewest))
+        return max(1, min(batch_threads.parts(), total // fewest))
+
+    def in_batch_parts(self, fn, total: int, item_bytes: int) -> list:
+        return batch_threads.run(fn, total, self.batch_parts(total, item_bytes))
 
     if _special is not None:
 
@@ -272,3 +275,25 @@ class NumpyOps(Ops):
         gx, gw, gu, gb = self._rnn_weight_grads(dz, x2, kernel, with_bias, h_prev, go_backwards,
                                                 input_grad=input_grad)
         return gx, None if zero_h0 else dh, dc, gw, gu, gb
+
+
+def _owning_cores(name: str):
+    """Ops' convolution method ``name`` run owning the cores (:meth:`BatchThreads.owning_cores`)
+    for a batch of several images: its GEMMs run with BLAS single-threaded, big ones split over
+    the batch, so OpenBLAS's workers never wake to spin against the parts (a spinning worker
+    made the split passes of the next convolution ~2x slower). A single image keeps BLAS's
+    threads: it cannot split."""
+    generic = getattr(Ops, name)
+
+    def method(self, batch, *args, **kwargs):
+        if batch.shape[0] < 2:
+            return generic(self, batch, *args, **kwargs)
+        with batch_threads.owning_cores():
+            return generic(self, batch, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = generic.__doc__
+    return method
+
+
+for _name in ("conv_with_columns", "conv_backward", "conv_transpose", "conv_transpose_backward"):
+    setattr(NumpyOps, _name, _owning_cores(_name))

@@ -85,6 +85,10 @@ class Ops(ConvOps, RNNOps, OptimizerOps, LossOps):
         step = max(1, rows if self.block_bytes is None else self.block_bytes // max(row_bytes, 1))
         return [slice(start, min(start + step, rows)) for start in range(0, max(rows, 1), step)]
 
+    def batch_parts(self, total: int, item_bytes: int) -> int:
+        """How many parts :meth:`in_batch_parts` splits ``total`` items of ``item_bytes`` into."""
+        return 1
+
     def in_batch_parts(self, fn, total: int, item_bytes: int) -> list:
         """``[fn(start, stop), ...]`` over contiguous parts of ``range(total)`` (a batch's images,
         or rows) of ``item_bytes`` of data each. Here one part; NumpyOps runs parts of at least
