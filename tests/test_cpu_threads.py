@@ -164,6 +164,7 @@ def three_parts(monkeypatch, blas):
     ops = NumpyOps()
     ops.conv_chunk_bytes = 1 << 12
     ops.part_bytes = 1
+    ops.dense_split_flops = 0
     return ops
 
 
@@ -205,3 +206,23 @@ def test_split_pooling_and_bias_relu_match_the_generic_code(three_parts):
     rz, rb = GENERIC.bias_activation_backward(x, out, "relu", True)
     _close(gz, rz)
     _close(gb, rb)
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (3, 4, 5)])
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("input_grad", [True, False])
+def test_split_dense_matches_the_generic_code(three_parts, shape, with_bias, input_grad):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype("float32")
+    w = rng.standard_normal((5, 6)).astype("float32")
+    b = rng.standard_normal(6).astype("float32") if with_bias else None
+    y = three_parts.dense(x, w, b)
+    _close(y, GENERIC.dense(x, w, b))
+    g = rng.standard_normal(y.shape).astype("float32")
+    got = three_parts.dense_backward(g, x, w, with_bias, input_grad)
+    want = GENERIC.dense_backward(g, x, w, with_bias, input_grad)
+    for a, r in zip(got, want):
+        assert (a is None) == (r is None)
+        if a is not None:
+            assert a.shape == r.shape
+            _close(a, r)
