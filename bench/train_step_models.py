@@ -2,7 +2,10 @@
 
 - conv: Conv2D(32,3,relu) → Conv2D(64,3,relu) → MaxPooling2D(3) → GlobalAveragePooling2D →
   Dense(10) on 32×32×3 images, batch 64 (target ≤ 1.5× PyTorch);
-- lstm: LSTM(128) over 10 steps of 64 features → Dense(10), batch 32 (target ≤ 1.0× PyTorch).
+- lstm: LSTM(128) over 10 steps of 64 features → Dense(10), batch 32 (target ≤ 1.0× PyTorch);
+- convnet: Keras's MNIST convnet example, Conv2D(32,3,relu) → Conv2D(64,3,relu) →
+  MaxPooling2D(2) → Flatten → Dense(128,relu) → Dense(10) on 28×28×1, batch 128 (no target:
+  convolutions next to a large dense layer).
 
 Both train with RMSprop on sparse softmax crossentropy. Each peer runs at its best of 1 and 2
 threads; prints ms per step and the ratio graphkit / PyTorch.
@@ -39,10 +42,15 @@ def graphkit_models():
     conv = gk.Model(conv_in, layers.Dense(10)(x))
     seq_in = gk.Input((10, 64))
     lstm = gk.Model(seq_in, layers.Dense(10)(layers.LSTM(128)(seq_in)))
-    for model in (conv, lstm):
+    mnist_in = gk.Input((28, 28, 1))
+    x = layers.Conv2D(32, 3, activation="relu")(mnist_in)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    x = layers.Flatten()(layers.MaxPooling2D(2)(x))
+    convnet = gk.Model(mnist_in, layers.Dense(10)(layers.Dense(128, activation="relu")(x)))
+    for model in (conv, lstm, convnet):
         model.compile(optimizer="rmsprop",
                       loss=gk.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return {"conv": conv, "lstm": lstm}
+    return {"conv": conv, "lstm": lstm, "convnet": convnet}
 
 
 def torch_models():
@@ -68,19 +76,31 @@ def torch_models():
             _, (h, _) = self.lstm(x)
             return self.fc(h[0])
 
-    return {"conv": Conv(), "lstm": Recurrent()}
+    class ConvNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.c2 = nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3)
+            self.fc1, self.fc2 = nn.Linear(12 * 12 * 64, 128), nn.Linear(128, 10)
+
+        def forward(self, x):  # NHWC in; flattened channels-last, as graphkit's Flatten
+            x = torch.relu(self.c2(torch.relu(self.c1(x.permute(0, 3, 1, 2)))))
+            x = nn.functional.max_pool2d(x, 2).permute(0, 2, 3, 1).flatten(1)
+            return self.fc2(torch.relu(self.fc1(x)))
+
+    return {"conv": Conv(), "lstm": Recurrent(), "convnet": ConvNet()}
 
 
 def data():
     rng = np.random.default_rng(0)
     return {"conv": (rng.random((64, 32, 32, 3), dtype=np.float32), rng.integers(0, 10, 64)),
-            "lstm": (rng.random((32, 10, 64), dtype=np.float32), rng.integers(0, 10, 32))}
+            "lstm": (rng.random((32, 10, 64), dtype=np.float32), rng.integers(0, 10, 32)),
+            "convnet": (rng.random((128, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 128))}
 
 
 def main() -> None:
     import torch
     ours, theirs, batches = graphkit_models(), torch_models(), data()
-    print(f"{'model':<6} {'graphkit ms':>12} {'torch ms':>10} {'ratio':>7}")
+    print(f"{'model':<8} {'graphkit ms':>12} {'torch ms':>10} {'ratio':>7}")
     for name, (x, y) in batches.items():
         model = ours[name]
         mine = []
@@ -99,7 +119,7 @@ def main() -> None:
         for threads in (1, 2):
             torch.set_num_threads(threads)
             other.append(best_ms(torch_step))
-        print(f"{name:<6} {min(mine):12.2f} {min(other):10.2f} {min(mine) / min(other):7.2f}")
+        print(f"{name:<8} {min(mine):12.2f} {min(other):10.2f} {min(mine) / min(other):7.2f}")
 
 
 if __name__ == "__main__":
