@@ -3,15 +3,18 @@
 A convolution step on the CPU is GEMMs (threaded by BLAS) between memory-bound passes (im2col
 copies, col2im, bias + relu, pooling) that numpy and numba run on one core. A second Python
 thread does not help those passes right after a GEMM: OpenBLAS's idle workers spin on the
-other cores for a while after each threaded call. So NumpyOps splits the batch instead: each
-of ``n`` threads runs its images' copies, GEMMs and fused kernels while OpenBLAS is set to one
-thread, so no BLAS worker wakes up to compete; the count is set back when the parts end.
+other cores for ~0.1 s after each threaded call. So NumpyOps splits the batch instead: each of
+``n`` threads runs its images' copies, GEMMs and fused kernels while OpenBLAS is set to one
+thread (:meth:`BatchThreads.owning_cores`), so no BLAS worker wakes up to compete; the count
+is set back when the call ends. Convolutions of several images own the cores for their whole
+call, and dense products too large for one core are split by rows the same way.
 (Measured on 2 cores: conv2d forward 12.8 -> 9.5 ms, the SPEC conv net's step 64 -> 43 ms.)
 
 ``n`` is the thread count BLAS is set to use (``OPENBLAS_NUM_THREADS``, threadpoolctl's
 limits), capped at the usable CPUs: a limit of one thread keeps everything serial. Where numpy's
 BLAS is not an OpenBLAS this module can find (Accelerate, MKL), or with
-``GRAPHKIT_NO_BATCH_THREADS=1``, there is one part and BLAS threads its GEMMs itself.
+``GRAPHKIT_NO_BATCH_THREADS=1``, there is one part and BLAS threads its GEMMs itself. While a
+batch is split, BLAS calls made by other threads of the process run single-threaded.
 """
 from __future__ import annotations
 
