@@ -459,7 +459,7 @@ def test_output_shape_from_dry_run_with_unknown_dims():
 def test_dry_run_does_not_record_on_tapes_or_touch_data():
     x = gk.Input((3,))
     s = Scale()
-    with gk.GradientTape() as tape:
+    with gk.GradientTape():
         s(x)
     assert s.alpha.numpy() == 2.0
 

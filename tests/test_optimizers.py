@@ -310,18 +310,19 @@ TORCH_CASES = [
 ]
 
 
+def _torch_eps_hat(eps_k, beta_2):
+    """A PyTorch ``before_step`` hook: Keras's epsilon-hat as PyTorch's eps at step t."""
+    def before_step(opt, t):
+        opt.param_groups[0]["eps"] = eps_k / math.sqrt(1 - beta_2 ** t)
+    return before_step
+
+
 @pytest.mark.parametrize("name,gk_opt,torch_opt,eps_map", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
 def test_matches_torch_optim(name, gk_opt, torch_opt, eps_map):
     rng = np.random.default_rng(3)
     inits = [rng.normal(size=s) for s in SHAPES]
     grads = [[rng.normal(size=s) for s in SHAPES] for _ in range(7)]
-    before = None
-    if eps_map is not None:
-        _, eps_k, beta_2 = eps_map
-
-        def before(opt, t):  # Keras's epsilon-hat as PyTorch's eps at step t
-            opt.param_groups[0]["eps"] = eps_k / math.sqrt(1 - beta_2 ** t)
-    expected = run_torch(torch_opt, grads, inits, before)
+    expected = run_torch(torch_opt, grads, inits, None if eps_map is None else _torch_eps_hat(*eps_map[1:]))
     got = run_gk(gk_opt(), grads, inits)
     for a, b in zip(got, expected):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

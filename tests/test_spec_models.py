@@ -1,8 +1,6 @@
 """The SPEC's reference models: parameter counts and output shapes equal Keras 3's, and they run."""
 import numpy as np
-import pytest
 
-import graphkit as gk
 from graphkit import examples
 
 
