@@ -200,6 +200,38 @@ def test_error_node_goes_when_the_same_layer_succeeds(make_view):
     assert [n["status"] for n in view.nodes] == ["pending"] * 4 and view.total_params == 8
 
 
+def test_a_disconnected_model_is_a_red_node_until_a_model_is_made(make_view):
+    view = make_view()
+    a, b = gk.Input((3,), name="a"), gk.Input((4,), name="b")
+    joined = L.concatenate([a, b], name="joined")
+    before = len(view.sent)
+    with pytest.raises(ValueError, match="Graph disconnected") as info:
+        gk.Model(a, joined, name="net")
+    delta = one_new(view, before)
+    (error,) = [n for n in delta["nodes"] if n["status"] == "error"]
+    assert error["id"] == "net:error" and error["name"] == "net" and error["class_name"] == "Functional"
+    assert error["error"] == f"ValueError: {info.value}" and error["params"] == 0
+    assert error["input_shapes"] == ["(None, 7)"]
+    assert {(e["source"], e["target"], e["status"]) for e in delta["edges"]} == {("joined", "net:error", "error")}
+    assert delta["total_params"] == 0 and not delta["groups"]
+    incoming(view, {"type": "details", "id": "net:error"})   # a half-made model has no weights to show
+    assert view.sent[-1] == {"type": "details", "id": "net:error", "weights": None}
+    gk.Model([a, b], joined, name="fixed")
+    fixed = view.sent[-1]
+    assert fixed["remove"] == ["net:error"] and [g["id"] for g in fixed["groups"]] == ["fixed"]
+    assert sorted(view.edges) == [("a", "joined"), ("b", "joined")]
+
+
+def test_model_inputs_that_are_not_inputs_make_a_red_node(make_view):
+    view = make_view()
+    x = gk.Input((3,), name="x")
+    hidden = L.Dense(2, name="hidden")(x)
+    with pytest.raises(ValueError, match="must come from gk.Input"):
+        gk.Model(hidden, L.Dense(1, name="out")(hidden), name="wrong")
+    assert [n["id"] for n in view.nodes if n["status"] == "error"] == ["wrong:error"]
+    assert ("out", "wrong:error") in view.edges
+
+
 def test_model_creation_groups_its_layers(make_view):
     view = make_view()
     x = gk.Input((8,), name="x")

@@ -1,7 +1,8 @@
 """Recording a layer call on symbolic tensors, and telling listeners (the live view) about it.
 
 Two kinds of listeners: call listeners run after every symbolic layer call (failed ones
-included), model listeners run when a Functional or Sequential model groups its layers. With no
+included), model listeners run when a Functional or Sequential model groups its layers, or
+when creating a Functional model fails ("Graph disconnected"). With no
 listener registered, a layer call costs one empty-list check. A listener that raises is reported
 as a warning: drawing never breaks model building.
 """
@@ -30,8 +31,10 @@ def remove_listener(callback: Callable) -> None:
 
 
 def add_model_listener(callback: Callable) -> None:
-    """``callback(model)`` runs when a Functional or Sequential model is created over symbolic
-    tensors, and again when a Sequential's stack changes (``add``, ``pop``, a deferred build)."""
+    """``callback(model, error)`` runs when a Functional or Sequential model is created over
+    symbolic tensors, and again when a Sequential's stack changes (``add``, ``pop``, a deferred
+    build), with ``error`` None; and when creating a Functional model fails, with the exception
+    about to be raised (the model is then half made: its ``name``, maybe its ``outputs``)."""
     _model_listeners.append(callback)
 
 
@@ -49,10 +52,11 @@ def _notify(listeners: list[Callable], *event: Any) -> None:
                           "itself is unaffected.", RuntimeWarning, stacklevel=3)
 
 
-def announce_model(model) -> None:
-    """Tell model listeners that ``model`` now holds its layers (called by the model classes)."""
+def announce_model(model, error: BaseException | None = None) -> None:
+    """Tell model listeners that ``model`` now holds its layers, or that making it raised
+    ``error`` (called by the model classes)."""
     if _model_listeners:
-        _notify(_model_listeners, model)
+        _notify(_model_listeners, model, error)
 
 
 def _shapes(structure: Any) -> Any:

@@ -24,6 +24,24 @@ class Functional(Model):
         Layer.__init__(self, name=name, trainable=trainable, **kwargs)
         self._inputs_struct = inputs
         self._outputs_struct = outputs
+        try:
+            self._connect(inputs, outputs)
+        except Exception as exc:
+            if _announce:
+                announce_model(self, exc)
+            raise
+        self._plan = [_Step(node) for node in self._nodes if not node.is_input]
+        # Fast paths for the common single-input / single-output model.
+        self._single_input = self.inputs[0] if len(self.inputs) == 1 else None
+        self._single_output_id = id(outputs) if isinstance(outputs, SymbolicTensor) else None
+        self.built = True
+        if not trainable:
+            self.trainable = False  # freezes every layer of the graph, as Keras does
+        if _announce:
+            announce_model(self)
+
+    def _connect(self, inputs: Any, outputs: Any) -> None:
+        """Find the layers between ``inputs`` and ``outputs`` (or raise the error that says why not)."""
         self.inputs = _symbolic_leaves(inputs, "inputs")
         self.outputs = _symbolic_leaves(outputs, "outputs")
         for tensor in self.inputs:
@@ -35,15 +53,6 @@ class Functional(Model):
         self._nodes = _topological_nodes(self.inputs, self.outputs)
         self._layers = _unique([node.operation for node in self._nodes])
         _check_unique_names(self._layers, self.name)
-        self._plan = [_Step(node) for node in self._nodes if not node.is_input]
-        # Fast paths for the common single-input / single-output model.
-        self._single_input = self.inputs[0] if len(self.inputs) == 1 else None
-        self._single_output_id = id(outputs) if isinstance(outputs, SymbolicTensor) else None
-        self.built = True
-        if not trainable:
-            self.trainable = False  # freezes every layer of the graph, as Keras does
-        if _announce:
-            announce_model(self)
 
     @property
     def layers(self) -> list[Layer]:

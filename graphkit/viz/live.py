@@ -137,8 +137,11 @@ class LiveView(anywidget.AnyWidget):
             self._live.layer_failed(layer, error, args)
         self._send_delta()
 
-    def _on_model(self, model) -> None:
-        self._live.add_model(model)
+    def _on_model(self, model, error) -> None:
+        if error is None:
+            self._live.add_model(model)
+        else:
+            self._live.model_failed(model, error)
         self._send_delta()
 
     def _on_message(self, _widget, content: Any, _buffers) -> None:

@@ -19,6 +19,9 @@ Rules:
   edges from its inputs. It adds no parameters. It is removed by the next successful call of
   the same layer or of any layer consuming one of its input tensors (the fixed call, typically
   a re-run cell), or by a later failure on those inputs (which shows its own error);
+* a Functional model whose creation fails ("Graph disconnected") becomes an error node
+  (``"<model>:error"``) with edges from the outputs it was given; the next model created
+  removes it, as does a call consuming one of those outputs;
 * a model built before the view saw it (``gk.live(model)``, or calling an older model) is
   added whole: its nested models as groups, collapsed.
 """
@@ -51,6 +54,7 @@ class LiveGraph:
         self._group_of: dict[int, str] = {}             # id(model) -> group id
         self._ports: dict[int, Ports] = {}              # id(model) -> where its edges attach
         self._errors: dict[str, tuple] = {}             # error node id -> (layer, its input tensors)
+        self._failed_models: set = set()                # models whose creation failed (error nodes)
         self._recorded: set[int] = set()                # id() of the call nodes drawn (alive in their layers)
         self._used: set[str] = set()
         self.total_params = 0
@@ -110,8 +114,25 @@ class LiveGraph:
     def add_model(self, model) -> None:
         """``model`` groups its layers: a model just created (or a Sequential whose stack changed),
         or an existing model to show. Its calls not seen yet are added, its nested models as
-        collapsed groups."""
+        collapsed groups. Error nodes of models that failed to be made go."""
+        for node_id, (failed, _) in list(self._errors.items()):
+            if failed in self._failed_models:
+                self._failed_models.discard(failed)
+                del self._errors[node_id]
+                self._remove_node(node_id)
         self._absorb(model, collapsed=False)
+
+    def model_failed(self, model, error: BaseException) -> None:
+        """Making ``model`` raised ``error`` (e.g. "Graph disconnected"): an error node named after
+        it, with edges from the outputs it was given."""
+        outputs = [t for t in getattr(model, "outputs", None) or [] if isinstance(t, SymbolicTensor)]
+        node_id = unique_id(f"{model.name}:error", self._used)
+        self._layer_at[node_id] = model
+        self._errors[node_id] = (model, outputs)
+        self._failed_models.add(model)
+        self._put_node(error_node(model, node_id, error, outputs))
+        for tensor in outputs:
+            self._connect(tensor, node_id)
 
     # ---------------------------------------------------------------- helpers
     def _put_node(self, node: dict) -> None:
