@@ -28,10 +28,12 @@ from typing import Any, Callable, Iterator
 
 import numpy
 
-# (set, get) thread-count functions: numpy wheels' scipy-openblas (64- and 32-bit ints), plain OpenBLAS.
-_SYMBOLS = (("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
-            ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
-            ("openblas_set_num_threads", "openblas_get_num_threads"))
+# (set threads, get threads, threading model) of numpy wheels' scipy-openblas (64- and 32-bit
+# ints) and plain OpenBLAS.
+_SYMBOLS = tuple((f"{prefix}set_num_threads{suffix}", f"{prefix}get_num_threads{suffix}",
+                  f"{prefix}get_parallel{suffix}")
+                 for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""), ("openblas_", "")))
+_PTHREADS = 1   # openblas_get_parallel(): 0 sequential, 1 pthreads, 2 OpenMP
 
 
 def _loaded_openblas_paths() -> list[str]:
@@ -62,9 +64,17 @@ class _OpenBlasThreads:
                 lib = ctypes.CDLL(path)
             except OSError:
                 continue
-            for set_name, get_name in _SYMBOLS:
-                if hasattr(lib, set_name) and hasattr(lib, get_name):
-                    return cls(getattr(lib, set_name), getattr(lib, get_name))
+            for set_name, get_name, parallel_name in _SYMBOLS:
+                if not (hasattr(lib, set_name) and hasattr(lib, get_name)):
+                    continue
+                # An OpenMP build's thread count is per calling thread: the parts' BLAS calls
+                # would not see the one-thread setting. Only pthreads builds qualify.
+                parallel = getattr(lib, parallel_name, None)
+                if parallel is not None:
+                    parallel.argtypes, parallel.restype = [], ctypes.c_int
+                    if parallel() != _PTHREADS:
+                        return None
+                return cls(getattr(lib, set_name), getattr(lib, get_name))
         return None
 
 
