@@ -148,6 +148,28 @@ def test_numpy_convolutions_run_their_gemms_single_threaded(blas, monkeypatch):
     assert counts == [1, 2] and blas.get() == 2
 
 
+def test_dense_products_run_single_threaded_only_while_split_work_goes_on(blas, monkeypatch):
+    """An MLP's products keep BLAS's threads; after a split batch (a conv net's), a dense head's
+    product runs with BLAS at one thread, so no OpenBLAS worker spins against the next split."""
+    blas.set(2)
+    counts = []
+    dense = Ops.dense
+
+    def recording(self, *args):
+        counts.append(blas.get())
+        return dense(self, *args)
+    monkeypatch.setattr(Ops, "dense", recording)
+    ops = NumpyOps()
+    x, w = np.ones((4, 3), np.float32), np.ones((3, 2), np.float32)
+    monkeypatch.setattr(batch_threads, "split_at", -np.inf)
+    assert not batch_threads.recently_split()
+    ops.dense(x, w, None)
+    batch_threads.run(lambda a, b: None, 2, 2)
+    assert batch_threads.recently_split()
+    ops.dense(x, w, None)
+    assert counts == [2, 1] and blas.get() == 2
+
+
 def test_switched_off_by_environment():
     code = "from graphkit.backend.cpu_threads import batch_threads as b; print(b.parts())"
     env = dict(os.environ, GRAPHKIT_NO_BATCH_THREADS="1")

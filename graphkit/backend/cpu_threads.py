@@ -21,8 +21,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import glob
+import math
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, Callable, Iterator
 
@@ -102,6 +104,7 @@ class BatchThreads:
         self._owner: int | None = None       # that thread's ident
         self._user_threads = 1               # BLAS's thread count when ownership began
         self._inside = threading.local()     # set while a thread runs a part: nested work is serial
+        self.split_at = -math.inf            # time.monotonic() when a split batch last ended
 
     def _control(self) -> _OpenBlasThreads | None:
         if self._blas is False:
@@ -122,6 +125,14 @@ class BatchThreads:
         else:
             return 1
         return max(1, min(threads, self._cpus))
+
+    # Seconds after a split during which split work counts as going on (OpenBLAS's workers spin
+    # ~0.12 s after a threaded call; a training step of a conv net splits several times).
+    split_window = 1.0
+
+    def recently_split(self) -> bool:
+        """Whether a batch was split in the last :attr:`split_window` seconds."""
+        return time.monotonic() - self.split_at < self.split_window
 
     @contextlib.contextmanager
     def owning_cores(self) -> Iterator[None]:
@@ -176,6 +187,7 @@ class BatchThreads:
                     wait(futures)
             finally:
                 self._inside.active = False
+                self.split_at = time.monotonic()
         return [first] + [future.result() for future in futures]
 
 

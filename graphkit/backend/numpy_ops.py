@@ -18,9 +18,12 @@ Large convolutions, max pooling and bias + relu split their batch over threads
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
+import time
+from typing import Callable
 
 import numpy
 
@@ -115,15 +118,17 @@ class NumpyOps(Ops):
     # Dense products below this many FLOPs leave threading to BLAS (a split costs ~30-50 µs).
     dense_split_flops = 32e6
 
-    def _dense_parts(self, rows: int, inner: int, cols: int) -> int:
-        if 2.0 * rows * inner * cols < self.dense_split_flops:
+    def _dense_parts(self, x, w) -> int:
+        if x.ndim < 2 or 2.0 * x.size * w.shape[1] < self.dense_split_flops:
             return 1
-        return self.batch_parts(rows, (inner + cols) * 4)
+        return self.batch_parts(x.size // x.shape[-1], (w.shape[0] + w.shape[1]) * 4)
 
     def dense(self, x, w, b):
-        parts = self._dense_parts(math.prod(x.shape[:-1]), *w.shape) if x.ndim >= 2 else 1
+        if x.ndim < 2 or 2.0 * x.size * w.shape[1] < self.dense_split_flops:   # the common case, kept lean
+            return Ops.dense(self, x, w, b)
+        parts = self._dense_parts(x, w)
         if parts < 2:
-            return super().dense(x, w, b)
+            return Ops.dense(self, x, w, b)
         x2 = x.reshape(-1, x.shape[-1])
         y = numpy.empty((x2.shape[0], w.shape[1]), dtype=numpy.result_type(x, w))
 
@@ -135,7 +140,7 @@ class NumpyOps(Ops):
         return y.reshape(*x.shape[:-1], w.shape[1])
 
     def dense_backward(self, grad, x, w, with_bias: bool, input_grad: bool = True):
-        parts = self._dense_parts(math.prod(x.shape[:-1]), *w.shape) if x.ndim >= 2 else 1
+        parts = self._dense_parts(x, w)
         if parts < 2 or not _floats(grad, x, w):
             return super().dense_backward(grad, x, w, with_bias, input_grad)
         x2, g2 = x.reshape(-1, x.shape[-1]), grad.reshape(-1, grad.shape[-1])
@@ -320,23 +325,37 @@ class NumpyOps(Ops):
         return gx, None if zero_h0 else dh, dc, gw, gu, gb
 
 
-def _owning_cores(name: str):
-    """Ops' convolution method ``name`` run owning the cores (:meth:`BatchThreads.owning_cores`)
-    for a batch of several images: its GEMMs run with BLAS single-threaded, big ones split over
-    the batch, so OpenBLAS's workers never wake to spin against the parts (a spinning worker
-    made the split passes of the next convolution ~2x slower). A single image keeps BLAS's
-    threads: it cannot split."""
-    generic = getattr(Ops, name)
+def _owning_cores(method: Callable, several_images: bool) -> Callable:
+    """``method`` of NumpyOps run owning the cores (:meth:`BatchThreads.owning_cores`), so its
+    GEMMs run with BLAS single-threaded (big ones split over the batch) and OpenBLAS's workers
+    never wake to spin against split work: a spinning worker made the split passes of the next
+    convolution ~2x slower (a Dense(64) head at batch 128 slowed a conv net's step from 91 to
+    148 ms).
 
-    def method(self, batch, *args, **kwargs):
-        if batch.shape[0] < 2:
-            return generic(self, batch, *args, **kwargs)
-        with batch_threads.owning_cores():
-            return generic(self, batch, *args, **kwargs)
-    method.__name__ = method.__qualname__ = name
-    method.__doc__ = generic.__doc__
-    return method
+    ``several_images``: own them whenever the first argument holds several images (convolutions,
+    which split their batch; a single image cannot split and keeps BLAS's threads). Otherwise own
+    them only while split work goes on (:meth:`BatchThreads.recently_split`: a conv net's dense
+    head or LSTM); elsewhere (an MLP) BLAS threads the products as before. The check is inlined:
+    dense calls are hot."""
+    threads, monotonic = batch_threads, time.monotonic
+
+    if several_images:
+        def wrapper(self, batch, *args, **kwargs):
+            if batch.shape[0] < 2:
+                return method(self, batch, *args, **kwargs)
+            with threads.owning_cores():
+                return method(self, batch, *args, **kwargs)
+    else:
+        def wrapper(self, *args, **kwargs):
+            if monotonic() - threads.split_at >= threads.split_window:
+                return method(self, *args, **kwargs)
+            with threads.owning_cores():
+                return method(self, *args, **kwargs)
+    return functools.wraps(method)(wrapper)
 
 
 for _name in ("conv_with_columns", "conv_backward", "conv_transpose", "conv_transpose_backward"):
-    setattr(NumpyOps, _name, _owning_cores(_name))
+    setattr(NumpyOps, _name, _owning_cores(getattr(NumpyOps, _name), several_images=True))
+for _name in ("dense", "dense_backward", "matmul", "matmul_backward", "lstm_forward", "lstm_backward",
+              "gru_forward", "gru_backward", "simple_rnn_forward", "simple_rnn_backward"):
+    setattr(NumpyOps, _name, _owning_cores(getattr(NumpyOps, _name), several_images=False))
