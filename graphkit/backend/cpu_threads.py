@@ -7,7 +7,8 @@ other cores for ~0.1 s after each threaded call. So NumpyOps splits the batch in
 ``n`` threads runs its images' copies, GEMMs and fused kernels while OpenBLAS is set to one
 thread (:meth:`BatchThreads.owning_cores`), so no BLAS worker wakes up to compete; the count
 is set back when the call ends. Convolutions of several images own the cores for their whole
-call, and dense products too large for one core are split by rows the same way.
+call, dense products too large for one core are split by rows the same way, and other GEMM
+users (dense, matmul, RNNs) own the cores while split work goes on (:meth:`recently_split`).
 (Measured on 2 cores: conv2d forward 12.8 -> 9.5 ms, the SPEC conv net's step 64 -> 43 ms.)
 
 ``n`` is the thread count BLAS is set to use (``OPENBLAS_NUM_THREADS``, threadpoolctl's
