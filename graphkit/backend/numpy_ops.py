@@ -119,13 +119,12 @@ class NumpyOps(Ops):
     dense_split_flops = 32e6
 
     def _dense_parts(self, x, w) -> int:
+        """Batch parts for the products of a dense layer (1: leave them to BLAS)."""
         if x.ndim < 2 or 2.0 * x.size * w.shape[1] < self.dense_split_flops:
             return 1
         return self.batch_parts(x.size // x.shape[-1], (w.shape[0] + w.shape[1]) * 4)
 
     def dense(self, x, w, b):
-        if x.ndim < 2 or 2.0 * x.size * w.shape[1] < self.dense_split_flops:   # the common case, kept lean
-            return Ops.dense(self, x, w, b)
         parts = self._dense_parts(x, w)
         if parts < 2:
             return Ops.dense(self, x, w, b)
