@@ -126,17 +126,23 @@ def test_owning_the_cores_holds_blas_to_one_thread_and_is_reentrant(blas):
     assert seen == {"other parts": 1, "other blas": 1, "other run": [(0, 4)]}   # serial meanwhile
 
 
+def _blas_threads_seen_by(cls, name: str, blas, monkeypatch) -> list:
+    """BLAS's thread count at each call of ``cls.name`` (appended to the returned list)."""
+    counts = []
+    method = getattr(cls, name)
+
+    def recording(self, *args):
+        counts.append(blas.get())
+        return method(self, *args)
+    monkeypatch.setattr(cls, name, recording)
+    return counts
+
+
 def test_numpy_convolutions_run_their_gemms_single_threaded(blas, monkeypatch):
     """Even a convolution too small to split runs its GEMM with BLAS at one thread (so no
     OpenBLAS worker spins against the next split); a single image keeps BLAS's threads."""
     blas.set(2)
-    counts = []
-    kernel_grad = Ops._kernel_grad
-
-    def recording(self, *args):
-        counts.append(blas.get())
-        return kernel_grad(self, *args)
-    monkeypatch.setattr(Ops, "_kernel_grad", recording)
+    counts = _blas_threads_seen_by(Ops, "_kernel_grad", blas, monkeypatch)
     ops = NumpyOps()
     rng = np.random.default_rng(0)
     w = rng.standard_normal((3, 3, 2, 4)).astype("float32")
@@ -152,13 +158,7 @@ def test_dense_products_run_single_threaded_only_while_split_work_goes_on(blas, 
     """An MLP's products keep BLAS's threads; after a split batch (a conv net's), a dense head's
     product runs with BLAS at one thread, so no OpenBLAS worker spins against the next split."""
     blas.set(2)
-    counts = []
-    dense = Ops.dense
-
-    def recording(self, *args):
-        counts.append(blas.get())
-        return dense(self, *args)
-    monkeypatch.setattr(Ops, "dense", recording)
+    counts = _blas_threads_seen_by(Ops, "dense", blas, monkeypatch)
     ops = NumpyOps()
     x, w = np.ones((4, 3), np.float32), np.ones((3, 2), np.float32)
     monkeypatch.setattr(batch_threads, "split_at", -np.inf)
