@@ -48,6 +48,10 @@ def test_parts_cover_the_batch_in_order_with_blas_single_threaded(blas):
     assert blas.get() == 2                      # ... and set back after
 
 
+def test_an_empty_range_is_one_call(blas):
+    assert batch_threads.run(lambda a, b: (a, b), 0, 2) == [(0, 0)]
+
+
 def test_one_part_runs_here_and_leaves_blas_alone(blas):
     blas.set(2)
     calls: list = []

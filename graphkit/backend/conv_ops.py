@@ -135,7 +135,7 @@ class ConvOps:
         cg, o = w.shape[-2], w.shape[-1]
         rows = g2.shape[0]
         if groups == 1:
-            per_image = rows // n
+            per_image = rows // max(n, 1)
             disjoint = self._disjoint_windows(ksize, strides, dilation)
             wk = w.reshape(kpos, cg, o)
 

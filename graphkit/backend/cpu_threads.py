@@ -172,7 +172,7 @@ class BatchThreads:
         """``[fn(start, stop), ...]`` over up to ``parts`` contiguous, near-equal ranges of
         ``range(total)``, owning the cores (:meth:`owning_cores`) until every part has ended; the
         first range runs on the calling thread. Serial where another thread owns the cores."""
-        step = -(-total // max(1, parts))
+        step = max(1, -(-total // max(1, parts)))
         ranges = [(start, min(total, start + step)) for start in range(0, total, step)]
         if len(ranges) <= 1 or getattr(self._inside, "active", False):
             return [fn(0, total)]
