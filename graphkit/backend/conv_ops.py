@@ -284,28 +284,55 @@ class ConvOps:
     # ------------------------------------------------------------ bias + activation
     def bias_activation(self, y, b, activation: str):
         """``activation(y + b)`` computed IN PLACE in ``y`` (a conv output nobody else holds) and
-        returned; ``b`` (channels,) or None; ``activation`` ``"relu"`` or ``"linear"``."""
+        returned; ``b`` (channels,) or None; ``activation`` ``"relu"`` or ``"linear"``. Rows of a
+        contiguous ``y`` run in batch parts (:meth:`in_batch_parts`)."""
+        relu = activation == "relu"
+        if b is None and not relu:
+            return y
+        if not y.flags.c_contiguous:
+            self._bias_activation_rows(y, b, relu)
+            return y
+        y2 = y.reshape(-1, y.shape[-1])
+        self.in_batch_parts(lambda start, stop: self._bias_activation_rows(y2[start:stop], b, relu),
+                            y2.shape[0], y2.shape[1] * y2.dtype.itemsize)
+        return y
+
+    def _bias_activation_rows(self, y, b, relu: bool) -> None:
+        """``y = relu?(y + b)`` in place (channels last)."""
         if b is not None:
             y += b
-        if activation == "relu":
+        if relu:
             self.xp.maximum(y, 0, out=y)
-        return y
 
     def bias_activation_backward(self, grad, y, activation: str, with_bias: bool):
         """``(grad wrt the conv output, grad wrt b or None)`` of :meth:`bias_activation`; ``y`` is
-        its output (for relu's mask).
+        its output (for relu's mask). Rows run in batch parts, each returning its share of the
+        bias gradient."""
+        relu = activation == "relu"
+        if not relu and not with_bias:
+            return grad, None
+        channels = grad.shape[-1]
+        g2 = grad.reshape(-1, channels)
+        gz = self.xp.empty(g2.shape, dtype=g2.dtype) if relu else g2
+        y2 = y.reshape(-1, channels) if relu else None
+
+        def rows(start: int, stop: int):
+            return self._bias_activation_backward_rows(g2[start:stop], None if y2 is None else y2[start:stop],
+                                                       gz[start:stop], with_bias)
+        gbs = self.in_batch_parts(rows, g2.shape[0], channels * g2.dtype.itemsize)
+        gb = sum(gbs[1:], gbs[0]).astype(grad.dtype, copy=False) if with_bias else None
+        return gz.reshape(grad.shape), gb
+
+    def _bias_activation_backward_rows(self, g2, y2, gz, with_bias: bool):
+        """``gz = g2 * (y2 > 0)`` (relu: ``y2`` given; else ``gz`` is ``g2``) and, with a bias,
+        the column sums of ``gz`` over these rows (returned; else None).
 
         One pass over row blocks (:meth:`_row_blocks`): each block's relu mask, masked gradient
         and bias-gradient share stay in cache, instead of three passes over the whole arrays.
         """
         xp = self.xp
-        if activation != "relu" and not with_bias:
-            return grad, None
-        channels = grad.shape[-1]
-        g2 = grad.reshape(-1, channels)
-        relu = activation == "relu"
-        gz = xp.empty(g2.shape, dtype=g2.dtype) if relu else g2
-        y2 = y.reshape(-1, channels) if relu else None
+        channels = g2.shape[1]
+        relu = y2 is not None
         blocks = self._row_blocks(g2.shape[0], channels * g2.dtype.itemsize)
         size = blocks[0].stop
         mask = xp.empty((size, channels), dtype=bool) if relu else None
@@ -321,7 +348,7 @@ class ConvOps:
             if with_bias:
                 xp.matmul(ones[:k], gz[rows], out=part)
                 gb += part
-        return gz.reshape(grad.shape), gb
+        return gb
 
     # ------------------------------------------------------- transposed convolution
     @staticmethod
@@ -405,18 +432,30 @@ class ConvOps:
     # --------------------------------------------------------------------- pooling
     def max_pool(self, x, pool_size, strides, pads: Pads):
         """Max pooling; returns ``(y, argmax)`` where ``argmax`` is the flat window position of
-        the first maximum of each window (padding never wins)."""
+        the first maximum of each window (padding never wins). Images run in batch parts."""
         xp = self.xp
         if x.dtype.kind == "f":
             low = -math.inf
         else:
             low = xp.iinfo(x.dtype).min if x.dtype.kind in "iu" else False
         xpad = self.pad_spatial(x, pads, low)
+        out = _out_sizes(xpad.shape[1:-1], pool_size, strides, (1,) * len(pool_size))
+        shape = (x.shape[0], *out, x.shape[-1])
+        y = xp.empty(shape, dtype=x.dtype)
+        arg = xp.empty(shape, dtype=_position_index(math.prod(pool_size)))
+        self.in_batch_parts(lambda start, stop: self._max_pool_images(xpad[start:stop], y[start:stop],
+                                                                      arg[start:stop], pool_size, strides),
+                            x.shape[0], xpad.nbytes // max(1, x.shape[0]))
+        return y, arg
+
+    def _max_pool_images(self, xpad, y, arg, pool_size, strides) -> None:
+        """Writes :meth:`max_pool`'s ``y`` and ``argmax`` of the images of ``xpad``."""
+        xp = self.xp
         ones = (1,) * len(pool_size)
-        out = _out_sizes(xpad.shape[1:-1], pool_size, strides, ones)
+        out = y.shape[1:-1]
         positions = list(itertools.product(*map(range, pool_size)))
-        y = xpad[self._window_slice(positions[0], out, strides, ones)].copy()
-        arg = xp.zeros(y.shape, dtype=_position_index(len(positions)))
+        y[...] = xpad[self._window_slice(positions[0], out, strides, ones)]
+        arg[...] = 0
         better = xp.empty(y.shape, dtype=bool)
         step = xp.empty_like(arg)
         for p, position in enumerate(positions[1:], start=1):
@@ -428,12 +467,18 @@ class ConvOps:
             step *= better
             arg += step
             xp.maximum(y, v, out=y)
-        return y, arg
 
     def max_pool_backward(self, grad, argmax, x_shape, pool_size, strides, pads: Pads):
-        """Route each output gradient to its window's (first) maximum."""
+        """Route each output gradient to its window's (first) maximum. Images run in batch parts."""
+        gpad = self.xp.empty(self._padded_shape(x_shape, pads), dtype=grad.dtype)
+        n = grad.shape[0]
+        self.in_batch_parts(lambda start, stop: self._max_pool_backward_images(
+            grad[start:stop], argmax[start:stop], gpad[start:stop], pool_size, strides), n, gpad.nbytes // max(1, n))
+        return self._unpad(gpad, x_shape, pads)
+
+    def _max_pool_backward_images(self, grad, argmax, gpad, pool_size, strides) -> None:
+        """Writes every cell of ``gpad`` (these images' padded input gradient)."""
         xp = self.xp
-        padded = self._padded_shape(x_shape, pads)
         ones = (1,) * len(pool_size)
         out = grad.shape[1:-1]
         mask = xp.empty(argmax.shape, dtype=bool)
@@ -445,23 +490,22 @@ class ConvOps:
             # strided view of the buffer (no temporaries, no read-modify-write). Windows that
             # tile the buffer (stride == pool) cover all of it but a tail per axis: only that
             # tail is zeroed.
-            tiled = all(s == k for s, k in zip(strides, pool_size))
-            gpad = xp.empty(padded, dtype=grad.dtype) if tiled else xp.zeros(padded, dtype=grad.dtype)
-            if tiled:
+            if all(s == k for s, k in zip(strides, pool_size)):
                 for axis, (o, k) in enumerate(zip(out, pool_size), start=1):
-                    if o * k < padded[axis]:
+                    if o * k < gpad.shape[axis]:
                         gpad[(slice(None),) * axis + (slice(o * k, None),)] = 0
+            else:
+                gpad[...] = 0
             view = self.window_view(gpad, out, pool_size, strides, ones)
             lead = (slice(None),) * (len(out) + 1)
             for p, position in enumerate(positions):
                 xp.multiply(xp.equal(argmax, p, out=mask), grad, out=view[lead + position])
         else:
-            gpad = xp.zeros(padded, dtype=grad.dtype)
+            gpad[...] = 0
             routed = xp.empty_like(grad)
             for p, position in enumerate(positions):
                 xp.multiply(xp.equal(argmax, p, out=mask), grad, out=routed)
                 gpad[self._window_slice(position, out, strides, ones)] += routed
-        return self._unpad(gpad, x_shape, pads)
 
     def _pool_counts(self, spatial, pool_size, strides, pads, out, dtype):
         """Number of real (unpadded) cells in each window, broadcastable to ``(N, *out, C)``;

@@ -27,7 +27,6 @@ from typing import Callable
 
 import numpy
 
-from .conv_ops import _out_sizes, _position_index
 from .cpu_threads import batch_threads
 from .ops import Ops
 
@@ -185,60 +184,34 @@ class NumpyOps(Ops):
         self.in_batch_parts(images, n, rows * width * g2.dtype.itemsize)
         return gpad
 
-    def max_pool(self, x, pool_size, strides, pads):
+    def _max_pool_images(self, xpad, y, arg, pool_size, strides) -> None:
         kernels = numba_kernels()
-        if kernels is None or x.ndim != 4 or x.dtype.kind != "f":
-            return super().max_pool(x, pool_size, strides, pads)
-        xpad = self.pad_spatial(x, pads, -math.inf)
-        out = _out_sizes(xpad.shape[1:-1], pool_size, strides, (1, 1))
-        shape = (x.shape[0], *out, x.shape[-1])
-        y = numpy.empty(shape, dtype=x.dtype)
-        arg = numpy.empty(shape, dtype=_position_index(math.prod(pool_size)))
-        self.in_batch_parts(lambda start, stop: kernels.max_pool_2d(xpad[start:stop], y[start:stop], arg[start:stop],
-                                                                    *pool_size, *strides),
-                            x.shape[0], xpad.nbytes // x.shape[0])
-        return y, arg
+        if kernels is None or xpad.ndim != 4 or xpad.dtype.kind != "f":
+            return super()._max_pool_images(xpad, y, arg, pool_size, strides)
+        kernels.max_pool_2d(xpad, y, arg, *pool_size, *strides)
 
-    def max_pool_backward(self, grad, argmax, x_shape, pool_size, strides, pads):
+    def _max_pool_backward_images(self, grad, argmax, gpad, pool_size, strides) -> None:
         kernels = numba_kernels()
         if kernels is None or grad.ndim != 4 or grad.dtype.kind != "f":
-            return super().max_pool_backward(grad, argmax, x_shape, pool_size, strides, pads)
-        gpad = numpy.empty(self._padded_shape(x_shape, pads), dtype=grad.dtype)
-        self.in_batch_parts(lambda start, stop: kernels.max_pool_backward_2d(
-            grad[start:stop], argmax[start:stop], gpad[start:stop], *pool_size, *strides),
-            grad.shape[0], gpad.nbytes // grad.shape[0])
-        return self._unpad(gpad, x_shape, pads)
+            return super()._max_pool_backward_images(grad, argmax, gpad, pool_size, strides)
+        kernels.max_pool_backward_2d(grad, argmax, gpad, *pool_size, *strides)
 
-    def bias_activation(self, y, b, activation: str):
+    def _bias_activation_rows(self, y, b, relu: bool) -> None:
         kernels = numba_kernels()
-        relu = activation == "relu"
-        if (kernels is None or not (relu or b is not None) or not y.flags.c_contiguous
+        if (kernels is None or y.ndim != 2 or not y.flags.c_contiguous
                 or not _floats(y, *(() if b is None else (b,)))
                 or (b is not None and b.shape != y.shape[-1:])):
-            return super().bias_activation(y, b, activation)
-        y2 = y.reshape(-1, y.shape[-1])
-        bias = y2[0].copy() if b is None else b
-        self.in_batch_parts(lambda start, stop: kernels.bias_relu_2d(y2[start:stop], bias, b is not None, relu),
-                            y2.shape[0], y2.shape[1] * y2.dtype.itemsize)
-        return y
+            return super()._bias_activation_rows(y, b, relu)
+        kernels.bias_relu_2d(y, numpy.zeros(y.shape[1], y.dtype) if b is None else b, b is not None, relu)
 
-    def bias_activation_backward(self, grad, y, activation: str, with_bias: bool):
+    def _bias_activation_backward_rows(self, g2, y2, gz, with_bias: bool):
         kernels = numba_kernels()
-        relu = activation == "relu"
-        if kernels is None or not (relu or with_bias) or not _floats(grad, *((y,) if relu else ())):
-            return super().bias_activation_backward(grad, y, activation, with_bias)
-        channels = grad.shape[-1]
-        g2 = grad.reshape(-1, channels)
-        gz = numpy.empty(g2.shape, dtype=g2.dtype) if relu else g2
-        y2 = y.reshape(-1, channels) if relu else g2
-
-        def rows(start: int, stop: int):
-            gb = numpy.empty(channels, dtype=numpy.float64)
-            kernels.bias_relu_backward_2d(g2[start:stop], y2[start:stop], gz[start:stop], gb, relu, with_bias)
-            return gb
-        gbs = self.in_batch_parts(rows, g2.shape[0], channels * g2.dtype.itemsize)
-        return gz.reshape(grad.shape), (sum(gbs[1:], gbs[0]).astype(grad.dtype) if with_bias else None)
-
+        relu = y2 is not None
+        if kernels is None or not _floats(g2, *((y2,) if relu else ())):
+            return super()._bias_activation_backward_rows(g2, y2, gz, with_bias)
+        gb = numpy.empty(g2.shape[1], dtype=numpy.float64)   # float64 partial sums; cast by the caller
+        kernels.bias_relu_backward_2d(g2, y2 if relu else g2, gz, gb, relu, with_bias)
+        return gb if with_bias else None
 
     # ------------------------------------------------------ numba RMSprop (plain)
     def rmsprop_update(self, var, grad, v, lr, rho, one_minus_rho, epsilon, work=None,
