@@ -23,8 +23,9 @@ Everything is written against ``self.xp`` (numpy or cupy):
   position (into a reused buffer) added into a slice of a zero-padded buffer. Where windows
   cannot overlap (stride >= dilated kernel) the columns are written through one strided view.
   No ``add.at`` anywhere.
-- The chunked forward, the chunked kernel gradient and col2im run over contiguous parts of the
-  batch through ``in_batch_parts`` (one part in the generic Ops; threads in NumpyOps).
+- The chunked forward, the chunked kernel gradient, col2im, max pooling and bias + activation
+  run over contiguous parts of the batch through ``in_batch_parts`` (one part in the generic
+  Ops; threads in NumpyOps, which swaps in numba kernels for the per-part work).
 - Pooling loops over the ``prod(pool_size)`` window positions with elementwise ops on strided
   views; max pooling keeps the index of the first maximum of each window (uint8/int16) for its
   backward; where windows cannot overlap each position's gradient is written into its strided view.
