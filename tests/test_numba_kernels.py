@@ -8,20 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from graphkit.backend.numpy_ops import NumpyOps, numba_kernels
-from graphkit.backend.ops import Ops
+from graphkit.backend.numpy_ops import NumpyOps
+from numba_compare import FAST, GENERIC, close as _close, requires_numba, rng as _rng
 
-pytestmark = pytest.mark.skipif(numba_kernels() is None, reason="numba not installed or GRAPHKIT_NO_NUMBA set")
-
-FAST, GENERIC = NumpyOps(), Ops(np)
-
-
-def _rng():
-    return np.random.default_rng(0)
-
-
-def _close(a, b, rtol=1e-5, atol=1e-5):
-    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+pytestmark = requires_numba
 
 
 @pytest.mark.parametrize("ksize,strides,dilation,pads", [

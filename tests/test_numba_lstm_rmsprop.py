@@ -4,20 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graphkit.backend.numpy_ops import NumpyOps, numba_kernels
-from graphkit.backend.ops import Ops
+from numba_compare import FAST, GENERIC, close as _close, requires_numba, rng as _rng
 
-pytestmark = pytest.mark.skipif(numba_kernels() is None, reason="numba not installed or GRAPHKIT_NO_NUMBA set")
-
-FAST, GENERIC = NumpyOps(), Ops(np)
-
-
-def _rng():
-    return np.random.default_rng(0)
-
-
-def _close(a, b, rtol=1e-5, atol=1e-5):
-    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+pytestmark = requires_numba
 
 
 @pytest.mark.parametrize("shape", [(128, 512), (7, 28), (13, 52), (1, 4), (9, 17), (16, 64), (8, 8)])
