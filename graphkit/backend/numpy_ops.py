@@ -29,6 +29,7 @@ import numpy
 
 from .cpu_threads import batch_threads
 from .ops import Ops
+from .rnn_ops import LSTMSaved
 
 try:  # scipy ships with scikit-learn and matplotlib stacks; the generic erf covers its absence.
     from scipy import special as _special
@@ -269,8 +270,8 @@ class NumpyOps(Ops):
         outputs = self._rnn_outputs(hs, None, zero_output_for_mask)
         saved = None
         if save:
-            saved = (x2, kernel, recurrent_kernel, bias is not None, None, go_backwards, zero_output_for_mask,
-                     hs, gates, cs, tcs, bool(zero_h0))
+            saved = LSTMSaved(x2, kernel, recurrent_kernel, bias is not None, None, go_backwards, zero_output_for_mask,
+                              hs, gates, cs, tcs, bool(zero_h0))
         return outputs, hs[steps].copy(), c.copy(), saved
 
     def lstm_backward(self, saved, g_outputs, g_h, g_c, input_grad: bool = True):

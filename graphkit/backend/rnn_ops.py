@@ -43,7 +43,26 @@ Shared design:
 """
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 _ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
+
+
+class LSTMSaved(NamedTuple):
+    """What :meth:`RNNOps.lstm_forward` (and NumpyOps' fused version) keep for the backward."""
+
+    x2: Any
+    kernel: Any
+    recurrent_kernel: Any
+    with_bias: bool
+    mask: Any
+    go_backwards: bool
+    zero_output_for_mask: bool
+    hs: Any
+    gates: Any
+    cs: Any
+    tcs: Any
+    zero_h0: bool
 
 
 class RNNOps:
@@ -216,8 +235,8 @@ class RNNOps:
         outputs = self._rnn_outputs(hs, mb, zero_output_for_mask)
         saved = None
         if save:
-            saved = (x2, kernel, recurrent_kernel, bias is not None, mb, go_backwards, zero_output_for_mask,
-                     hs, gates, cs, tcs, bool(zero_h0))
+            saved = LSTMSaved(x2, kernel, recurrent_kernel, bias is not None, mb, go_backwards, zero_output_for_mask,
+                              hs, gates, cs, tcs, bool(zero_h0))
         return outputs, hs[steps].copy(), c.copy(), saved
 
     def lstm_backward(self, saved, g_outputs, g_h, g_c, input_grad: bool = True):
