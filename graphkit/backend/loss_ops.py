@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy
 
+from .host import to_host
+
 EPSILON = 1e-7
 
 
@@ -70,7 +72,7 @@ class LossOps:
         return labels.astype(numpy.intp, copy=False)
 
     def _raise_label_range(self, labels, num_classes: int):
-        values = numpy.asarray(labels.get() if hasattr(labels, "get") else labels).astype(numpy.int64)
+        values = to_host(labels).astype(numpy.int64)
         bad = values[(values < 0) | (values >= num_classes)]
         raise LabelRangeError(
             f"Received a label value of {int(bad[0])} which is outside the valid range of [0, {num_classes}). "

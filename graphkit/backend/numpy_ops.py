@@ -96,9 +96,6 @@ class NumpyOps(Ops):
         super().__init__(numpy)
         _tune_malloc()
 
-    def to_numpy(self, array) -> numpy.ndarray:
-        return array
-
     # Fewest bytes of data a batch part on a thread of its own should cover (in_batch_parts).
     part_bytes = 1 << 20
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy
 
 from .conv_ops import ConvOps
+from .host import to_host
 from .loss_ops import LossOps
 from .optimizer_ops import OptimizerOps
 from .rnn_ops import RNNOps
@@ -43,7 +44,8 @@ class Ops(ConvOps, RNNOps, OptimizerOps, LossOps):
         return self.xp.asarray(value, dtype=dtype)
 
     def to_numpy(self, array) -> numpy.ndarray:
-        return numpy.asarray(array)
+        """``array`` on the host (:func:`graphkit.backend.host.to_host`)."""
+        return to_host(array)
 
     def zeros(self, shape, dtype=FLOATX):
         return self.xp.zeros(shape, dtype=dtype)

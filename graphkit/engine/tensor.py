@@ -6,6 +6,7 @@ from typing import Any
 import numpy
 
 from ..backend import state as _backend
+from ..backend.host import to_host
 from . import dtypes
 
 
@@ -21,7 +22,7 @@ def to_array(value: Any, dtype: Any = None):
         dtype = dtypes.default_for(value)
     if isinstance(value, ops.xp.ndarray) or not hasattr(value, "__array__"):
         return ops.asarray(value, dtype=dtype)
-    return ops.asarray(numpy.asarray(value), dtype=dtype)
+    return ops.asarray(to_host(value), dtype=dtype)
 
 
 _new_object = object.__new__
@@ -52,6 +53,7 @@ class Tensor:
     # _keras_mask: the mask a masking layer attached to its output (None otherwise).
     __slots__ = ("data", "_node", "_index", "_tracked", "_keras_mask", "__weakref__")
     __array_priority__ = 1000  # numpy defers binary operators to Tensor
+    _holds_backend_array = True  # backend.host.to_host reads ``.data`` (Variable inherits this)
 
     def __init__(self, value: Any, dtype: Any = None) -> None:
         self.data = to_array(value, dtype)
@@ -84,9 +86,8 @@ class Tensor:
     # ---------------------------------------------------------------- interop
     def numpy(self) -> numpy.ndarray:
         """The values as a numpy array (copied from the GPU when needed)."""
-        if isinstance(self.data, numpy.ndarray):
-            return self.data
-        return self.data.get()
+        data = self.data
+        return data if data.__class__ is _ndarray else to_host(data)
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()

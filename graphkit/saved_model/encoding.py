@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy
 
+from ..backend.host import is_device_array, to_host
 from ..function.tensor_spec import TensorSpec
 
 
@@ -34,9 +35,8 @@ def encode(value: Any, where: str = "value") -> Any:
         return {"dtype": numpy.dtype(value).name}
     if isinstance(value, numpy.generic):
         return {"ndarray": _array(numpy.asarray(value), where)}
-    if isinstance(value, numpy.ndarray) or (type(value).__module__.startswith("cupy") and hasattr(value, "get")):
-        array = numpy.asarray(value.get() if not isinstance(value, numpy.ndarray) else value)
-        return {"ndarray": _array(array, where)}
+    if isinstance(value, numpy.ndarray) or is_device_array(value):
+        return {"ndarray": _array(to_host(value), where)}
     if isinstance(value, TensorSpec):
         return {"spec": [None if value.shape is None else list(value.shape), value.dtype.name]}
     if isinstance(value, slice):

@@ -28,6 +28,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy
 
+from ..backend.host import to_host
+
 INDEX_NAME = "graphkit_index.json"
 FORMAT = "graphkit.variables"
 FORMAT_VERSION = 1
@@ -109,11 +111,7 @@ def _write_array(archive: zipfile.ZipFile, name: str, array: numpy.ndarray) -> N
 
 
 def _as_numpy(value: Any) -> numpy.ndarray:
-    if hasattr(value, "numpy") and not isinstance(value, numpy.ndarray):
-        value = value.numpy()
-    elif hasattr(value, "get") and not isinstance(value, (numpy.ndarray, dict)):  # a cupy array
-        value = value.get()
-    array = numpy.asarray(value)
+    array = to_host(value)
     if array.dtype.hasobject:
         raise TypeError("Cannot save an array of Python objects (graphkit files never use pickle).")
     return array

@@ -5,6 +5,8 @@ from typing import Any
 
 import numpy as np
 
+from ..backend.host import to_host
+
 __all__ = ["to_categorical"]
 
 
@@ -14,8 +16,7 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
     Returns a float32 array of shape ``x.shape + (num_classes,)`` (Keras returns float64;
     graphkit uses its default float dtype). Labels must be in ``[0, num_classes)``.
     """
-    data = getattr(x, "data", x)  # graphkit Tensor
-    x = np.array(data.get() if hasattr(data, "get") and hasattr(data, "device") else data)
+    x = to_host(x)
     if x.dtype.kind == "f":
         if not np.all(np.isfinite(x)) or np.any(x != np.round(x)):
             raise ValueError("to_categorical: labels must be integers.")
