@@ -7,6 +7,7 @@ from ..engine.tensor import Tensor, to_array, wrap
 from ..graph.node import Node, flatten_structure, map_structure
 from ..graph.recording import announce_model
 from ..graph.symbolic import SymbolicTensor
+from ..graph.topology import Topology
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer, _numeric_nest
 from .model import Model
@@ -30,7 +31,7 @@ class Functional(Model):
             if _announce:
                 announce_model(self, exc)
             raise
-        self._plan = [_Step(node) for node in self._nodes if not node.is_input]
+        self._plan = [_Step(node) for node in self._topology.nodes if not node.is_input]
         # Fast paths for the common single-input / single-output model.
         self._single_input = self.inputs[0] if len(self.inputs) == 1 else None
         self._single_output_id = id(outputs) if isinstance(outputs, SymbolicTensor) else None
@@ -50,8 +51,8 @@ class Functional(Model):
                 # Keras allows intermediate tensors as inputs only via gk.Input; say so.
                 raise ValueError(f"Model inputs must come from gk.Input; tensor {tensor.name!r} was produced by "
                                  f"layer '{layer.name}'.")
-        self._nodes = _topological_nodes(self.inputs, self.outputs)
-        self._layers = _unique([node.operation for node in self._nodes])
+        self._topology = Topology(self.inputs, self.outputs)
+        self._layers = self._topology.layers  # the tracked list: weights and checkpoints are found through it
         _check_unique_names(self._layers, self.name)
 
     @property
@@ -228,58 +229,6 @@ def _symbolic_leaves(structure: Any, what: str) -> list[SymbolicTensor]:
             raise TypeError(f"Model {what} must be symbolic tensors (from gk.Input and layer calls), "
                             f"got {type(leaf).__name__}.")
     return leaves
-
-
-def _producer(tensor: SymbolicTensor) -> Node:
-    layer, node_index, _ = tensor._keras_history
-    return layer._inbound_nodes[node_index]
-
-
-def _topological_nodes(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> list[Node]:
-    """Input nodes (in model order), then every node between inputs and outputs after its parents.
-
-    Iterative depth-first search, so thousand-layer models need no deep recursion. Reaching an
-    Input that is not one of ``inputs`` raises "Graph disconnected" naming the tensor.
-    """
-    input_ids = {id(t) for t in inputs}
-    order: list[Node] = []
-    done: set[int] = set()
-
-    def enter(tensor: SymbolicTensor, consumer: str):
-        node = _producer(tensor)
-        if id(tensor) in input_ids or id(node) in done:
-            return None
-        if node.is_input:
-            raise ValueError(f"Graph disconnected: cannot obtain a value for tensor {tensor.name!r} "
-                             f"(shape {tensor.shape}) needed by {consumer}: it is not one of the model's "
-                             f"inputs {[t.name for t in inputs]}.")
-        done.add(id(node))
-        return node, iter(node.input_tensors)
-
-    for output in outputs:
-        first = enter(output, "the model outputs")
-        stack = [first] if first else []
-        while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                entry = enter(parent, f"layer '{node.operation.name}'")
-                if entry:
-                    stack.append(entry)
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    return [_producer(t) for t in inputs] + order
-
-
-def _unique(items: list) -> list:
-    seen: set[int] = set()
-    out = []
-    for item in items:
-        if id(item) not in seen:
-            seen.add(id(item))
-            out.append(item)
-    return out
 
 
 def _check_unique_names(layers: list[Layer], model_name: str) -> None:

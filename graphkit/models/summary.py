@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 from ..graph.node import flatten_structure
 from ..graph.symbolic import SymbolicTensor
 
-__all__ = ["print_summary", "format_summary", "summary_html", "keras_graph"]
+__all__ = ["print_summary", "format_summary", "summary_html", "ordered_layers", "layer_output_shape"]
 
 # HEAVY_HEAD box: heavy top and header, light body.
 _TOP = ("┏", "━", "┳", "┓")
@@ -196,90 +196,11 @@ def render_table(headers: Sequence[str], justify: Sequence[str], column_widths: 
 
 
 # ------------------------------------------------------------------------- graph order
-def keras_graph(model) -> tuple[list, dict]:
-    """Keras's ``map_graph`` for a Functional model: (layers ordered by depth, {depth: nodes}).
-
-    Depth counts from the outputs (0) towards the inputs; layers are listed from the deepest
-    (the inputs) on, ties broken by the order a depth-first walk from the outputs first meets
-    them. A shared layer takes the greatest depth of its nodes. Iterative, so very deep models
-    need no recursion.
-    """
-    input_ids = {id(t) for t in model.inputs}
-    finished: set[int] = set()
-    post_order: list = []  # nodes, inputs first
-    first_seen: dict[int, int] = {}  # id(layer) -> traversal index
-    layers_by_id: dict[int, Any] = {}
-
-    def producer(tensor):
-        layer, node_index, _ = tensor._keras_history
-        return layer, layer._inbound_nodes[node_index]
-
-    def expand(tensor, node):
-        if node.is_input or id(tensor) in input_ids:
-            return iter(())
-        return iter(node.input_tensors)
-
-    for output in model.outputs:
-        layer, node = producer(output)
-        if id(node) in finished:
-            continue
-        first_seen.setdefault(id(layer), len(first_seen))
-        layers_by_id[id(layer)] = layer
-        stack = [(node, expand(output, node))]
-        on_stack = {id(node)}
-        while stack:
-            node, parents = stack[-1]
-            for tensor in parents:
-                parent_layer, parent = producer(tensor)
-                if id(parent) in finished or id(parent) in on_stack:
-                    continue
-                first_seen.setdefault(id(parent_layer), len(first_seen))
-                layers_by_id[id(parent_layer)] = parent_layer
-                stack.append((parent, expand(tensor, parent)))
-                on_stack.add(id(parent))
-                break
-            else:
-                stack.pop()
-                on_stack.discard(id(node))
-                finished.add(id(node))
-                post_order.append(node)
-
-    node_depth: dict[int, int] = {}
-    nodes_by_id: dict[int, Any] = {}
-    layer_depth: dict[int, int] = {}
-    for node in reversed(post_order):
-        depth = node_depth.setdefault(id(node), 0)
-        nodes_by_id[id(node)] = node
-        layer_id = id(node.operation)
-        depth = max(depth, layer_depth.get(layer_id, 0))
-        layer_depth[layer_id] = depth
-        node_depth[id(node)] = depth
-        if not node.is_input:
-            for tensor in node.input_tensors:
-                _, parent = producer(tensor)
-                nodes_by_id[id(parent)] = parent
-                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
-    for tensor in model.inputs:  # inputs that no output depends on
-        layer, node = producer(tensor)
-        if id(layer) not in layer_depth:
-            layer_depth[id(layer)] = 0
-            first_seen[id(layer)] = -1
-            layers_by_id[id(layer)] = layer
-            node_depth[id(node)] = 0
-            nodes_by_id[id(node)] = node
-
-    nodes_by_depth: dict[int, list] = {}
-    for node_id, depth in node_depth.items():
-        nodes_by_depth.setdefault(depth, []).append(nodes_by_id[node_id])
-    layers = sorted(layer_depth, key=lambda i: (-layer_depth[i], first_seen[i]))
-    return [layers_by_id[i] for i in layers], nodes_by_depth
-
-
 def ordered_layers(model) -> list:
     """The layers of ``model`` in Keras's order (depth order for Functional models)."""
     from .functional import Functional
     if isinstance(model, Functional):
-        return keras_graph(model)[0]
+        return list(model._topology.depth_order)
     return list(getattr(model, "layers", []))
 
 
@@ -372,12 +293,13 @@ class _Plan:
         from .functional import Functional
         from .sequential import Sequential
         self.model = model
-        self.relevant: set[int] = set()
+        self.relevant: frozenset[int] = frozenset()
         if isinstance(model, Functional) and not isinstance(model, Sequential):
-            layers, nodes_by_depth = keras_graph(model)
-            self.sequential_like = _is_sequential_like(model, nodes_by_depth)
+            topology = model._topology
+            layers = list(topology.depth_order)
+            self.sequential_like = _is_sequential_like(model, topology.nodes_by_depth)
             if not self.sequential_like:
-                self.relevant = {id(n) for depth_nodes in nodes_by_depth.values() for n in depth_nodes}
+                self.relevant = topology.node_ids
         else:  # Sequential and subclassed models: a plain list of layers
             layers = list(model.layers)
             self.sequential_like = True

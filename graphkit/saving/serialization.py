@@ -383,9 +383,7 @@ def _functional_like_constructor(cls: type) -> bool:
 def functional_get_config(model) -> dict:
     """Keras 3's Functional config of ``model`` (layers in Keras's depth order)."""
     from ..models.functional import Functional
-    from ..models.summary import keras_graph
-    layers, nodes_by_depth = keras_graph(model)
-    own = {id(node) for nodes in nodes_by_depth.values() for node in nodes}
+    layers, own = model._topology.depth_order, model._topology.node_ids
     reindex: dict[int, int] = {}
     for layer in layers:
         kept = 1 if isinstance(layer, Functional) else 0

@@ -171,10 +171,9 @@ class ModelWalker:
     def _model(self, model, prefix: str, group: str | None) -> Ports:
         """Nodes (and groups) of ``model``'s layers, then its edges. Returns its ports."""
         if is_functional(model):
-            from ..models.summary import keras_graph
-            layers = keras_graph(model)[0]
-            relevant = {id(n) for n in model._nodes}
-            calls = {id(layer): [n for n in layer._inbound_nodes if id(n) in relevant] for layer in layers}
+            topology = model._topology
+            layers = topology.depth_order
+            calls = {id(layer): topology.calls(layer) for layer in layers}
             ports = {id(layer): self._layer(layer, calls[id(layer)], prefix, group) for layer in layers}
             for layer in layers:
                 expanded = self.expand_nested and is_expandable(layer)
