@@ -12,23 +12,21 @@ variable. Reading never unpickles (``allow_pickle=False``) and checks everything
 index, every array's shape and dtype) before returning, so a truncated, corrupt or foreign file
 raises one :class:`FileFormatError` naming the file and nothing is half-loaded.
 
-Writes are atomic: the data goes to a temporary file in the target's directory, is flushed and
-fsynced, then ``os.replace``-d over the target; on any failure the temporary file is removed and
-the previous file (if any) is left untouched.
+Writes are atomic and leave no temporary files behind (:mod:`graphkit.saving.atomic`).
 """
 from __future__ import annotations
 
 import io
 import json
 import os
-import secrets
 import zipfile
 import zlib
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy
 
 from ..backend.host import to_host
+from .atomic import atomic_write
 
 INDEX_NAME = "graphkit_index.json"
 FORMAT = "graphkit.variables"
@@ -49,61 +47,6 @@ def describe(path: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------ writing
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> str:
-    """Call ``write(binary_file)`` on a temporary file next to ``path``, then move it into place.
-
-    Returns ``path`` as a string. The target directory is created when missing. On failure the
-    temporary file is deleted and an existing file at ``path`` is left as it was.
-    """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"Cannot write '{path}': it is a directory.")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = _create_temporary(directory, os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
-    return path
-
-
-def _create_temporary(directory: str, basename: str) -> tuple[int, str]:
-    """A new file ``.<basename>.<random>.tmp`` in ``directory``, created with the usual permissions
-    (0o666 minus the umask, unlike mkstemp's 0o600)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = os.path.join(directory, f".{basename}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"Could not create a temporary file next to '{os.path.join(directory, basename)}'.")
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename durable (POSIX); silently skipped where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_array(archive: zipfile.ZipFile, name: str, array: numpy.ndarray) -> None:
     """One ``.npy`` entry (a separate function so tests can make a save fail half-way)."""
     with archive.open(name, "w", force_zip64=True) as entry:
