@@ -14,7 +14,7 @@ import time
 
 import graphkit as gk
 from graphkit.layers.layer import clear_session
-from graphkit.viz.live import LiveView
+from graphkit.viz.live_view import LiveView
 
 L = gk.layers
 LIVE_TARGET_MS = 20.0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from . import activations, backend, initializers, layers, models, nn, ops, random, saving
+from . import activations, backend, events, initializers, layers, models, nn, ops, random, saving
 from . import train
 from . import optimizers
 from . import callbacks, datasets, utils
@@ -78,7 +78,8 @@ def ones_like(x: Any, dtype: Any = None) -> Tensor:
 
 
 __all__ = [
-    "FLOATX", "GradientTape", "Input", "Model", "Module", "Sequential", "activations", "initializers", "layers",
+    "FLOATX", "GradientTape", "Input", "Model", "Module", "Sequential", "activations", "events", "initializers",
+    "layers",
     "models", "Primitive", "Tensor", "Variable", "backend", "bool_", "cast",
     "constant", "convert_to_tensor", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
     "matmul", "name_scope", "nn", "no_grad", "observe", "ones", "ones_like", "ops", "primitive",

@@ -6,6 +6,7 @@ import re
 from typing import Any, Callable, Iterator
 
 from .engine import naming
+from .engine.hooks import HOOKS, PENDING
 from .engine.variable import Variable
 
 _VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
@@ -35,10 +36,9 @@ class Module:
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
-        # Deferred checkpoint restoration (graphkit.train): a variable created later gets its saved value.
-        if "_pending_restore" in self.__dict__:
-            from .train.deferred import resolve_pending
-            resolve_pending(self)
+        # Values waiting for variables (engine.hooks): a variable created later gets its saved value.
+        if PENDING in self.__dict__:
+            HOOKS.variables_added(self)
 
     @property
     def name(self) -> str:

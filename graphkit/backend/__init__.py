@@ -1,9 +1,14 @@
-"""Backend selection: ``gk.backend.set_backend("numpy"|"cupy")``, ``use(...)``, ``current()``."""
+"""Backend selection: ``gk.backend.set_backend("numpy"|"cupy")``, ``use(...)``, ``current()``.
+
+The active backend is process state: ``global_state.PROCESS.ops`` (read on every primitive call,
+so one attribute); ``state`` below is the same object, for modules that read ``state.ops``.
+"""
 from __future__ import annotations
 
 import contextlib
 from typing import Iterator
 
+from ..global_state import PROCESS
 from .cupy_ops import CupyOps, cuda_unavailable_reason
 from .numpy_ops import NumpyOps
 from .ops import FLOATX, Ops
@@ -12,21 +17,9 @@ __all__ = ["Ops", "NumpyOps", "CupyOps", "current", "set_backend", "use", "avail
            "cuda_unavailable_reason", "FLOATX"]
 
 _FACTORIES = {"numpy": NumpyOps, "cupy": CupyOps}
-_instances: dict[str, Ops] = {}
-_default_seed: int | None = None
-
-
-class _Active:
-    """Holds the active backend; read on every primitive call, so kept to one attribute."""
-
-    __slots__ = ("ops",)
-
-    def __init__(self) -> None:
-        self.ops: Ops = NumpyOps()
-
-
-state = _Active()
-_instances["numpy"] = state.ops
+state = PROCESS
+state.ops = NumpyOps()
+state.backends["numpy"] = state.ops
 
 
 def available() -> list[str]:
@@ -39,11 +32,11 @@ def _resolve(backend: str | Ops) -> Ops:
         return backend
     if backend not in _FACTORIES:
         raise ValueError(f"Unknown backend {backend!r}; valid backends: {sorted(_FACTORIES)}.")
-    if backend not in _instances:
+    if backend not in state.backends:
         ops = _FACTORIES[backend]()
-        ops.seed(_default_seed)
-        _instances[backend] = ops
-    return _instances[backend]
+        ops.seed(state.default_seed)
+        state.backends[backend] = ops
+    return state.backends[backend]
 
 
 def current() -> Ops:
@@ -70,9 +63,8 @@ def use(backend: str | Ops) -> Iterator[Ops]:
 
 def seed_all(seed: int | None) -> None:
     """Seed the random generators of every backend started so far (and of later ones)."""
-    global _default_seed
-    _default_seed = seed
-    for ops in _instances.values():
+    state.default_seed = seed
+    for ops in state.backends.values():
         ops.seed(seed)
-    if all(ops is not state.ops for ops in _instances.values()):
+    if all(ops is not state.ops for ops in state.backends.values()):
         state.ops.seed(seed)

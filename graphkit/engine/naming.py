@@ -1,9 +1,10 @@
-"""Name scopes (``gk.name_scope``) and unique default names."""
+"""Name scopes (``gk.name_scope``); the stack of open scopes is per thread
+(``global_state.THREAD.scope_stack``)."""
 from __future__ import annotations
 
 import re
 
-_scope_stack: list[str] = []
+from ..global_state import THREAD
 
 
 def camel_to_snake(name: str) -> str:
@@ -14,7 +15,7 @@ def camel_to_snake(name: str) -> str:
 
 def current_scope() -> str:
     """The active name scope prefix, e.g. ``"encoder/dense"`` (empty outside any scope)."""
-    return "/".join(_scope_stack)
+    return "/".join(THREAD.scope_stack)
 
 
 def scoped(name: str) -> str:
@@ -31,11 +32,11 @@ class name_scope:
         self.name = name
 
     def __enter__(self) -> str:
-        _scope_stack.append(self.name)
+        THREAD.scope_stack.append(self.name)
         return current_scope() + "/"
 
     def __exit__(self, *exc) -> None:
-        _scope_stack.pop()
+        THREAD.scope_stack.pop()
 
     def __repr__(self) -> str:
         return f"name_scope({self.name!r})"

@@ -4,28 +4,22 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import time
 from typing import Any, Sequence
 
 import numpy
 
-from .. import backend, initializers
+from .. import backend, events, initializers
 from ..engine.autograd import no_grad
+from ..engine.hooks import HOOKS, PENDING
 from ..engine.tensor import Tensor, to_array, wrap
 from ..engine.variable import Variable
+from ..global_state import SUBSCRIBERS, THREAD, clear_session, unique_name  # noqa: F401 (clear_session re-exported)
 from ..graph.node import Node, flatten_structure, map_structure
 from ..graph.symbolic import SymbolicTensor, any_symbolic, placeholder
 from ..module import Module
 from ..ops.cast import cast
 from .input_spec import InputSpec
-
-_name_counts: dict[str, int] = {}
-
-
-def unique_name(base: str) -> str:
-    """``dense``, then ``dense_1``, ``dense_2``… (reset by :func:`clear_session`)."""
-    count = _name_counts.get(base, 0)
-    _name_counts[base] = count + 1
-    return base if count == 0 else f"{base}_{count}"
 
 
 def _keras_snake_case(name: str) -> str:
@@ -34,17 +28,6 @@ def _keras_snake_case(name: str) -> str:
     name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def clear_session() -> None:
-    """Forget generated layer names so the next Dense is called ``dense`` again."""
-    _name_counts.clear()
-
-
-class _CallContext:
-    """The ``training`` flag an outer call passes down to the layers it calls."""
-
-    training: bool | None = None
 
 
 class Layer(Module):
@@ -60,8 +43,8 @@ class Layer(Module):
     # input to its own dtype themselves (Functional, Sequential) switch it off.
     _convert_input_args = True
     _autocast = True  # cast floating inputs to the layer's dtype (models leave inputs to their Inputs)
-    # Layers keep Python's fast attribute assignment; deferred checkpoint restoration hooks into
-    # add_weight and _build_once instead of Module.__setattr__.
+    # Layers keep Python's fast attribute assignment; values waiting for variables (engine.hooks)
+    # are resolved from add_weight and _build_once instead of Module.__setattr__.
     __setattr__ = object.__setattr__
 
     def __init__(self, *, trainable: bool = True, name: str | None = None, dtype: Any = None,
@@ -94,9 +77,8 @@ class Layer(Module):
             variable = Variable(value, trainable=trainable and self._trainable, name=name or "variable",
                                 dtype=dtype)
         (self._trainable_created if trainable else self._non_trainable_created).append(variable)
-        if "_pending_restore" in self.__dict__:  # a checkpoint restored before this weight existed
-            from ..train.deferred import resolve_pending
-            resolve_pending(self)
+        if PENDING in self.__dict__:  # a checkpoint restored before this weight existed
+            HOOKS.variables_added(self)
         return variable
 
     def _tracked_attributes(self):
@@ -195,9 +177,8 @@ class Layer(Module):
         self.build(input_shape)
         self.built = True
         self._build_input_shape = input_shape  # for summary() shapes and the config's build_config
-        if "_pending_restore" in self.__dict__:  # sublayers/variables made in build() get restored values
-            from ..train.deferred import resolve_pending
-            resolve_pending(self)
+        if PENDING in self.__dict__:  # sublayers/variables made in build() get restored values
+            HOOKS.variables_added(self)
 
     def _check_input_spec(self, inputs: Any) -> None:
         spec = self.input_spec
@@ -256,10 +237,16 @@ class Layer(Module):
         only to a ``call`` that takes it (and only when known), and becomes the context of the
         layers called inside. ``mask``: the inputs' masks, passed to a ``call`` that takes one and
         given to ``compute_mask``, whose result is attached to the outputs.
+
+        Every eager call runs here (a model's layers too, and the dry runs that infer a symbolic
+        call's output shapes), so this is where the eager ``layer_call`` event is published.
         """
+        subscribers = SUBSCRIBERS.layer_call
+        if subscribers:
+            start = time.perf_counter_ns()
         info = _CALL_INFO.get(type(self)) or _call_info(type(self))
         has_training, training_position, has_mask, custom_mask = info
-        outer = _CallContext.training
+        outer = THREAD.call_training
         if training_position is not None and len(extra_args) > training_position:
             training = extra_args[training_position]  # passed positionally
         else:
@@ -283,11 +270,11 @@ class Layer(Module):
         if training is outer:
             outputs = self.call(inputs, *extra_args, **kwargs)
         else:
-            _CallContext.training = training
+            THREAD.call_training = training
             try:
                 outputs = self.call(inputs, *extra_args, **kwargs)
             finally:
-                _CallContext.training = outer
+                THREAD.call_training = outer
         if custom_mask or (masking and mask is not None):  # Layer.compute_mask of no mask is None
             out_mask = self.compute_mask(inputs, mask)
             if out_mask is not None:
@@ -297,6 +284,9 @@ class Layer(Module):
                     for tensor, tensor_mask in zip(flatten_structure(outputs), flatten_structure(out_mask)):
                         if isinstance(tensor, Tensor):
                             tensor._keras_mask = tensor_mask
+        if subscribers:
+            events.publish("layer_call", self, (inputs, *extra_args), outputs, None, None, start,
+                           time.perf_counter_ns())
         return outputs
 
     def compute_output_spec(self, args: tuple, kwargs: dict) -> Any:

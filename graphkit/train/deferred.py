@@ -2,10 +2,13 @@
 
 Restoring a checkpoint into an unbuilt layer (or a module that creates its variables on first
 call, or an optimizer whose slots are built on the first step) cannot assign those values yet.
-They wait in the deepest existing object on their key's path, in ``obj.__dict__["_pending_restore"]``
-(relative key -> :class:`PendingValue`), and are assigned as soon as the variable appears:
+They wait in the deepest existing object on their key's path, in ``obj.__dict__[PENDING]``
+(``"_pending_restore"``: relative key -> :class:`PendingValue`), and are assigned as soon as the
+variable appears. Importing this module installs :func:`resolve_pending` as
+``engine.hooks.HOOKS.variables_added``, which layers and modules call on an object holding
+pending values (they never import this module):
 
-- ``Layer.add_weight`` and ``Layer._build_once`` call :func:`resolve_pending` on the layer;
+- ``Layer.add_weight`` and ``Layer._build_once`` call it on the layer;
 - ``Module.__setattr__`` does for plain modules (Layers keep the plain, fast ``__setattr__``);
 - an optimizer with pending slot values gets its ``build`` wrapped (on the instance only).
 
@@ -18,6 +21,7 @@ from typing import Any
 
 import numpy
 
+from ..engine.hooks import HOOKS, PENDING
 from ..engine.variable import Variable
 from .object_graph import ObjectGraph, is_optimizer
 
@@ -42,22 +46,22 @@ def shape_error(source: str, problems: list[tuple[str, tuple, tuple]], what: str
 
 def defer(owner: Any, relative_key: str, record: PendingValue) -> None:
     """Keep ``record`` in ``owner`` until the variable at ``relative_key`` exists."""
-    pending = owner.__dict__.get("_pending_restore")
+    pending = owner.__dict__.get(PENDING)
     if pending is None:
-        pending = owner.__dict__["_pending_restore"] = {}
+        pending = owner.__dict__[PENDING] = {}
     pending[relative_key] = record
     if is_optimizer(owner) and "build" not in owner.__dict__:
         _wrap_optimizer_build(owner)
 
 
 def has_pending(obj: Any) -> bool:
-    return bool(getattr(obj, "__dict__", {}).get("_pending_restore"))
+    return bool(getattr(obj, "__dict__", {}).get(PENDING))
 
 
 def resolve_pending(owner: Any) -> None:
     """Assign the pending values of ``owner`` whose variables exist now; hand the others down to
     the deepest object that exists on their path."""
-    pending = owner.__dict__.get("_pending_restore")
+    pending = owner.__dict__.get(PENDING)
     if not pending:
         return
     graph = ObjectGraph({"": owner})
@@ -87,7 +91,7 @@ def resolve_pending(owner: Any) -> None:
         if all(obj is not r for r in receivers):
             receivers.append(obj)
     if not pending:
-        del owner.__dict__["_pending_restore"]
+        del owner.__dict__[PENDING]
         if "build" in owner.__dict__ and getattr(owner.__dict__["build"], "_graphkit_restore_hook", False):
             del owner.__dict__["build"]
     for obj in receivers:
@@ -107,4 +111,7 @@ def _wrap_optimizer_build(optimizer: Any) -> None:
 
 
 def pending_records(obj: Any) -> list[PendingValue]:
-    return list((obj.__dict__.get("_pending_restore") or {}).values())
+    return list((obj.__dict__.get(PENDING) or {}).values())
+
+
+HOOKS.variables_added = resolve_pending

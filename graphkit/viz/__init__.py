@@ -14,13 +14,13 @@ __all__ = ["GRAPH_MIME", "LiveView", "graph_to_dot", "live", "model_graph"]
 
 
 def live(model: Any = None):
-    """A :class:`LiveView` of every symbolic layer call from now on (see :func:`graphkit.viz.live.live`)."""
-    from .live import live as _live
+    """A :class:`LiveView` of every symbolic layer call from now on (see :func:`graphkit.viz.live_view.live`)."""
+    from .live_view import live as _live
     return _live(model)
 
 
 def __getattr__(name: str) -> Any:
     if name == "LiveView":  # imported on first use: anywidget loads ipywidgets
-        from .live import LiveView
+        from .live_view import LiveView
         return LiveView
     raise AttributeError(f"module 'graphkit.viz' has no attribute {name!r}")

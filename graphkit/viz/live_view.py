@@ -6,17 +6,20 @@ layer call or model creation sends one small ``delta``. The graph itself lives i
 :class:`~graphkit.viz.live_graph.LiveGraph`.
 
 Several views may be open at once: each records every call from its creation until
-:meth:`LiveView.close`, independently of the others.
+:meth:`LiveView.close`, independently of the others. A view subscribes to the ``layer_call``
+(symbolic calls only) and ``model`` events of :mod:`graphkit.events`; a failure while drawing is
+reported as a warning, never raised into the model code.
 """
 from __future__ import annotations
 
 import uuid
+import warnings
 from typing import Any
 
 import anywidget
 import traitlets
 
-from ..graph import recording
+from .. import events
 from .assets import core_message, loader_source
 from .dot import graph_to_dot
 from .live_graph import LiveGraph
@@ -53,8 +56,8 @@ class LiveView(anywidget.AnyWidget):
         self._live = live
         self._seq = 0
         self.on_msg(self._on_message)
-        recording.add_listener(self._on_call)
-        recording.add_model_listener(self._on_model)
+        events.subscribe("layer_call", self._on_call)
+        events.subscribe("model", self._on_model)
 
     # ------------------------------------------------------------------ state
     @property
@@ -89,8 +92,8 @@ class LiveView(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop recording and close the widget (its state stays readable)."""
-        recording.remove_listener(self._on_call)
-        recording.remove_model_listener(self._on_model)
+        events.unsubscribe("layer_call", self._on_call)
+        events.unsubscribe("model", self._on_model)
         super().close()
 
     # ------------------------------------------------------------ notebooks
@@ -130,19 +133,27 @@ class LiveView(anywidget.AnyWidget):
         self._live.take_delta()  # the whole graph includes them
         self.send({"type": "graph", "seq": self._next_seq(), "graph": self._live.document()})
 
-    def _on_call(self, layer, node, error, args) -> None:
-        if error is None:
-            self._live.layer_called(layer, node)
-        else:
-            self._live.layer_failed(layer, error, args)
-        self._send_delta()
+    def _on_call(self, layer, args, _outputs, node, error, _start_ns, _end_ns) -> None:
+        if node is None and error is None:
+            return  # an eager call (on data): not part of the graph
+        try:
+            if error is None:
+                self._live.layer_called(layer, node)
+            else:
+                self._live.layer_failed(layer, error, args)
+            self._send_delta()
+        except Exception as exc:  # noqa: BLE001 - drawing must not break the model code
+            _warn_failed(exc)
 
     def _on_model(self, model, error) -> None:
-        if error is None:
-            self._live.add_model(model)
-        else:
-            self._live.model_failed(model, error)
-        self._send_delta()
+        try:
+            if error is None:
+                self._live.add_model(model)
+            else:
+                self._live.model_failed(model, error)
+            self._send_delta()
+        except Exception as exc:  # noqa: BLE001 - drawing must not break the model code
+            _warn_failed(exc)
 
     def _on_message(self, _widget, content: Any, _buffers) -> None:
         if not isinstance(content, dict):
@@ -155,6 +166,11 @@ class LiveView(anywidget.AnyWidget):
         elif kind == "details":
             item_id = content.get("id")
             self.send({"type": "details", "id": item_id, "weights": self._live.details(str(item_id))})
+
+
+def _warn_failed(exc: Exception) -> None:
+    warnings.warn(f"graphkit: the live view failed to draw ({type(exc).__name__}: {exc}); the layer call "
+                  "itself is unaffected.", RuntimeWarning, stacklevel=4)
 
 
 def live(model: Any = None) -> LiveView:
