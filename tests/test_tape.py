@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import graphkit as gk
-from graphkit.engine import autograd
+from graphkit.global_state import SUBSCRIBERS, THREAD
 
 
 def close(tensor, expected):
@@ -20,8 +20,8 @@ def close(tensor, expected):
 @pytest.fixture(autouse=True)
 def no_tape_leaks_between_tests():
     yield
-    assert autograd.STATE.tapes == (), "a test left a tape recording"
-    assert autograd.STATE.observers == ()
+    assert THREAD.tapes == (), "a test left a tape recording"
+    assert SUBSCRIBERS.primitive == ()
 
 
 # ------------------------------------------------------------------ watching
@@ -520,4 +520,4 @@ def test_observer_removed_on_exception():
     with pytest.raises(ZeroDivisionError):
         with gk.observe(lambda *a: None):
             1 / 0
-    assert autograd.STATE.observers == ()
+    assert SUBSCRIBERS.primitive == ()

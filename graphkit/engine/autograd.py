@@ -3,32 +3,26 @@
 A :class:`Primitive` pairs a forward function on backend arrays with a backward function
 on gradients. :meth:`Primitive.apply` runs the forward and, only when a tape is recording
 and an input is being tracked, records a :class:`Node` that keeps exactly what the
-backward needs. Observers (the tracer) are told about every call when any are installed;
-with none installed the cost is one attribute check.
+backward needs. Subscribers of the ``primitive`` event (:mod:`graphkit.events`) are told about
+every forward and backward call; with none subscribed the cost is one attribute check.
+
+The tapes recording right now are per thread (``global_state.THREAD.tapes``): a model trained in
+a background thread and one run in the notebook's main thread never record onto each other's tapes.
 """
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import weakref
 from typing import Any, Callable, Iterator, Sequence
 
-from ..backend import state as _backend
+from .. import events
+from ..global_state import PROCESS, SUBSCRIBERS, THREAD
 from .tensor import Tensor, wrap
 
 Forward = Callable[..., tuple]
 Backward = Callable[..., tuple]
-
-
-class _RecordingState:
-    __slots__ = ("tapes", "observers")
-
-    def __init__(self) -> None:
-        self.tapes: tuple = ()          # keys of the tapes currently recording (GradientTape._key)
-        self.observers: tuple = ()      # callables told about every primitive call
-
-
-STATE = _RecordingState()
 
 
 class Node:
@@ -89,8 +83,8 @@ class Primitive:
 
     def apply(self, *inputs: Tensor, **attrs: Any):
         """Run on tensors, recording onto the active tapes when any input is tracked."""
-        ops = _backend.ops
-        observers = STATE.observers
+        ops = PROCESS.ops
+        observers = SUBSCRIBERS.primitive
         if observers:
             start = time.perf_counter_ns()
         if len(inputs) == 2:  # the common case, without building a list
@@ -98,7 +92,7 @@ class Primitive:
         else:
             out, saved = self.forward(ops, *[t.data for t in inputs], **attrs)
         node = None
-        tapes = STATE.tapes
+        tapes = THREAD.tapes
         if tapes and self.backward is not None:
             for t in inputs:
                 if t._tracked:
@@ -126,22 +120,27 @@ def primitive(name: str, forward: Forward, backward: Backward | None = None,
 @contextlib.contextmanager
 def no_grad() -> Iterator[None]:
     """Run a block without recording onto any tape (inference)."""
-    saved = STATE.tapes
-    STATE.tapes = ()
+    saved = THREAD.tapes
+    THREAD.tapes = ()
     try:
         yield
     finally:
-        STATE.tapes = saved
+        THREAD.tapes = saved
 
 
 @contextlib.contextmanager
 def observe(callback: Callable) -> Iterator[None]:
-    """Call ``callback(prim, inputs, outputs, attrs, start_ns, end_ns, phase)`` on every primitive."""
-    STATE.observers = STATE.observers + (callback,)
-    try:
+    """Call ``callback(prim, inputs, outputs, attrs, start_ns, end_ns, phase)`` on every primitive
+    run by this thread inside the block (forward and backward; the ``primitive`` event of
+    :mod:`graphkit.events`, whose subscribers see every thread's calls)."""
+    thread = threading.get_ident()
+
+    def in_this_thread(*event: Any) -> None:
+        if threading.get_ident() == thread:
+            callback(*event)
+
+    with events.subscribed("primitive", in_this_thread):
         yield
-    finally:
-        STATE.observers = tuple(o for o in STATE.observers if o is not callback)
 
 
 def _flatten(structure) -> list:
@@ -186,12 +185,12 @@ class GradientTape:
         if self._recording:
             raise RuntimeError("This GradientTape is already recording; tapes cannot be nested into themselves.")
         self._recording = True
-        STATE.tapes = STATE.tapes + (self._key,)
+        THREAD.tapes = THREAD.tapes + (self._key,)
         return self
 
     def __exit__(self, *exc) -> None:
         self._recording = False
-        STATE.tapes = tuple(k for k in STATE.tapes if k is not self._key)
+        THREAD.tapes = tuple(k for k in THREAD.tapes if k is not self._key)
 
     def watch(self, tensor) -> None:
         """Track ``tensor`` (or every tensor in a list/tuple/dict) so gradients can flow to it.
@@ -212,19 +211,19 @@ class GradientTape:
     @contextlib.contextmanager
     def stop_recording(self) -> Iterator[None]:
         """Temporarily pause this tape."""
-        STATE.tapes = tuple(k for k in STATE.tapes if k is not self._key)
+        THREAD.tapes = tuple(k for k in THREAD.tapes if k is not self._key)
         try:
             yield
         finally:
-            if self._recording and self._key not in STATE.tapes:
-                STATE.tapes = STATE.tapes + (self._key,)
+            if self._recording and self._key not in THREAD.tapes:
+                THREAD.tapes = THREAD.tapes + (self._key,)
 
     def reset(self) -> None:
         """Forget everything recorded and watched so far, as if the block were re-entered."""
         self._watched.clear()
         self._used = False
         old, self._key = self._key, object()
-        STATE.tapes = tuple(self._key if k is old else k for k in STATE.tapes)
+        THREAD.tapes = tuple(self._key if k is old else k for k in THREAD.tapes)
 
     def gradient(self, target, sources, output_gradients=None, unconnected_gradients: str = "none"):
         """Gradient of ``target`` (summed over its elements and leaves) with respect to ``sources``.
@@ -254,12 +253,12 @@ class GradientTape:
         if len(seeds) != len(targets):
             raise ValueError(f"output_gradients has {len(seeds)} entries for {len(targets)} targets.")
         self._used = True
-        recording, STATE.tapes = STATE.tapes, ()  # backward itself is never recorded
+        recording, THREAD.tapes = THREAD.tapes, ()  # backward itself is never recorded
         try:
             grads = self._backward(targets, seeds, source_list)
         finally:
-            STATE.tapes = recording
-        ops = _backend.ops
+            THREAD.tapes = recording
+        ops = PROCESS.ops
         results = []
         for s, g in zip(source_list, grads):
             if g is None and unconnected_gradients == "zero":
@@ -279,7 +278,7 @@ class GradientTape:
             self.watch_accessed_variables and getattr(tensor, "_trainable", False))
 
     def _backward(self, targets: Sequence[Tensor], seeds: Sequence, sources: Sequence[Tensor]) -> list:
-        ops = _backend.ops
+        ops = PROCESS.ops
         key = self._key
         node_grads: dict[int, list] = {}
         leaf_grads: dict[int, Any] = {}
@@ -311,7 +310,7 @@ class GradientTape:
                                      f"its target of shape {t.shape}.")
             accumulate(t, g)
 
-        observers = STATE.observers
+        observers = SUBSCRIBERS.primitive
         # A non-persistent tape frees what each node saved once used (only nodes no other tape
         # recorded), so a kept loss tensor does not keep the step's activations alive.
         release = None if self.persistent else (key,)

@@ -24,9 +24,10 @@ from typing import Any, Callable, Iterator
 import numpy
 
 from ..engine import autograd
-from ..engine.autograd import STATE, Primitive
+from ..engine.autograd import Primitive
 from ..engine.tensor import Tensor, wrap
 from ..engine.variable import Variable
+from ..global_state import THREAD
 from .tensor_spec import TensorSpec
 
 
@@ -196,12 +197,12 @@ def trace(fn, args: Any, kwargs: dict, input_tensors: list[Tensor]) -> tuple[Gra
     key = object()  # a private tape: every op records, so derived tensors stay tracked
     for t, _ in tracked:
         t._tracked = True
-    STATE.tapes = STATE.tapes + (key,)
+    THREAD.tapes = THREAD.tapes + (key,)
     try:
         with autograd.observe(recorder):
             result = fn(*args, **kwargs)
     finally:
-        STATE.tapes = tuple(k for k in STATE.tapes if k is not key)
+        THREAD.tapes = tuple(k for k in THREAD.tapes if k is not key)
         for t, was in tracked:
             t._tracked = was
     if recorder.backward_seen:
@@ -311,7 +312,7 @@ def run(graph: Graph, input_tensors: list[Tensor], const_tensors: list[Tensor] |
     if const_tensors is None:
         const_tensors = [wrap(c, None, 0) for c in graph.constants]
     slots = [*input_tensors, *graph.captures, *const_tensors]
-    tapes = bool(STATE.tapes)
+    tapes = bool(THREAD.tapes)
     for prim, cheap, save_dependent, refs, attrs, multi, refresh in plan.steps:
         inputs = [slots[i] for i in refs]
         if refresh is not None:

@@ -16,7 +16,8 @@ from functools import partial
 from typing import Any
 
 from ..backend import state as _backend
-from ..engine.autograd import STATE, Primitive
+from ..engine.autograd import Primitive
+from ..global_state import THREAD
 from ..engine.tensor import Tensor, wrap
 from ._operands import as_tensor
 
@@ -130,7 +131,7 @@ def _weights(x, kernel, recurrent_kernel, gates: int):
 def _apply(prim, tensors, bias, mask, **attrs):
     tail = ([bias] if bias is not None else []) + ([mask] if mask is not None else [])
     tensors = list(tensors) + tail
-    save = bool(STATE.tapes) and any(t._tracked for t in tensors)
+    save = bool(THREAD.tapes) and any(t._tracked for t in tensors)
     if save and not tensors[0]._tracked:  # untracked input: no gradient for it
         prim = _CONST_INPUT[prim]
     return prim.apply(*tensors, has_bias=bias is not None, has_mask=mask is not None, save=save, **attrs)
