@@ -69,21 +69,12 @@ class Model(Trainer, Layer):
         """Notebook display: the HTML summary followed by the layer graph (SVG via graphviz's
         ``dot`` when installed), the text summary as the plain-text fallback and, once built, the
         graph JSON (``application/vnd.graphkit.graph+json``) that graphkit's JupyterLab extension
-        draws in the browser with no ``dot`` needed."""
-        from ..utils.graphviz import have_dot, render
-        from ..utils.model_visualization import model_to_dot
-        from ..viz import GRAPH_MIME, model_graph
+        draws in the browser with no ``dot`` needed. The pictures come from the display hooks
+        that graphkit.viz registers (graphkit.display)."""
+        from ..display import extend_display
         from .summary import format_summary
-        html = self._repr_html_()
-        if not self.built:
-            return {"text/html": html, "text/plain": format_summary(self)}
-        graph = model_graph(self)
-        bundle = {GRAPH_MIME: graph, "text/plain": graph["summary"]}
-        if have_dot():
-            svg = render(str(model_to_dot(self, show_shapes=True)), "svg").decode("utf-8")
-            html += f'<div class="graphkit-graph">{svg[svg.index("<svg"):]}</div>'
-        bundle["text/html"] = html
-        return bundle
+        bundle = {"text/html": self._repr_html_(), "text/plain": format_summary(self)}
+        return extend_display(self, bundle) if self.built else bundle
 
     def to_json(self, **kwargs: Any) -> str:
         """The model's full config as JSON (``gk.models.model_from_json`` reads it back)."""

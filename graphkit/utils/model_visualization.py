@@ -27,7 +27,7 @@ import html
 import os
 from typing import Any
 
-from ..viz.dot import quote_id as _quote
+from ..viz.dot import DotText, quote_id as _quote
 from ..viz.nodes import param_count, param_counts
 from ..viz.walk import ModelWalker, activation_name, call_inputs, call_outputs, format_shape, shapes_text
 from . import graphviz as _gv
@@ -82,39 +82,28 @@ def _white(text: str) -> str:
 
 
 class _Writer(ModelWalker):
-    """Collects DOT lines: layers as Keras-style table nodes, nested models as clusters."""
+    """Feeds a :class:`~graphkit.viz.dot.DotText`: layers as Keras-style table nodes, nested
+    models as clusters, edges labelled with shapes when ``show_shapes`` says so."""
 
     def __init__(self, opts: _Options) -> None:
         super().__init__(opts.expand_nested)
         self.opts = opts
-        self.lines: list[str] = []
-        self.edges_seen: set[tuple] = set()
-        self.edges: list[str] = []
-        self.indent = "\t"
+        self.dot = DotText()
 
-    def node(self, node_id: str, label: str) -> None:
-        self.lines.append(f"{self.indent}{_quote(node_id)} [label={label}];")
+    def node(self, node_id: str, label: str, group: str | None = None) -> None:
+        self.dot.add_node(node_id, [f"label={label}"], group)
 
     def edge(self, src: str, dst: str, shape_label: str | None, key: Any = None) -> None:
         # one edge per (producer, consumer, tensor): a layer fed twice the same tensor gets one edge,
         # a shared layer's two outputs going to one consumer get two
-        if (src, dst, key) in self.edges_seen:
-            return
-        self.edges_seen.add((src, dst, key))
-        attrs = f" [label={_quote(shape_label)}]" if shape_label is not None and self.opts.show_edge_shapes else ""
-        self.edges.append(f"\t{_quote(src)} -> {_quote(dst)}{attrs};")
+        show = shape_label is not None and self.opts.show_edge_shapes
+        self.dot.add_edge(src, dst, [f"label={_quote(shape_label)}"] if show else [], key)
 
     def on_node(self, node_id: str, layer, calls: list, group: str | None) -> None:
-        self.node(node_id, _layer_label(layer, calls, self.opts))
+        self.node(node_id, _layer_label(layer, calls, self.opts), group)
 
     def on_group_start(self, group_id: str, model, parent: str | None) -> None:
-        self.lines.append(f"{self.indent}subgraph {_quote('cluster_' + group_id)} {{")
-        self.lines.append(f"{self.indent}\tlabel=<{_h(model.name)}>; style=dashed; labeljust=l;")
-        self.indent += "\t"
-
-    def on_group_end(self, group_id: str, model) -> None:
-        self.indent = self.indent[:-1]
-        self.lines.append(f"{self.indent}}}")
+        self.dot.add_cluster(group_id, f"label=<{_h(model.name)}>; style=dashed; labeljust=l;", parent)
 
     def on_edge(self, source: str, target: str, tensor) -> None:
         self.edge(source, target, format_shape(tensor.shape) if tensor is not None else None, id(tensor))
@@ -348,18 +337,15 @@ def model_to_dot(model: Any, show_shapes: bool | str = False, show_dtype: bool =
                             f"{type(model).__name__}.")
         name = model.name
         w.walk(model)
-    splines = "" if opts.show_edge_shapes else ", splines=ortho"
+    defaults = ["node [shape=plaintext, fontname=Helvetica, margin=0];", "edge [penwidth=2];"]
     if subgraph:
-        head = [f"subgraph {_quote('cluster_' + name)} {{",
-                f"\tlabel=<{_h(name)}>; style=dashed; labeljust=l;",
-                "\tnode [shape=plaintext, fontname=Helvetica, margin=0];",
-                "\tedge [penwidth=2];"]
+        text = w.dot.text(f"subgraph {_quote('cluster_' + name)} {{",
+                          [f"label=<{_h(name)}>; style=dashed; labeljust=l;", *defaults])
     else:
-        head = [f"digraph {_quote(name)} {{",
-                f"\tgraph [rankdir={rankdir}, dpi={int(dpi)}{splines}];",
-                "\tnode [shape=plaintext, fontname=Helvetica, margin=0];",
-                "\tedge [penwidth=2];"]
-    return DotGraph("\n".join(head + w.lines + w.edges + ["}"]) + "\n")
+        splines = "" if opts.show_edge_shapes else ", splines=ortho"
+        text = w.dot.text(f"digraph {_quote(name)} {{", [f"graph [rankdir={rankdir}, dpi={int(dpi)}{splines}];",
+                                                         *defaults])
+    return DotGraph(text)
 
 
 def _write(source: str, to_file: Any) -> str:

@@ -1,6 +1,8 @@
-"""``model_graph(model)``: the graph JSON of a built model (``application/vnd.graphkit.graph+json``)."""
+"""``model_graph(model)``: the graph JSON of a built model (``application/vnd.graphkit.graph+json``),
+and the display hook that puts it (and the rendered picture) in every built model's notebook display."""
 from __future__ import annotations
 
+from ..display import register_display_hook
 from .nodes import edge_dict, group_dict, layer_node, param_counts
 from .walk import ModelWalker
 
@@ -58,3 +60,15 @@ def model_graph(model, expand_nested: bool = False, rankdir: str = "TB") -> dict
     builder.walk(model)
     return graph_document(model.name, builder.nodes, list(builder.edges.values()), builder.groups,
                           *param_counts(model), summary=format_summary(model), rankdir=rankdir)
+
+
+@register_display_hook
+def _display_graph(model, bundle: dict) -> None:
+    """Display hook (graphkit.display): the graph JSON for graphkit's JupyterLab extension and,
+    when graphviz's ``dot`` is installed, the SVG picture after the HTML summary."""
+    from ..utils.graphviz import have_dot, render
+    from ..utils.model_visualization import model_to_dot
+    bundle[GRAPH_MIME] = model_graph(model)
+    if have_dot():
+        svg = render(str(model_to_dot(model, show_shapes=True)), "svg").decode("utf-8")
+        bundle["text/html"] += f'<div class="graphkit-graph">{svg[svg.index("<svg"):]}</div>'

@@ -242,8 +242,8 @@ class LiveGraph:
 
     def _absorb(self, model, collapsed: bool) -> None:
         """Draw the calls inside ``model`` not drawn yet, then group it."""
-        calls = model._nodes if is_functional(model) else \
-            model._functional._nodes if is_sequential(model) and model.inputs else []
+        calls = model._topology.nodes if is_functional(model) else \
+            model._functional._topology.nodes if is_sequential(model) and model.inputs else []
         for node in calls:
             if node.is_input:
                 self._exit(node.operation, 0)
