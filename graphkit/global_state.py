@@ -53,13 +53,14 @@ class _ThreadState(threading.local):
 class _ProcessState:
     """State shared by every thread of the process."""
 
-    __slots__ = ("ops", "backends", "default_seed", "name_counts", "name_lock", "subscribe_lock",
+    __slots__ = ("ops", "backends", "default_seed", "host_rng", "name_counts", "name_lock", "subscribe_lock",
                  "reset_hooks")
 
     def __init__(self) -> None:
         self.ops: Any = None                      # the active backend (set by graphkit.backend)
         self.backends: dict[str, Any] = {}        # backends started so far, by name ("numpy", "cupy")
         self.default_seed: int | None = None      # gk.random.set_seed's seed, for backends started later
+        self.host_rng: Any = None                 # numpy generator of host-side draws (fit's shuffling)
         self.name_counts: dict[str, int] = {}     # generated names: dense, dense_1, ...
         self.name_lock = threading.Lock()
         self.subscribe_lock = threading.Lock()

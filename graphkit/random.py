@@ -8,26 +8,24 @@ import numpy
 from . import backend
 from .backend import FLOATX
 from .engine.tensor import Tensor, wrap
-
-
-_host_rng: list = [None]  # the numpy generator of host-side draws (fit's shuffling), made on first use
+from .global_state import PROCESS
 
 
 def set_seed(seed: int | None) -> None:
     """Make random draws (initializers, dropout, ``gk.random.*``, the order ``fit`` shuffles
     data in) repeatable from here on."""
     backend.seed_all(seed)
-    _host_rng[0] = None
+    PROCESS.host_rng = None
 
 
 def host_generator() -> numpy.random.Generator:
     """The numpy generator used for host-side randomness such as ``fit``'s shuffling: seeded by
     :func:`set_seed` and the same whichever backend (numpy or CuPy) runs the model."""
-    if _host_rng[0] is None:
-        seed = backend._default_seed
+    if PROCESS.host_rng is None:
+        seed = PROCESS.default_seed
         # A stream of its own (not the backend generator's), so shuffling does not shift dropout.
-        _host_rng[0] = numpy.random.default_rng(None if seed is None else [int(seed), 0x5EED])
-    return _host_rng[0]
+        PROCESS.host_rng = numpy.random.default_rng(None if seed is None else [int(seed), 0x5EED])
+    return PROCESS.host_rng
 
 
 def normal(shape: Sequence[int], mean: float = 0.0, stddev: float = 1.0, dtype: Any = FLOATX,
