@@ -1,10 +1,28 @@
-"""``CallbackList``: fans every hook out to a list of callbacks (Keras 3 signature)."""
+"""``CallbackList``: fans every hook out to a list of callbacks (Keras 3 signature).
+
+During ``fit``/``evaluate``/``predict`` the list is :meth:`~CallbackList.attached` to the run:
+it subscribes to the trainer's events (:mod:`graphkit.events`) and turns each event of its
+model into the Keras hook, with the same arguments and logs, in the order they are published.
+"""
 from __future__ import annotations
 
-from typing import Any, Iterable
+import contextlib
+from typing import Any, Iterable, Iterator
 
+from .. import events
+from ..backend.host import to_host
 from .callback import Callback
 from .history import History
+
+# The Keras hooks each training event calls, by the run's mode.
+_RUN_BEGIN = {"train": "on_train_begin", "test": "on_test_begin", "predict": "on_predict_begin"}
+_RUN_END = {"train": "on_train_end", "test": "on_test_end", "predict": "on_predict_end"}
+_BATCH_BEGIN = {"train": "on_train_batch_begin", "test": "on_test_batch_begin", "predict": "on_predict_batch_begin"}
+_BATCH_END = {"train": "on_train_batch_end", "test": "on_test_batch_end", "predict": "on_predict_batch_end"}
+
+# Per model (by id) the lists attached to its runs, innermost last: only that one hears the
+# model's events, so an ``evaluate`` called from a callback during ``fit`` calls its own list.
+_ATTACHED: dict[int, list["CallbackList"]] = {}
 
 
 class CallbackList(Callback):
@@ -73,6 +91,60 @@ class CallbackList(Callback):
 
     def __len__(self) -> int:
         return len(self.callbacks)
+
+    @contextlib.contextmanager
+    def attached(self, model: Any) -> Iterator["CallbackList"]:
+        """Call this list's hooks for ``model``'s training events while the block runs.
+
+        Events are process-wide: those of other models (another thread's ``fit``) are ignored,
+        and so are this model's events while a run nested inside the block has its own list.
+        """
+        stack = _ATTACHED.setdefault(id(model), [])
+        subscribe = all(attached is not self for attached in stack)
+        stack.append(self)
+        handlers = (("run_begin", self._on_run_begin), ("run_end", self._on_run_end),
+                    ("epoch_begin", self._on_epoch_begin), ("epoch_end", self._on_epoch_end),
+                    ("batch_begin", self._on_batch_begin), ("batch_end", self._on_batch_end))
+        if subscribe:
+            for kind, handler in handlers:
+                events.subscribe(kind, handler)
+        try:
+            yield self
+        finally:
+            if subscribe:
+                for kind, handler in handlers:
+                    events.unsubscribe(kind, handler)
+            stack.pop()
+            if not stack:
+                del _ATTACHED[id(model)]
+
+    def _hears(self, model: Any) -> bool:
+        stack = _ATTACHED.get(id(model))
+        return stack is not None and stack[-1] is self
+
+    def _on_run_begin(self, model: Any, mode: str, logs: dict | None) -> None:
+        if self._hears(model):
+            getattr(self, _RUN_BEGIN[mode])(logs)
+
+    def _on_run_end(self, model: Any, mode: str, logs: dict | None) -> None:
+        if self._hears(model):
+            getattr(self, _RUN_END[mode])(logs)
+
+    def _on_epoch_begin(self, model: Any, epoch: int, logs: dict | None) -> None:
+        if self._hears(model):
+            self.on_epoch_begin(epoch, logs)
+
+    def _on_epoch_end(self, model: Any, epoch: int, logs: dict | None) -> None:
+        if self._hears(model):
+            self.on_epoch_end(epoch, logs)
+
+    def _on_batch_begin(self, model: Any, mode: str, batch: int, logs: dict | None) -> None:
+        if self._hears(model):
+            getattr(self, _BATCH_BEGIN[mode])(batch, logs)
+
+    def _on_batch_end(self, model: Any, mode: str, batch: int, logs: dict | None) -> None:
+        if self._hears(model):
+            getattr(self, _BATCH_END[mode])(batch, logs)
 
     def _call(self, hook: str, *args: Any, logs: dict | None = None) -> None:
         # As Keras 3: logs become plain Python floats, and hooks get them positionally so
@@ -150,22 +222,14 @@ def to_py(value: Any) -> Any:
         return value
     if isinstance(value, (int, float)):
         return float(value)
-    data = getattr(value, "data", value)  # graphkit Tensor/Variable -> its array
-    if hasattr(data, "get") and not isinstance(data, dict) and hasattr(data, "shape"):
-        try:
-            data = data.get()  # cupy -> numpy
-        except Exception:  # pragma: no cover - defensive
-            pass
+    if isinstance(value, dict):
+        return value
     try:
-        import numpy as np
-
-        arr = np.asarray(data)
-        if arr.ndim == 0 and arr.dtype.kind in "biuf":
-            return float(arr)
-        if arr.size == 1 and arr.dtype.kind in "biuf":
-            return float(arr.reshape(()))
-    except Exception:
-        pass
+        array = to_host(value)
+    except (TypeError, ValueError):  # not array-like (e.g. a ragged list): kept as it is
+        return value
+    if array.size == 1 and array.dtype.kind in "biuf":
+        return float(array.reshape(()))
     return value
 
 

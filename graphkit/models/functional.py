@@ -56,6 +56,10 @@ class Functional(Model):
         _check_unique_names(self._layers, self.name)
 
     @property
+    def _functional(self) -> "Functional":
+        return self
+
+    @property
     def layers(self) -> list[Layer]:
         return list(self._layers)
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from ..layers.layer import Layer
 from ..module import _leaves
-from .trainer import Trainer
+from ..training.trainer import TRAINER_ATTRIBUTES, Trainer
 
 
 class Model(Trainer, Layer):
@@ -14,6 +14,8 @@ class Model(Trainer, Layer):
     ``gk.Model(inputs, outputs)`` builds a Functional model from symbolic tensors; subclassing
     ``gk.Model`` and writing ``call`` gives a subclassed model. Both are layers, so models nest.
     """
+
+    _TRACKING_IGNORED = Layer._TRACKING_IGNORED | TRAINER_ATTRIBUTES
 
     def __new__(cls, *args: Any, **kwargs: Any):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
@@ -27,6 +29,13 @@ class Model(Trainer, Layer):
             if not isinstance(self, Functional):
                 raise TypeError("Pass inputs/outputs to gk.Model(...) itself or to a Functional subclass.")
         super().__init__(**kwargs)
+
+    @property
+    def _functional(self) -> Any:
+        """The Functional graph that runs this model, read by the trainer for what is known
+        without running it (output names, input dtypes and keys): None for a subclassed model.
+        Functional returns itself; Sequential the graph it builds once its input shape is known."""
+        return None
 
     @property
     def layers(self) -> list[Layer]:

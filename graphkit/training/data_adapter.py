@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 import numpy
 
 from .. import backend
+from ..backend.host import to_host
 from ..engine.tensor import Tensor
 
 # ----------------------------------------------------------------------------- structure helpers
@@ -87,12 +88,8 @@ def to_numpy(value: Any, what: str) -> numpy.ndarray:
     """``value`` as a numpy array (tensors and CuPy arrays are copied to the host)."""
     if isinstance(value, numpy.ndarray):
         return value
-    if isinstance(value, Tensor):
-        value = value.data
-    if not isinstance(value, numpy.ndarray) and hasattr(value, "get") and hasattr(value, "__cuda_array_interface__"):
-        value = value.get()
     try:
-        array = numpy.asarray(value)
+        array = to_host(value)
     except (ValueError, TypeError) as err:
         raise TypeError(f"{what}: cannot be converted to an array ({err}).") from None
     if array.dtype == object or array.dtype.kind in "USV":
@@ -115,13 +112,15 @@ def flatten(structure: Any) -> tuple[list, Any]:
             return type(value)(walk(item) for item in value) if type(value) in (list, tuple) else \
                 tuple(walk(item) for item in value)
         leaves.append(value)
-        return _Leaf(len(leaves) - 1)
+        return Leaf(len(leaves) - 1)
 
     template = walk(structure)
     return leaves, template
 
 
-class _Leaf:
+class Leaf:
+    """A template's placeholder for the leaf at ``index`` (see :func:`flatten`)."""
+
     __slots__ = ("index",)
 
     def __init__(self, index: int) -> None:
@@ -130,11 +129,18 @@ class _Leaf:
 
 def rebuild(template: Any, leaves: list) -> Any:
     """The structure of ``template`` with its leaves taken from ``leaves``."""
-    if isinstance(template, _Leaf):
+    if isinstance(template, Leaf):
         return leaves[template.index]
     if isinstance(template, dict):
         return {key: rebuild(item, leaves) for key, item in template.items()}
     return type(template)(rebuild(item, leaves) for item in template)
+
+
+def head(structure: Any, n: int = 2) -> Any:
+    """The first ``n`` samples of every array leaf of ``structure`` (None and scalars kept): the
+    input of the trainer's dry runs."""
+    leaves, template = flatten(structure)
+    return rebuild(template, [leaf[:n] if hasattr(leaf, "shape") and len(leaf.shape) else leaf for leaf in leaves])
 
 
 def describe_leaves(template: Any, prefix: str) -> list[str]:
@@ -142,7 +148,7 @@ def describe_leaves(template: Any, prefix: str) -> list[str]:
     names: list[str] = []
 
     def walk(value: Any, path: str) -> None:
-        if isinstance(value, _Leaf):
+        if isinstance(value, Leaf):
             names.append(path)
         elif isinstance(value, dict):
             for key, item in value.items():
@@ -273,7 +279,7 @@ class ArrayDataAdapter:
         self.x_leaves, self.x_template = flatten(x)
         self.y = y
         self.sample_weight = sample_weight
-        self._single_x = isinstance(self.x_template, _Leaf)
+        self._single_x = isinstance(self.x_template, Leaf)
         names = describe_leaves(self.x_template, "x")
         arrays = list(self.x_leaves)
         if y is not None:

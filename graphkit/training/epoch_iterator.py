@@ -1,0 +1,41 @@
+"""The epochs of a data adapter, in executions of ``steps_per_execution`` batches (Keras 3's
+``EpochIterator``): the loops call the batch-level callbacks once per execution."""
+from __future__ import annotations
+
+import itertools
+from typing import Any, Iterator
+
+
+class EpochIterator:
+    """Walks ``adapter`` epoch by epoch; ``steps`` counts the batches the current epoch ran."""
+
+    def __init__(self, adapter: Any, steps_per_execution: int = 1) -> None:
+        self.adapter = adapter
+        self.steps_per_execution = steps_per_execution
+        self.steps = 0
+
+    @property
+    def num_batches(self) -> int | None:
+        """Batches per epoch when known (the progress bar's total)."""
+        return self.adapter.num_batches
+
+    def enumerate_epoch(self) -> Iterator[tuple[int, Iterator[tuple]]]:
+        """One epoch as ``(first step, batches)`` pairs, ``batches`` yielding up to
+        ``steps_per_execution`` batches. Batches are read as they are run (a generator's next
+        batch is not fetched before the current execution ends), so the callbacks and the data
+        source interleave as they would with one batch per execution."""
+        self.steps = 0
+        batches = self.adapter.epoch()
+        for first in batches:
+            yield self.steps, self._execution(first, batches)
+
+    def _execution(self, first: tuple, batches: Iterator[tuple]) -> Iterator[tuple]:
+        self.steps += 1
+        yield first
+        for batch in itertools.islice(batches, self.steps_per_execution - 1):
+            self.steps += 1
+            yield batch
+
+    def restart(self) -> None:
+        """Start the next epoch from the first batch (evaluation with ``steps``, Keras 3)."""
+        self.adapter.restart()
