@@ -1,14 +1,16 @@
 /**
  * Graph JSON + the set of collapsed groups -> DOT text for graphviz.
  *
- * Every drawn element gets a DOT `id` (`gk-n<i>` layer, `gk-b<i>` collapsed group box, `gk-c<i>`
- * cluster); `targets` maps those ids back to graph ids so the renderer can tag the SVG.
+ * This mirrors `graph_to_dot` of graphkit/viz/dot.py line for line: tests/test_dot_snapshots.py
+ * holds both to the DOT stored in tests/snapshots/dot/. DOT nodes are named by their graph id, so
+ * the renderer finds each drawn element by its graphviz title (`targets` is keyed by title:
+ * the layer or collapsed group id, `cluster_<id>` for an open group).
  */
-import { escapeHtml, formatInt, quote, wrap } from './format';
+import { formatInt, wrap } from './format';
 import type { ThemeColors } from './theme';
-import type { GraphData, GraphEdge, GraphGroup, GraphNode } from './types';
+import type { GraphData, GraphGroup, GraphNode } from './types';
 
-/** What an SVG element drawn from DOT id `key` stands for, and its tooltip. */
+/** What an SVG element drawn from DOT title `key` stands for, and its tooltip. */
 export interface DotTarget {
   kind: 'node' | 'box' | 'cluster';
   id: string;
@@ -17,17 +19,17 @@ export interface DotTarget {
 
 export interface DotResult {
   dot: string;
-  /** Keyed by DOT id, or by graphviz node title when `byTitle` (DOT written elsewhere). */
+  /** Keyed by graphviz title (`byTitle`), else by DOT id. */
   targets: Map<string, DotTarget>;
   byTitle?: boolean;
 }
 
-// graphviz sizes labels with its Helvetica metrics (Arial's); styles.ts renders with that family.
 const FONT = 'Helvetica';
+const ERROR_FILL = '#fdecea';
 
 /** Builds the DOT for `graph`, drawing each group in `collapsed` (or inside one) as one box. */
 export function buildDot(graph: GraphData, collapsed: ReadonlySet<string>, colors: ThemeColors): DotResult {
-  return new DotBuilder(graph, collapsed, colors).build();
+  return new GraphDrawing(graph, collapsed, colors).draw();
 }
 
 /**
@@ -43,15 +45,99 @@ export function givenDot(graph: GraphData): DotResult {
   return { dot: graph.dot ?? '', targets, byTitle: true };
 }
 
-class DotBuilder {
-  private lines: string[] = [];
-  private targets = new Map<string, DotTarget>();
+/** The text of a DOT quoted id: what graphviz shows as the element's title. */
+function idText(text: string): string {
+  return text.replace(/\\/g, '%5C').replace(/\n/g, ' ');
+}
+
+/** A DOT quoted id (backslashes avoided: a trailing one would escape the closing quote). */
+export function quoteId(text: string): string {
+  return `"${idText(text).replace(/"/g, '\\"')}"`;
+}
+
+/** A DOT quoted label of several centred lines. */
+function quoteLines(lines: string[]): string {
+  return `"${lines.map(line => quoteId(line).slice(1, -1)).join('\\n')}"`;
+}
+
+type ScopeItem = string | { groupId: string; attributes: string };
+
+/** DOT statements in drawing order: nodes and clusters, each in its group's scope, then edges. */
+class DotText {
+  private scopes = new Map<string | null, ScopeItem[]>([[null, []]]);
+  private edges: string[] = [];
+  private edgeKeys = new Set<string>();
+
+  addNode(nodeId: string, attributes: string[], group: string | null): void {
+    this.scopes.get(group)!.push(`${quoteId(nodeId)} [${attributes.join(', ')}];`);
+  }
+
+  addCluster(groupId: string, attributes: string, parent: string | null): void {
+    this.scopes.get(parent)!.push({ groupId, attributes });
+    this.scopes.set(groupId, []);
+  }
+
+  addEdge(source: string, target: string, attributes: string[], key: string | null): void {
+    const id = JSON.stringify([source, target, key]);
+    if (this.edgeKeys.has(id)) {
+      return;
+    }
+    this.edgeKeys.add(id);
+    const tail = attributes.length ? ` [${attributes.join(', ')}]` : '';
+    this.edges.push(`\t${quoteId(source)} -> ${quoteId(target)}${tail};`);
+  }
+
+  text(opening: string, settings: string[]): string {
+    const lines = [opening, ...settings.map(s => `\t${s}`)];
+    this.emit(null, '\t', lines);
+    lines.push(...this.edges, '}');
+    return lines.join('\n') + '\n';
+  }
+
+  private emit(scope: string | null, indent: string, lines: string[]): void {
+    for (const item of this.scopes.get(scope) ?? []) {
+      if (typeof item === 'string') {
+        lines.push(indent + item);
+        continue;
+      }
+      lines.push(`${indent}subgraph ${quoteId(`cluster_${item.groupId}`)} {`, `${indent}\t${item.attributes}`);
+      this.emit(item.groupId, `${indent}\t`, lines);
+      lines.push(`${indent}}`);
+    }
+  }
+}
+
+function nodeAttributes(node: GraphNode, colors: ThemeColors): string[] {
+  const lines = [`${node.name} (${node.class_name})`];
+  if (node.output_shape) {
+    lines.push(node.output_shape);
+  }
+  if (node.params) {
+    lines.push(`${formatInt(node.params)} params`);
+  }
+  if (node.status === 'error') {
+    lines.push(...wrap(node.error || 'error', 60, 4));
+  }
+  const attributes = [`label=${quoteLines(lines)}`];
+  if (node.status === 'pending') {
+    attributes.push('style="rounded,dashed"');
+  } else if (node.status === 'error') {
+    const error = quoteId(colors.error);
+    attributes.push(`style="rounded,filled", color=${error}, fillcolor="${ERROR_FILL}", fontcolor=${error}`);
+  }
+  return attributes;
+}
+
+class GraphDrawing {
   private groups: Map<string, GraphGroup>;
   private nodes: Map<string, GraphNode>;
   private children = new Map<string | null, GraphGroup[]>();
   private members = new Map<string | null, GraphNode[]>();
-  /** DOT id of the element that stands for each layer or group. */
-  private dotIds = new Map<string, string>();
+  /** Layers drawn as their own node, and collapsed groups drawn as one node. */
+  private drawn = new Set<string>();
+  private boxes = new Set<string>();
+  private dot = new DotText();
+  private targets = new Map<string, DotTarget>();
 
   constructor(
     private graph: GraphData,
@@ -60,7 +146,8 @@ class DotBuilder {
   ) {
     this.groups = new Map(graph.groups.map(g => [g.id, g]));
     this.nodes = new Map(graph.nodes.map(n => [n.id, n]));
-    const known = (id: string | null): string | null => (id !== null && this.groups.has(id) ? id : null);
+    const known = (id: string | null | undefined): string | null =>
+      id !== null && id !== undefined && this.groups.has(id) ? id : null;
     for (const group of graph.groups) {
       push(this.children, known(group.parent), group);
     }
@@ -69,93 +156,79 @@ class DotBuilder {
     }
   }
 
-  build(): DotResult {
+  draw(): DotResult {
     const c = this.colors;
-    this.lines.push(
-      `digraph ${quote(this.graph.title || 'graph')} {`,
-      `  graph [rankdir=${quote(this.graph.rankdir || 'TB')}, bgcolor="transparent", ` +
-        `fontname=${quote(FONT)}, fontsize=10, fontcolor=${quote(c.text)}, nodesep=0.3, ranksep=0.35, pad=0.1];`,
-      `  node [shape=box, style="rounded,filled", fillcolor=${quote(c.fill)}, color=${quote(c.border)}, ` +
-        `fontcolor=${quote(c.text)}, fontname=${quote(FONT)}, fontsize=10, margin="0.1,0.04"];`,
-      `  edge [color=${quote(c.muted)}, fontcolor=${quote(c.muted)}, fontname=${quote(FONT)}, ` +
+    this.scope(null);
+    const endpoints = new Map<string, string | null>();
+    const endpoint = (id: string): string | null => {
+      if (!endpoints.has(id)) {
+        endpoints.set(id, this.endpoint(id));
+      }
+      return endpoints.get(id)!;
+    };
+    for (const edge of this.graph.edges) {
+      const source = endpoint(edge.source);
+      const target = endpoint(edge.target);
+      if (source === null || target === null || (source === target && this.boxes.has(source))) {
+        continue;
+      }
+      const attributes = edge.label ? [`label=${quoteId(edge.label)}`] : [];
+      if (edge.status === 'pending') {
+        attributes.push('style=dashed');
+      } else if (edge.status === 'error') {
+        attributes.push(`color=${quoteId(c.error)}`);
+      }
+      this.dot.addEdge(source, target, attributes, edge.label ?? null);
+    }
+    const font = quoteId(FONT);
+    const dot = this.dot.text(`digraph ${quoteId(this.graph.title || 'graph')} {`, [
+      `graph [rankdir=${quoteId(this.graph.rankdir || 'TB')}, bgcolor="transparent", ` +
+        `fontname=${font}, fontsize=10, fontcolor=${quoteId(c.text)}, nodesep=0.3, ranksep=0.35, pad=0.1];`,
+      `node [shape=box, style="rounded,filled", fillcolor=${quoteId(c.fill)}, ` +
+        `color=${quoteId(c.border)}, fontcolor=${quoteId(c.text)}, fontname=${font}, fontsize=10, ` +
+        `margin="0.1,0.04"];`,
+      `edge [color=${quoteId(c.muted)}, fontcolor=${quoteId(c.muted)}, fontname=${font}, ` +
         `fontsize=9, arrowsize=0.7];`
-    );
-    this.emitScope(null, '  ');
-    this.emitEdges();
-    this.lines.push('}');
-    return { dot: this.lines.join('\n'), targets: this.targets };
+    ]);
+    return { dot, targets: this.targets, byTitle: true };
   }
 
-  /** Emits the layers and groups directly inside `groupId` (null: the top level). */
-  private emitScope(groupId: string | null, indent: string): void {
+  /** Draws the layers and groups directly inside `groupId` (null: the top level). */
+  private scope(groupId: string | null): void {
     for (const node of this.members.get(groupId) ?? []) {
-      this.emitNode(node, indent);
+      this.dot.addNode(node.id, nodeAttributes(node, this.colors), groupId);
+      this.drawn.add(node.id);
+      this.targets.set(idText(node.id), { kind: 'node', id: node.id, title: node.id });
     }
     for (const group of this.children.get(groupId) ?? []) {
       if (this.collapsed.has(group.id)) {
-        this.emitBox(group, indent);
+        const layers = this.countLayers(group.id);
+        const lines = [
+          `${group.name} (${group.class_name})`,
+          `${formatInt(layers)} layer${layers === 1 ? '' : 's'} · ${formatInt(group.params || 0)} params`
+        ];
+        this.dot.addNode(group.id, [`label=${quoteLines(lines)}`, 'shape=box3d'], groupId);
+        this.boxes.add(group.id);
+        this.targets.set(idText(group.id), { kind: 'box', id: group.id, title: `${group.name}: click to expand` });
       } else {
-        this.emitCluster(group, indent);
+        const title = `${group.name} (${group.class_name}, ${formatInt(group.params || 0)} params)`;
+        this.dot.addCluster(
+          group.id,
+          `label=${quoteId(title)}; labeljust=l; style=dashed; color=${quoteId(this.colors.accent)};`,
+          groupId
+        );
+        this.targets.set(idText(`cluster_${group.id}`), {
+          kind: 'cluster',
+          id: group.id,
+          title: `${group.name}: click to collapse`
+        });
+        this.scope(group.id);
       }
     }
   }
 
-  private newId(prefix: string, target: DotTarget): string {
-    const dotId = `gk-${prefix}${this.targets.size}`;
-    this.targets.set(dotId, target);
-    return dotId;
-  }
-
-  private emitNode(node: GraphNode, indent: string): void {
-    const c = this.colors;
-    const dotId = this.newId('n', { kind: 'node', id: node.id, title: node.id });
-    this.dotIds.set(node.id, dotId);
-    const rows = [`<b>${escapeHtml(node.name)}</b> <font color="${c.muted}">(${escapeHtml(node.class_name)})</font>`];
-    if (node.output_shape) {
-      rows.push(`<font point-size="9">${escapeHtml(node.output_shape)}</font>`);
-    }
-    if (node.params > 0) {
-      rows.push(`<font point-size="9">${formatInt(node.params)} params</font>`);
-    }
-    const attrs = [`id=${quote(dotId)}`];
-    if (node.status === 'error') {
-      for (const line of wrap(node.error ?? 'error', 44, 4)) {
-        rows.push(`<font point-size="9" color="${c.error}">${escapeHtml(line)}</font>`);
-      }
-      attrs.push(`color=${quote(c.error)}`, 'penwidth=2', 'class="gk-error"');
-    } else if (node.status === 'pending') {
-      attrs.push('style="rounded,filled,dashed"', 'class="gk-pending"');
-    }
-    attrs.push(`label=${table(rows)}`);
-    this.lines.push(`${indent}${quote(dotId)} [${attrs.join(', ')}];`);
-  }
-
-  private emitBox(group: GraphGroup, indent: string): void {
-    const c = this.colors;
-    const dotId = this.newId('b', { kind: 'box', id: group.id, title: `${group.name}: click to expand` });
-    this.dotIds.set(group.id, dotId);
-    const layers = this.countLayers(group.id);
-    const rows = [
-      `<b>${escapeHtml(group.name)}</b> <font color="${c.muted}">(${escapeHtml(group.class_name)})</font>`,
-      `<font point-size="9">${formatInt(layers)} layer${layers === 1 ? '' : 's'} · ${formatInt(group.params)} params</font>`
-    ];
-    this.lines.push(
-      `${indent}${quote(dotId)} [id=${quote(dotId)}, shape=box3d, style=filled, class="gk-box", label=${table(rows)}];`
-    );
-  }
-
-  private emitCluster(group: GraphGroup, indent: string): void {
-    const c = this.colors;
-    const dotId = this.newId('c', { kind: 'cluster', id: group.id, title: `${group.name}: click to collapse` });
-    const label =
-      `<<b>${escapeHtml(group.name)}</b> <font color="${c.muted}">(${escapeHtml(group.class_name)}` +
-      ` · ${formatInt(group.params)} params)</font>>`;
-    this.lines.push(
-      `${indent}subgraph ${quote(`cluster_${dotId}`)} {`,
-      `${indent}  id=${quote(dotId)}; label=${label}; style="dashed,rounded"; color=${quote(c.border)};`
-    );
-    this.emitScope(group.id, `${indent}  `);
-    this.lines.push(`${indent}}`);
+  private group(id: string | null | undefined): GraphGroup | undefined {
+    return id === null || id === undefined ? undefined : this.groups.get(id);
   }
 
   /** Layers inside a group, nested groups included. */
@@ -167,53 +240,22 @@ class DotBuilder {
     return n;
   }
 
-  /** DOT id standing for a layer: its own node, or the box of the outermost collapsed group holding it. */
-  private endpoint(nodeId: string): string | undefined {
-    const own = this.dotIds.get(nodeId);
-    if (own) {
-      return own;
+  /** What an edge of layer `nodeId` attaches to: its node, else the box of the outermost collapsed group holding it. */
+  private endpoint(nodeId: string): string | null {
+    if (this.drawn.has(nodeId)) {
+      return nodeId;
     }
-    const seen = new Set<GraphGroup>();
-    let box: string | undefined;
-    let group = this.groups.get(this.nodes.get(nodeId)?.group ?? '');
-    while (group && !seen.has(group)) {
-      seen.add(group);
-      box = this.dotIds.get(group.id) ?? box;
-      group = this.groups.get(group.parent ?? '');
+    let box: string | null = null;
+    const seen = new Set<string>();
+    let group = this.group(this.nodes.get(nodeId)?.group);
+    while (group && !seen.has(group.id)) {
+      seen.add(group.id);
+      if (this.boxes.has(group.id)) {
+        box = group.id;
+      }
+      group = this.group(group.parent);
     }
     return box;
-  }
-
-  private emitEdges(): void {
-    const seen = new Set<string>();
-    const cache = new Map<string, string | undefined>();
-    const endpoint = (id: string): string | undefined => {
-      if (!cache.has(id)) {
-        cache.set(id, this.endpoint(id));
-      }
-      return cache.get(id);
-    };
-    for (const edge of this.graph.edges) {
-      const source = endpoint(edge.source);
-      const target = endpoint(edge.target);
-      const key = `${source}\u0000${target}\u0000${edge.label}`;
-      if (!source || !target || (source === target && source.startsWith('gk-b')) || seen.has(key)) {
-        continue;
-      }
-      seen.add(key);
-      this.lines.push(`  ${quote(source)} -> ${quote(target)} [${this.edgeAttrs(edge).join(', ')}];`);
-    }
-  }
-
-  private edgeAttrs(edge: GraphEdge): string[] {
-    // An HTML-like label keeps the text exact while padding it away from the edge line.
-    const attrs = edge.label ? [`label=${table([escapeHtml(edge.label)], 3)}`] : [];
-    if (edge.status === 'pending') {
-      attrs.push('style=dashed');
-    } else if (edge.status === 'error') {
-      attrs.push(`color=${quote(this.colors.error)}`);
-    }
-    return attrs;
   }
 }
 
@@ -224,10 +266,4 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   } else {
     map.set(key, [value]);
   }
-}
-
-/** An HTML-like label: one table cell per row. */
-function table(rows: string[], padding = 1): string {
-  const cells = rows.map(r => `<tr><td>${r}</td></tr>`).join('');
-  return `<<table border="0" cellborder="0" cellspacing="0" cellpadding="${padding}">${cells}</table>>`;
 }

@@ -19,20 +19,6 @@ export function formatStat(x: number | null): string {
   return String(Number(x.toPrecision(4)));
 }
 
-/** Escapes text for graphviz HTML-like labels. */
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
-}
-
-/** A DOT double-quoted string. */
-export function quote(text: string): string {
-  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
-}
-
 /** Splits `text` into at most `maxLines` lines of about `width` characters (ellipsis when cut). */
 export function wrap(text: string, width: number, maxLines: number): string[] {
   const lines: string[] = [];

@@ -44,11 +44,13 @@ export async function renderSvg(
   return svg;
 }
 
-/** With DOT written elsewhere, a graphviz node's title is its layer id. */
+/** With `byTitle`, a graphviz node's or cluster's title is its key in `targets`; a node not
+ * there (DOT written elsewhere) stands for the layer its title names. */
 function titledNode(el: Element, title: Element | null, targets: Map<string, DotTarget>): DotTarget | undefined {
   const id = title?.textContent;
-  if (!el.classList.contains('node') || !id) {
+  const isNode = el.classList.contains('node');
+  if (!id || !(isNode || el.classList.contains('cluster'))) {
     return undefined;
   }
-  return targets.get(id) ?? { kind: 'node', id, title: id };
+  return targets.get(id) ?? (isNode ? { kind: 'node', id, title: id } : undefined);
 }
