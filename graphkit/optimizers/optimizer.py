@@ -37,17 +37,19 @@ from __future__ import annotations
 import math
 import operator
 import re
+import time
 import warnings
 from typing import Any, Iterable, Sequence
 
 import numpy
 
-from .. import initializers
+from .. import events, initializers
 from ..backend import state as _backend
 from ..backend.optimizer_ops import velocity_floor, velocity_floor_period
 from ..engine import naming
 from ..engine.tensor import Tensor, to_array, wrap
 from ..engine.variable import Variable
+from ..global_state import SUBSCRIBERS
 from .schedules import LearningRateSchedule
 from . import schedules as _schedules
 
@@ -374,7 +376,18 @@ class Optimizer:
     def apply(self, grads: Sequence, trainable_variables: Sequence[Variable] | None = None) -> None:
         """Update ``trainable_variables`` (default: the variables the optimizer was built with) with
         ``grads``, one per variable (``None`` entries are skipped). Builds the optimizer on the
-        first call. Every gradient is checked before anything changes."""
+        first call. Every gradient is checked before anything changes. Publishes
+        ``optimizer_update`` (:mod:`graphkit.events`) when someone listens."""
+        if SUBSCRIBERS.optimizer_update:
+            start = time.perf_counter_ns()
+            self._apply(grads, trainable_variables)
+            events.publish("optimizer_update", self,
+                           self._trainable_variables if trainable_variables is None else trainable_variables,
+                           start, time.perf_counter_ns())
+        else:
+            self._apply(grads, trainable_variables)
+
+    def _apply(self, grads: Sequence, trainable_variables: Sequence[Variable] | None) -> None:
         if not isinstance(grads, (list, tuple)):
             grads = list(grads)
         if len(grads) == 0:
@@ -427,7 +440,7 @@ class Optimizer:
                 self._missing_warned.add(key)
                 warnings.warn(f"Gradients do not exist for variables {[model_vars[i].name for i in missing]} when "
                               "minimizing the loss. If using `model.compile()`, did you forget to provide a `loss` "
-                              "argument?", stacklevel=2)
+                              "argument?", stacklevel=3)
         if self.loss_scale_factor is not None:
             inv = 1.0 / self.loss_scale_factor
             arrays = [g * inv for g in arrays]
