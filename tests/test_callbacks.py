@@ -254,7 +254,7 @@ def test_model_checkpoint_save_best_only_and_whole_model(tmp_path, capsys):
     assert model.saved == [("save", path)] * 3  # epochs 1, 2 and 4 improved
     assert cb.best == 0.6
     out = capsys.readouterr().out
-    assert "Epoch 1: val_loss improved from inf to 0.90000, saving model to" in out
+    assert "Epoch 1: val_loss improved from None to 0.90000, saving model to" in out
     assert "Epoch 3: val_loss did not improve from 0.70000" in out
     # accuracy maximised; initial_value_threshold must be beaten
     model = FakeModel()

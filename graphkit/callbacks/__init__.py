@@ -8,12 +8,13 @@ from .lambda_callback import LambdaCallback
 from .learning_rate_scheduler import LearningRateScheduler
 from .live_plot import LivePlot
 from .model_checkpoint import ModelCheckpoint
+from .monitor_callback import MonitorCallback
 from .progbar_logger import ProgbarLogger
 from .reduce_lr_on_plateau import ReduceLROnPlateau
 from .terminate_on_nan import TerminateOnNaN
 
 __all__ = [
     "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
-    "LearningRateScheduler", "LivePlot", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau",
-    "TerminateOnNaN",
+    "LearningRateScheduler", "LivePlot", "ModelCheckpoint", "MonitorCallback", "ProgbarLogger",
+    "ReduceLROnPlateau", "TerminateOnNaN",
 ]

@@ -1,4 +1,5 @@
-"""Shared helpers: monitored values, improvement direction, learning-rate access."""
+"""Shared helpers of the callbacks: monitored values, learning-rate access, NaN checks (the
+improvement direction is :mod:`.monitor_callback`'s)."""
 from __future__ import annotations
 
 import warnings
@@ -7,46 +8,6 @@ from typing import Any
 import numpy as np
 
 from .callback_list import to_py
-
-# substrings of metric names that are maximised when mode="auto" (Keras's "acc" rule, widened)
-_MAX_HINTS = ("acc", "auc", "precision", "recall", "fmeasure", "f1", "iou", "r2")
-_MIN_HINTS = ("loss", "error", "crossentropy", "hinge", "divergence", "mae", "mse", "mape",
-              "msle", "logcosh", "huber", "poisson")
-
-
-def metric_direction(monitor: str, model: Any = None) -> str | None:
-    """``"max"``, ``"min"`` or None (unknown) for a monitored name, as Keras 3's ``mode="auto"``.
-
-    A metric object on ``model.metrics`` with ``_direction`` ("up"/"down") decides first; then
-    the name: ``loss`` and error-like names are minimised, accuracy/AUC-like names maximised.
-    """
-    name = monitor[4:] if monitor.startswith("val_") else monitor
-    if name == "loss":
-        return "min"
-    for m in _model_metrics(model):
-        if getattr(m, "name", None) == name and getattr(m, "_direction", None) in ("up", "down"):
-            return "max" if m._direction == "up" else "min"
-    low = name.lower()
-    if any(h in low for h in _MAX_HINTS):
-        return "max"
-    if any(h in low for h in _MIN_HINTS) or low.endswith("_loss"):
-        return "min"
-    return None
-
-
-def _model_metrics(model: Any) -> list:
-    if model is None:
-        return []
-    try:
-        metrics = list(getattr(model, "metrics", None) or [])
-    except Exception:
-        return []
-    out = []
-    for m in metrics:
-        out.append(m)
-        out.extend(getattr(m, "metrics", None) or [])  # compile-metrics containers
-    return out
-
 
 def monitor_value(logs: dict | None, monitor: str, what: str) -> float | None:
     """``logs[monitor]`` as a float; warns (listing the available keys) when it is missing."""

@@ -1,15 +1,11 @@
 """``EarlyStopping``."""
 from __future__ import annotations
 
-import warnings
-
-import numpy as np
-
-from .callback import Callback
-from ._monitor import metric_direction, monitor_value
+from ._monitor import monitor_value
+from .monitor_callback import MonitorCallback
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(MonitorCallback):
     """Stop training when a monitored metric has stopped improving (``keras.callbacks.EarlyStopping``).
 
     Args:
@@ -17,7 +13,7 @@ class EarlyStopping(Callback):
         min_delta: minimum change that counts as an improvement (absolute value used).
         patience: number of epochs with no improvement after which training stops.
         verbose: 1 prints a message when the callback acts.
-        mode: ``"min"``, ``"max"`` or ``"auto"`` (direction inferred from the metric).
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (the direction rule of :class:`MonitorCallback`).
         baseline: value the metric has to beat; training stops if it does not within ``patience``.
         restore_best_weights: restore the weights (``model.get_weights()``/``set_weights``) from the
             epoch with the best value at the end of training. As in Keras they are restored
@@ -29,38 +25,16 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
-        super().__init__()
-        self.monitor = monitor
+        super().__init__(monitor, mode, min_delta=min_delta)
         self.patience = patience
         self.verbose = verbose
         self.baseline = baseline
-        self.min_delta = abs(min_delta)
         self.wait = 0
         self.stopped_epoch = 0
         self.restore_best_weights = restore_best_weights
         self.best_weights = None
         self.start_from_epoch = start_from_epoch
-        if mode not in ("auto", "min", "max"):
-            warnings.warn(f"EarlyStopping mode {mode} is unknown, fallback to auto mode.", stacklevel=2)
-            mode = "auto"
-        self.mode = mode
-        self.monitor_op = None
-        self.best = None
         self.best_epoch = 0
-
-    def _set_monitor_op(self):
-        direction = self.mode if self.mode != "auto" else metric_direction(self.monitor, self.model)
-        if direction is None:
-            raise ValueError(
-                f"EarlyStopping callback received monitor={self.monitor} but graphkit isn't able to "
-                "automatically determine whether that metric should be maximized or minimized. "
-                "Pass `mode='max'` in order to do early stopping based on the highest metric value, "
-                "or pass `mode='min'` in order to use the lowest value.")
-        self.monitor_op = np.less if direction == "min" else np.greater
-        if self.monitor_op is np.less:
-            self.min_delta = -abs(self.min_delta)
-        else:
-            self.min_delta = abs(self.min_delta)
 
     def on_train_begin(self, logs=None):
         # Allow instances to be re-used
@@ -71,9 +45,6 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.monitor_op is None:
-            # Delay setup until the model's metrics are all built
-            self._set_monitor_op()
         current = self.get_monitor_value(logs)
         if current is None or epoch < self.start_from_epoch:
             # If no monitor value exists or still in initial warm-up stage.
@@ -109,8 +80,3 @@ class EarlyStopping(Callback):
 
     def get_monitor_value(self, logs):
         return monitor_value(logs, self.monitor, "Early stopping")
-
-    def _is_improvement(self, monitor_value, reference_value):
-        if reference_value is None:
-            return True
-        return bool(self.monitor_op(monitor_value - self.min_delta, reference_value))

@@ -5,15 +5,13 @@ import os
 import re
 import warnings
 
-import numpy as np
-
-from .callback import Callback
 from .callback_list import to_py
+from .monitor_callback import MonitorCallback
 
 _WEIGHTS_SUFFIX = re.compile(r"\.weights\.[A-Za-z0-9]+$")
 
 
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(MonitorCallback):
     """Save the model or its weights at some frequency (``keras.callbacks.ModelCheckpoint``).
 
     Args:
@@ -25,8 +23,8 @@ class ModelCheckpoint(Callback):
         save_best_only: save only when ``monitor`` improves on the best value so far.
         save_weights_only: call ``model.save_weights(path)`` instead of ``model.save(path)``.
             Paths ending in ``.weights.<ext>`` (e.g. ``.weights.npz``) always save weights only.
-        mode: ``"auto"`` (``acc``-like names maximised, everything else minimised, as Keras),
-            ``"min"`` or ``"max"``.
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (the direction rule of :class:`MonitorCallback`:
+            ``val_auc`` or ``val_accuracy`` maximised, ``val_loss`` minimised).
         save_freq: ``"epoch"`` or an integer number of batches.
         initial_value_threshold: best value to beat at the start (``save_best_only``).
 
@@ -36,8 +34,7 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch", initial_value_threshold=None):
-        super().__init__()
-        self.monitor = monitor
+        super().__init__(monitor, mode, baseline=initial_value_threshold)
         self.verbose = verbose
         self.filepath = os.fspath(filepath)
         self.save_best_only = save_best_only
@@ -46,18 +43,6 @@ class ModelCheckpoint(Callback):
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen = 0
         self._current_epoch = 0
-        self.best = initial_value_threshold
-        if mode not in ("auto", "min", "max"):
-            warnings.warn(f"ModelCheckpoint mode '{mode}' is unknown, fallback to auto mode.", stacklevel=2)
-            mode = "auto"
-        if mode == "min" or (mode == "auto" and not ("acc" in monitor or monitor.startswith("fmeasure"))):
-            self.monitor_op = np.less
-            if self.best is None:
-                self.best = np.inf
-        else:
-            self.monitor_op = np.greater
-            if self.best is None:
-                self.best = -np.inf
         if self.save_freq != "epoch" and not (isinstance(self.save_freq, int) and self.save_freq > 0):
             raise ValueError(f"Unrecognized save_freq: {self.save_freq}. "
                              "Expected save_freq are 'epoch' or integer values")
@@ -122,7 +107,7 @@ class ModelCheckpoint(Callback):
                           "Falling back to `save_best_only=False`.", stacklevel=3)
             return True
         best_str = "None" if self.best is None else f"{self.best:.5f}"
-        if self.monitor_op(current, self.best):
+        if self._is_improvement(current, self.best):
             if self.verbose > 0:
                 print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to {current:.5f}, "
                       f"saving model to {filepath}")

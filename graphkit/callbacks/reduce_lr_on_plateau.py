@@ -1,55 +1,37 @@
 """``ReduceLROnPlateau``."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from .callback import Callback
 from ._monitor import get_lr, monitor_value, set_lr
+from .monitor_callback import MonitorCallback
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(MonitorCallback):
     """Reduce the learning rate when a metric has stopped improving (``keras.callbacks.ReduceLROnPlateau``).
 
     After ``patience`` epochs without an improvement of at least ``min_delta``, sets
     ``model.optimizer.learning_rate = max(lr * factor, min_lr)``, then waits ``cooldown`` epochs.
-    ``mode="auto"`` minimises unless the monitored name contains ``acc`` (as Keras). Adds
-    ``logs["learning_rate"]`` at each epoch end, as Keras 3.
+    ``mode`` follows the direction rule of :class:`MonitorCallback` (``val_auc`` is maximised).
+    Adds ``logs["learning_rate"]`` at each epoch end, as Keras 3.
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
                  min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
-        super().__init__()
-        self.monitor = monitor
+        super().__init__(monitor, mode, min_delta=min_delta)
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
         if kwargs:
             raise TypeError(f"ReduceLROnPlateau: unexpected arguments {sorted(kwargs)}")
         self.factor = factor
         self.min_lr = min_lr
-        self.min_delta = min_delta
         self.patience = patience
         self.verbose = verbose
         self.cooldown = cooldown
-        self.cooldown_counter = 0
-        self.wait = 0
-        self.best = 0
-        self.mode = mode
-        self.monitor_op = None
         self._reset()
 
     def _reset(self):
-        if self.mode not in {"auto", "min", "max"}:
-            warnings.warn(f"Learning rate reduction mode {self.mode} is unknown, fallback to auto mode.",
-                          stacklevel=2)
-            self.mode = "auto"
-        if self.mode == "min" or (self.mode == "auto" and "acc" not in self.monitor):
-            self.monitor_op = lambda a, b: np.less(a, b - self.min_delta)
-            self.best = np.inf
-        else:
-            self.monitor_op = lambda a, b: np.greater(a, b + self.min_delta)
-            self.best = -np.inf
+        self.best = None
         self.cooldown_counter = 0
         self.wait = 0
 
@@ -65,7 +47,7 @@ class ReduceLROnPlateau(Callback):
         if self.in_cooldown():
             self.cooldown_counter -= 1
             self.wait = 0
-        if self.monitor_op(current, self.best):
+        if self._is_improvement(current, self.best):
             self.best = current
             self.wait = 0
         elif not self.in_cooldown():
