@@ -1,0 +1,189 @@
+"""CRC-32C (Castagnoli), the checksum of TFRecord framing, in two shapes.
+
+- :func:`crc32c_update` / :func:`crc32c`: the byte-at-a-time table loop, for the writer, which
+  checksums one short record at a time (and skips the constant part of a scalar record with a
+  :class:`ZeroShift`).
+- :func:`crc32c_segments`: many segments of one buffer at once with numpy, for the reader.
+  Each segment is cut into rows of ``width`` bytes (zero-padded at the front, where zeros do not
+  change a CRC that starts from 0), the rows are checksummed column by column (four bytes per
+  step through two 16-bit tables) and each row's CRC is moved to its segment's end with
+  :class:`ZeroShift` powers before the rows of a segment are XOR-ed together.
+
+A CRC here is the *register* value unless the name says otherwise: ``crc32c`` applies the
+standard initial value and final inversion; ``masked_crc32c`` is TFRecord's rotated form.
+"""
+from __future__ import annotations
+
+import numpy
+
+POLYNOMIAL = 0x82F63B78          # CRC-32C, bit-reflected
+_FULL = 0xFFFFFFFF
+_MASK_DELTA = 0xA282EAD8
+
+
+def _byte_table() -> list[int]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (POLYNOMIAL if crc & 1 else 0)
+        table.append(crc)
+    return table
+
+
+TABLE = _byte_table()
+
+
+def crc32c_update(register: int, data: bytes) -> int:
+    """The CRC register after feeding ``data`` to it (no initial value, no final inversion)."""
+    table = TABLE
+    for byte in data:
+        register = table[(register ^ byte) & 0xFF] ^ (register >> 8)
+    return register
+
+
+def crc32c(data: bytes) -> int:
+    """The standard CRC-32C of ``data`` (``crc32c(b"123456789") == 0xE3069283``)."""
+    return crc32c_update(_FULL, data) ^ _FULL
+
+
+def mask(crc: int) -> int:
+    """TFRecord's masked CRC: rotate right by 15 bits and add a constant (mod 2**32)."""
+    return ((((crc >> 15) | (crc << 17)) & _FULL) + _MASK_DELTA) & _FULL
+
+
+def masked_crc32c(data: bytes) -> int:
+    """The masked CRC-32C that TFRecord framing stores after a length and after a payload."""
+    return mask(crc32c(data))
+
+
+class ZeroShift:
+    """The linear map "feed ``n`` zero bytes to the register", as four 256-entry tables
+    (one per register byte), so a register can skip ``n`` bytes whose own CRC is known:
+    ``register(A + B) == shift[len(B)](register(A)) ^ register_from_zero(B)``."""
+
+    __slots__ = ("tables", "_lists")
+
+    def __init__(self, tables: numpy.ndarray) -> None:
+        self.tables = tables                       # (4, 256) uint32
+        self._lists = [row.tolist() for row in tables]
+
+    @classmethod
+    def zero_bytes(cls, n: int) -> "ZeroShift":
+        """The map for ``n`` zero bytes (squaring the one-byte map along ``n``'s binary digits)."""
+        result = None
+        power = cls._one_byte()
+        while n:
+            if n & 1:
+                result = power if result is None else result.then(power)
+            n >>= 1
+            if n:
+                power = power.then(power)
+        return result if result is not None else cls._identity()
+
+    @classmethod
+    def _one_byte(cls) -> "ZeroShift":
+        byte = numpy.arange(256, dtype=numpy.uint32)
+        low = numpy.array(TABLE, dtype=numpy.uint32)          # register byte 0 goes through the table
+        return cls(numpy.stack([low, byte, byte << 8, byte << 16]))  # the others move down a byte
+
+    @classmethod
+    def _identity(cls) -> "ZeroShift":
+        byte = numpy.arange(256, dtype=numpy.uint32)
+        return cls(numpy.stack([byte, byte << 8, byte << 16, byte << 24]))
+
+    def then(self, other: "ZeroShift") -> "ZeroShift":
+        """This map followed by ``other``."""
+        return ZeroShift(other.apply_array(self.tables.reshape(-1)).reshape(4, 256))
+
+    def __call__(self, register: int) -> int:
+        t0, t1, t2, t3 = self._lists
+        return t0[register & 0xFF] ^ t1[(register >> 8) & 0xFF] ^ t2[(register >> 16) & 0xFF] ^ t3[register >> 24]
+
+    def apply_array(self, registers: numpy.ndarray) -> numpy.ndarray:
+        t0, t1, t2, t3 = self.tables
+        return (t0[registers & 0xFF] ^ t1[(registers >> 8) & 0xFF]
+                ^ t2[(registers >> 16) & 0xFF] ^ t3[registers >> 24])
+
+
+def _word_tables() -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Feeding a 32-bit little-endian word ``w`` to register ``r`` gives
+    ``low[(r ^ w) & 0xFFFF] ^ high[(r ^ w) >> 16]`` (the four-zero-byte map, split in halves)."""
+    four = ZeroShift.zero_bytes(4).tables
+    half = numpy.arange(65536, dtype=numpy.uint32)
+    low = four[0][half & 0xFF] ^ four[1][half >> 8]
+    high = four[2][half & 0xFF] ^ four[3][half >> 8]
+    return low, high
+
+
+_WORD_LOW, _WORD_HIGH = _word_tables()
+_POWERS = [ZeroShift.zero_bytes(1)]       # _POWERS[k] feeds 2**k zero bytes
+
+
+def _shift_arrays(registers: numpy.ndarray, zero_bytes: numpy.ndarray) -> numpy.ndarray:
+    """Each register fed its own number of zero bytes (one pass per binary digit)."""
+    top = int(zero_bytes.max()).bit_length() if zero_bytes.size else 0
+    while len(_POWERS) < top:
+        _POWERS.append(_POWERS[-1].then(_POWERS[-1]))
+    registers = registers.copy()
+    for bit in range(top):
+        selected = numpy.flatnonzero((zero_bytes >> bit) & 1)
+        if selected.size:
+            registers[selected] = _POWERS[bit].apply_array(registers[selected])
+    return registers
+
+
+def crc32c_segments(buffer: numpy.ndarray, starts: numpy.ndarray, lengths: numpy.ndarray,
+                    width: int = 64) -> numpy.ndarray:
+    """The standard CRC-32C of each ``buffer[start:start + length]`` (uint32 array).
+
+    ``buffer`` is a uint8 array; ``width`` (a multiple of 4) is the row size: segments longer
+    than it take several rows whose CRCs are combined.
+    """
+    if width % 4:
+        raise ValueError(f"crc32c_segments: width must be a multiple of 4, got {width}.")
+    starts = numpy.asarray(starts, dtype=numpy.int64)
+    lengths = numpy.asarray(lengths, dtype=numpy.int64)
+    if starts.size == 0:
+        return numpy.zeros(0, dtype=numpy.uint32)
+    rows_per_segment = numpy.maximum((lengths + width - 1) // width, 1)
+    front_pad = rows_per_segment * width - lengths
+    first_row = numpy.zeros(starts.size, dtype=numpy.int64)
+    numpy.cumsum(rows_per_segment[:-1], out=first_row[1:])
+    total_rows = int(first_row[-1] + rows_per_segment[-1])
+
+    # Row r of a segment starts width * r - front_pad bytes after the segment's start (the
+    # buffer gets `width` zero bytes in front so that the first row always exists); the bytes
+    # before the segment in its first row become zeros, which leave a zero register unchanged.
+    if total_rows == starts.size:
+        segment_of_row, row_in_segment = numpy.arange(starts.size), 0
+    else:
+        segment_of_row = numpy.repeat(numpy.arange(starts.size), rows_per_segment)
+        row_in_segment = numpy.arange(total_rows) - first_row[segment_of_row]
+    source = (starts - front_pad + width)[segment_of_row] + width * row_in_segment
+    padded = numpy.concatenate([numpy.zeros(width, numpy.uint8), buffer])
+    rows = numpy.lib.stride_tricks.sliding_window_view(padded, width)[source]
+    rows[first_row] &= _keep_masks(width)[front_pad]
+
+    register = numpy.zeros(total_rows, dtype=numpy.uint32)
+    for column in rows.view("<u4").T:
+        register ^= column
+        register = _WORD_LOW[register & 0xFFFF] ^ _WORD_HIGH[register >> 16]
+    if total_rows != starts.size:      # move each row's CRC over the rows after it, then fold
+        rows_after = rows_per_segment[segment_of_row] - 1 - row_in_segment
+        register = _shift_arrays(register, rows_after * width)
+        register = numpy.bitwise_xor.reduceat(register, first_row)
+    # The standard initial value 0xFFFFFFFF, fed the segment's length in zero bytes, XOR-ed in.
+    initial = _shift_arrays(numpy.full(starts.size, _FULL, dtype=numpy.uint32), lengths)
+    return register ^ initial ^ numpy.uint32(_FULL)
+
+
+_KEEP_MASKS: dict[int, numpy.ndarray] = {}
+
+
+def _keep_masks(width: int) -> numpy.ndarray:
+    """Row p keeps the bytes of a row from position p on (and zeroes the p before it)."""
+    if width not in _KEEP_MASKS:
+        pads = numpy.arange(width + 1)[:, None]         # an empty segment pads a whole row
+        _KEEP_MASKS[width] = numpy.where(numpy.arange(width)[None, :] >= pads, 0xFF, 0).astype(numpy.uint8)
+    return _KEEP_MASKS[width]

@@ -1,0 +1,184 @@
+"""SummaryWriter: one append-only TensorBoard event file with a small in-memory queue.
+
+Records are framed as they are written and queued; the queue goes to the file (whole records,
+then an OS-level flush, so a reader never sees a record that will change) when it holds more
+than ``max_queue`` records, when ``flush_millis`` have passed since the last flush, on
+``flush()``/``close()``, when leaving ``as_default()``, and at interpreter exit.
+
+A scalar record is built from a per-tag template: the event's bytes are
+``09 <wall_time> [10 <step varint>] <constant summary bytes for the tag> <float>``; its CRC is
+carried through the variable bytes and jumps over the constant ones (:class:`ZeroShift`).
+"""
+from __future__ import annotations
+
+import array
+import contextlib
+import itertools
+import math
+import os
+import socket
+import struct
+import threading
+import time
+import weakref
+from typing import Any, Iterator
+
+from . import messages
+from .context import CONTEXT
+from .crc32c import _WORD_HIGH, _WORD_LOW, TABLE, ZeroShift, crc32c_update
+from .records import frame, header
+from .wire import varint
+
+_FILE_COUNTER = itertools.count()
+_WALL = struct.Struct("<d")
+_FLOAT = struct.Struct("<f")
+_FULL = 0xFFFFFFFF
+_AFTER_WALL_TAG = TABLE[(_FULL ^ 0x09) & 0xFF] ^ (_FULL >> 8)   # register after the byte 0x09
+# Feeding the little-endian word w to register r: _LOW[(r ^ w) & 0xFFFF] ^ _HIGH[(r ^ w) >> 16].
+_LOW = array.array("I", _WORD_LOW.tobytes())
+_HIGH = array.array("I", _WORD_HIGH.tobytes())
+
+
+class _ScalarTemplate:
+    """The constant part of one tag's scalar events and its CRC contribution."""
+
+    __slots__ = ("tail", "skip_tail", "tail_register")
+
+    def __init__(self, tag: str) -> None:
+        summary = messages.summary([messages.summary_value(tag, simple_value=0.0)])
+        self.tail = b"\x2a" + varint(len(summary)) + summary[:-4]    # event field 5, minus the float
+        self.skip_tail = ZeroShift.zero_bytes(len(self.tail))
+        self.tail_register = crc32c_update(0, self.tail)
+
+    def record(self, wall_time: float, step: int, value: float) -> bytes:
+        """The framed record of one scalar event."""
+        wall = _WALL.pack(wall_time)
+        word = int.from_bytes(wall, "little")
+        low, high = _LOW, _HIGH
+        register = _AFTER_WALL_TAG ^ (word & _FULL)
+        register = low[register & 0xFFFF] ^ high[register >> 16] ^ (word >> 32)
+        register = low[register & 0xFFFF] ^ high[register >> 16]
+        step_field = (b"\x10" + (bytes((step,)) if 0 < step < 0x80 else varint(step))) if step else b""
+        register = self.skip_tail(crc32c_update(register, step_field)) ^ self.tail_register
+        try:
+            float_bytes = _FLOAT.pack(value)
+        except OverflowError:                      # beyond float32: infinity, as numpy rounds it
+            float_bytes = _FLOAT.pack(math.copysign(math.inf, value))
+        register ^= int.from_bytes(float_bytes, "little")
+        crc = (low[register & 0xFFFF] ^ high[register >> 16]) ^ _FULL
+        masked = ((((crc >> 15) | (crc << 17)) & _FULL) + 0xA282EAD8) & _FULL
+        body = b"\x09" + wall + step_field + self.tail + float_bytes
+        return header(len(body)) + body + masked.to_bytes(4, "little")
+
+
+class _EventFile:
+    """The open file and its queue of framed records (kept apart from SummaryWriter so that a
+    finalizer can flush it when the writer is garbage-collected or the interpreter exits)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.file = open(path, "xb")
+        self.queue: list[bytes] = []
+        self.lock = threading.Lock()
+
+    def flush(self) -> None:
+        with self.lock:
+            if self.file.closed:
+                return
+            count = len(self.queue)
+            if count:
+                self.file.write(b"".join(self.queue[:count]))
+                del self.queue[:count]           # records appended meanwhile stay queued
+            self.file.flush()
+
+    def close(self) -> None:
+        self.flush()
+        with self.lock:
+            self.file.close()
+
+
+class SummaryWriter:
+    """Writes summaries to one new event file in ``logdir``; see :func:`create_file_writer`."""
+
+    def __init__(self, logdir: str, max_queue: int = 10, flush_millis: int = 120000,
+                 filename_suffix: str = ".v2") -> None:
+        logdir = os.fspath(logdir)
+        os.makedirs(logdir, exist_ok=True)
+        name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
+                f"{os.getpid()}.{next(_FILE_COUNTER)}{filename_suffix}")
+        self.logdir = logdir
+        self._file = _EventFile(os.path.join(logdir, name))
+        self._finalizer = weakref.finalize(self, self._file.close)
+        self._max_queue = max(0, int(max_queue))
+        self._flush_seconds = flush_millis / 1000.0
+        self._flush_due = time.time() + self._flush_seconds
+        self._scalar_templates: dict[str, _ScalarTemplate] = {}
+        self.write_event(messages.event(time.time(), file_version=messages.FILE_VERSION))
+        self.flush()
+
+    @property
+    def path(self) -> str:
+        """The event file's path."""
+        return self._file.path
+
+    @property
+    def closed(self) -> bool:
+        return self._file.file.closed
+
+    def __repr__(self) -> str:
+        return f"SummaryWriter({self.path!r}{', closed' if self.closed else ''})"
+
+    # ------------------------------------------------------------ default writer
+    @contextlib.contextmanager
+    def as_default(self, step: Any = None) -> Iterator["SummaryWriter"]:
+        """Make this the default writer (and ``step`` the default step, if given) inside a
+        ``with`` block; the previous ones come back and the writer is flushed on exit."""
+        previous = CONTEXT.writer, CONTEXT.step
+        CONTEXT.writer = self
+        if step is not None:
+            CONTEXT.step = step
+        try:
+            yield self
+        finally:
+            CONTEXT.writer, CONTEXT.step = previous
+            if not self.closed:
+                self.flush()
+
+    def set_as_default(self, step: Any = None) -> None:
+        """Make this the default writer for the rest of the thread (and ``step`` the default
+        step, if given)."""
+        CONTEXT.writer = self
+        if step is not None:
+            CONTEXT.step = step
+
+    # ------------------------------------------------------------ writing
+    def write_scalar(self, tag: str, value: float, step: int) -> None:
+        """Queue one scalar event (``value`` a float, ``step`` an int)."""
+        template = self._scalar_templates.get(tag)
+        if template is None:
+            template = self._scalar_templates[tag] = _ScalarTemplate(tag)
+        now = time.time()
+        self._queue(template.record(now, step, value), now)
+
+    def write_event(self, event: bytes) -> None:
+        """Queue one encoded ``Event``."""
+        self._queue(frame(event), time.time())
+
+    def _queue(self, record: bytes, now: float) -> None:
+        if self._file.file.closed:
+            raise ValueError(f"summary writer for {self.path} is closed")
+        queue = self._file.queue
+        queue.append(record)
+        if len(queue) > self._max_queue or now >= self._flush_due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the queued records to the file and flush it to the OS."""
+        self._file.flush()
+        self._flush_due = time.time() + self._flush_seconds
+
+    def close(self) -> None:
+        """Flush and close the file; later writes raise ``ValueError``."""
+        self._finalizer()
+        if CONTEXT.writer is self:
+            CONTEXT.writer = None
