@@ -26,7 +26,7 @@ $(PY):
 # skipped here because the front end is built by the rules below, only when its sources change.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	SKIP_JUPYTER_BUILDER=1 $(PY) -m pip install --quiet -e ".[test,bench,fast]"
+	SKIP_JUPYTER_BUILDER=1 $(PY) -m pip install --quiet -e ".[test,bench]"
 	touch $@
 
 $(NODE_MODULES): labextension/package.json labextension/package-lock.json

@@ -1,8 +1,9 @@
-"""Optional numba kernels behind :class:`~graphkit.backend.numpy_ops.NumpyOps` (CPU only).
+"""numba kernels behind :class:`~graphkit.backend.numpy_ops.NumpyOps` (CPU only).
 
-Imported lazily by NumpyOps (first use of a kernel), never by ``import graphkit``; absent numba,
-or with ``GRAPHKIT_NO_NUMBA=1``, NumpyOps runs the generic numpy code of
-:class:`~graphkit.backend.ops.Ops`, which stays the reference these kernels are tested against.
+numba is a dependency; this module is imported lazily by NumpyOps (first use of a kernel), never
+by ``import graphkit``. Where numba does not import, or with ``GRAPHKIT_NO_NUMBA=1``, NumpyOps
+runs the generic numpy code of :class:`~graphkit.backend.ops.Ops`, which stays the reference
+these kernels are tested against. Compiled kernels are cached on disk (:func:`_compiled`).
 
 Each kernel fuses passes that numpy makes separately over memory-bound arrays (2-D convolution
 layers' col2im, max pooling, bias + relu; an LSTM step's gate work, bias add included; the
@@ -21,6 +22,19 @@ from numba import njit
 _ROWS = 256  # rows per bias-gradient partial sum (keeps float32 sums short, as numpy's blocks)
 
 
+def _compiled(**options):
+    """``njit`` with numba's on-disk cache: a kernel is compiled on its first use on a machine
+    and loaded from the cache afterwards (from ``__pycache__`` beside this file, or, where the
+    package folder is read-only, the user's cache folder, ``~/.cache/numba``). Where neither is
+    writable the kernels are compiled once per process instead of failing to import."""
+    def decorate(function):
+        try:
+            return njit(cache=True, **options)(function)
+        except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+            return njit(**options)(function)
+    return decorate
+
+
 def axis_table(padded: int, out: int, k: int, stride: int, dilation: int) -> np.ndarray:
     """``table[p, j]``: the output index whose window puts kernel position ``j`` on padded cell
     ``p`` along one axis, or -1 (col2im's index arithmetic done once, not per cell)."""
@@ -31,7 +45,7 @@ def axis_table(padded: int, out: int, k: int, stride: int, dilation: int) -> np.
     return table
 
 
-@njit(cache=True, nogil=True)
+@_compiled(nogil=True)
 def col2im_2d(cols, gpad, ow, row_of, col_of):
     """Writes every cell of ``gpad`` (N, PH, PW, C) from the columns of its images, ``cols``
     ``(N*oh*ow, kh*kw*C)``: each cell gathers its window entries in kernel-position order (the
@@ -61,7 +75,7 @@ def col2im_2d(cols, gpad, ow, row_of, col_of):
                     gpad[b, y, x, ch] = acc[ch]
 
 
-@njit(cache=True, nogil=True)
+@_compiled(nogil=True)
 def max_pool_2d(xpad, y, arg, kh, kw, sh, sw):
     """Max pooling of ``xpad`` (N, PH, PW, C) into ``y`` and ``arg`` (first maximum's window
     position), as the generic max_pool (NaN propagates, ties keep the first position)."""
@@ -86,7 +100,7 @@ def max_pool_2d(xpad, y, arg, kh, kw, sh, sw):
                             y[b, i, j, ch] = v
 
 
-@njit(cache=True, nogil=True)
+@_compiled(nogil=True)
 def max_pool_backward_2d(g, arg, gpad, kh, kw, sh, sw):
     """Zeroes ``gpad`` (N, PH, PW, C) and adds each output gradient at its window's maximum."""
     n, oh, ow, c = g.shape
@@ -104,7 +118,7 @@ def max_pool_backward_2d(g, arg, gpad, kh, kw, sh, sw):
                     gpad[b, i * sh + pi, j * sw + p - pi * kw, ch] += g[b, i, j, ch]
 
 
-@njit(cache=True, nogil=True)
+@_compiled(nogil=True)
 def bias_relu_2d(y, b, with_bias, relu):
     """``y = relu?(y + b)`` in place, ``y`` (M, C)."""
     m, c = y.shape
@@ -118,7 +132,7 @@ def bias_relu_2d(y, b, with_bias, relu):
             y[r, ch] = v
 
 
-@njit(cache=True, nogil=True)
+@_compiled(nogil=True)
 def bias_relu_backward_2d(g, y, gz, gb, relu, with_bias):
     """``gz = g * (y > 0)`` (relu) and ``gb`` = column sums of gz (with_bias), one pass;
     ``gb`` (float64) is summed from float32 partial sums over ``_ROWS`` rows."""
@@ -150,7 +164,7 @@ _F32 = np.float32
 _CONTRACT = {"contract"}
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@_compiled(inline="always", error_model="numpy")
 def _tanh32(x):
     """float32 tanh within 3e-7 (Eigen's 13/6 rational approximation on [-7.905, 7.905], where
     it rounds to +-1 in float32); branch-free, so loops over it vectorize (numba's math.tanh
@@ -172,7 +186,7 @@ def _tanh32(x):
     return xc * p / q
 
 
-@njit(cache=True, error_model="numpy", fastmath=_CONTRACT)
+@_compiled(error_model="numpy", fastmath=_CONTRACT)
 def lstm_step(hu, add_hu, xw, b, add_b, gates, c, c_new, tc, h_new):
     """One LSTM step after the recurrent GEMM. Pre-activations are ``hu + (xw + b)`` (the
     generic code's order of additions), ``hu`` = ``h @ rk`` (N, 4u) added when ``add_hu``,
@@ -212,7 +226,7 @@ def lstm_step(hu, add_hu, xw, b, add_b, gates, c, c_new, tc, h_new):
             h_new[r, k] = o * t
 
 
-@njit(cache=True, error_model="numpy", fastmath=_CONTRACT)
+@_compiled(error_model="numpy", fastmath=_CONTRACT)
 def lstm_step_backward(dh, g_out, add_g, dc, gates, c_prev, tc, dz):
     """One BPTT step before the recurrent GEMM: from ``dh`` (+ ``g_out`` when ``add_g``) and
     ``dc`` (updated in place to the previous step's), the pre-activation gradients ``dz``
@@ -246,7 +260,7 @@ def lstm_step_backward(dh, g_out, add_g, dc, gates, c_prev, tc, dz):
             dc[r, k] = dct_row[k] * gates[1, r, k]
 
 
-@njit(cache=True)
+@_compiled()
 def transpose_2d(a, out):
     """``out[:] = a.T`` for 2-D arrays, in fixed 8x8 blocks that LLVM unrolls (numpy's strided
     copy of a transposed view takes ~3x as long on a 128x512 float32 matrix), then the edges."""
@@ -266,7 +280,7 @@ def transpose_2d(a, out):
 
 
 # --------------------------------------------------------------------------- RMSprop
-@njit(cache=True, error_model="numpy")
+@_compiled(error_model="numpy")
 def rmsprop_update(var, grad, v, lr, rho, one_minus_rho, epsilon, floor, with_floor):
     """Keras's RMSprop step (no momentum, not centered) in one pass over flat contiguous arrays,
     with the generic kernel's operations in its order (so float results are the same):
