@@ -87,12 +87,6 @@ def test_a_device_array_becomes_a_tensor_through_to_host():
     assert fake.gets == 1
 
 
-def test_backend_to_numpy_delegates_to_to_host():
-    fake = FakeDeviceArray([1, 2])
-    numpy.testing.assert_array_equal(state.ops.to_numpy(fake), [1, 2])
-    assert fake.gets == 1
-
-
 def test_to_categorical_of_a_device_array_and_a_device_tensor():
     # A CuPy array's ``.data`` is its memory pointer: reading it gave "labels must be integers".
     fake = FakeDeviceArray(numpy.array([0, 2, 1]))

@@ -12,7 +12,6 @@ from typing import Any
 import numpy
 
 from .conv_ops import ConvOps
-from .host import to_host
 from .loss_ops import LossOps
 from .optimizer_ops import OptimizerOps
 from .rnn_ops import RNNOps
@@ -42,10 +41,6 @@ class Ops(ConvOps, RNNOps, OptimizerOps, LossOps):
     def asarray(self, value: Any, dtype: Any = None):
         """Convert ``value`` to an array of this backend (float64 input stays float64 only on request)."""
         return self.xp.asarray(value, dtype=dtype)
-
-    def to_numpy(self, array) -> numpy.ndarray:
-        """``array`` on the host (:func:`graphkit.backend.host.to_host`)."""
-        return to_host(array)
 
     def zeros(self, shape, dtype=FLOATX):
         return self.xp.zeros(shape, dtype=dtype)
