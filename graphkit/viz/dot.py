@@ -79,15 +79,14 @@ class DotText:
         self._scopes[parent].append((group_id, attributes))
         self._scopes[group_id] = []
 
-    def add_edge(self, source: str, target: str, attributes: list[str], key: Any = None) -> bool:
+    def add_edge(self, source: str, target: str, attributes: list[str], key: Any = None) -> None:
         """``"source" -> "target" [attributes];``, unless an edge with the same (source, target,
-        key) is already there. Returns whether it was added."""
+        key) is already there."""
         if (source, target, key) in self._edge_keys:
-            return False
+            return
         self._edge_keys.add((source, target, key))
         tail = f" [{', '.join(attributes)}]" if attributes else ""
         self._edges.append(f"\t{quote_id(source)} -> {quote_id(target)}{tail};")
-        return True
 
     def text(self, opening: str, settings: list[str]) -> str:
         """The whole text: ``opening`` (``digraph "name" {``), one line per setting, the body."""

@@ -8,13 +8,14 @@
  */
 import { formatInt, wrap } from './format';
 import type { ThemeColors } from './theme';
-import type { GraphData, GraphGroup, GraphNode } from './types';
+import type { GraphData, GraphGroup, GraphNode, NodeStatus } from './types';
 
-/** What an SVG element drawn from DOT title `key` stands for, and its tooltip. */
+/** What an SVG element drawn from DOT title `key` stands for, its tooltip and (layers) its state. */
 export interface DotTarget {
   kind: 'node' | 'box' | 'cluster';
   id: string;
   title: string;
+  status?: NodeStatus;
 }
 
 export interface DotResult {
@@ -198,7 +199,7 @@ class GraphDrawing {
     for (const node of this.members.get(groupId) ?? []) {
       this.dot.addNode(node.id, nodeAttributes(node, this.colors), groupId);
       this.drawn.add(node.id);
-      this.targets.set(idText(node.id), { kind: 'node', id: node.id, title: node.id });
+      this.targets.set(idText(node.id), { kind: 'node', id: node.id, title: node.id, status: node.status });
     }
     for (const group of this.children.get(groupId) ?? []) {
       if (this.collapsed.has(group.id)) {
