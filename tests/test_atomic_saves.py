@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy
 import pytest
@@ -141,3 +142,24 @@ def test_kill_9_at_random_moments_of_a_save_loop_leaves_loadable_files_and_no_te
         gk.train.Checkpoint(model=model).write(tmp_path / "m.gk.ckpt")
         assert _temporaries(tmp_path) == []
     print(f"{left_behind} temporaries left by 3 kills, all removed")
+
+
+def test_downloads_write_through_the_same_temporaries(tmp_path, monkeypatch):
+    from graphkit.datasets import _download
+    target = tmp_path / "data.bin"
+    abandoned = tmp_path / f".data.bin.{_ended_pid()}.00112233aabb.tmp"
+    abandoned.write_bytes(b"half a download")
+
+    def failing(url, filename):
+        with open(filename, "wb") as handle:
+            handle.write(b"partial")
+        raise OSError("connection reset")
+
+    monkeypatch.setattr(_download, "urlretrieve", failing)
+    with pytest.raises(_download.DownloadError, match="connection reset"):
+        _download.get_file(str(target), "http://example.invalid/data.bin")
+    assert _temporaries(tmp_path) == [] and not target.exists()
+
+    monkeypatch.setattr(_download, "urlretrieve", lambda url, filename: Path(filename).write_bytes(b"data"))
+    assert _download.get_file(str(target), "http://example.invalid/data.bin") == str(target)
+    assert target.read_bytes() == b"data" and _temporaries(tmp_path) == []

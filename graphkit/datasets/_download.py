@@ -11,6 +11,8 @@ import os
 import shutil
 import tempfile
 
+from ..saving.atomic import replacing
+
 __all__ = ["DownloadError", "cache_dir", "get_file", "hash_file"]
 
 TIMEOUT_S = 60
@@ -75,11 +77,7 @@ def get_file(fname: str, origin: str, file_hash: str | None = None, cache_subdir
         if file_hash is None or hash_file(path, algorithm) == file_hash:
             return path
         stale = hash_file(path, algorithm)
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".download-", dir=folder)
-    os.close(fd)
-    try:
+    with replacing(path) as (_, tmp):  # removes the partial files of killed downloads too
         try:
             urlretrieve(origin, tmp)
         except Exception as e:  # URLError, timeouts, HTTP errors, http.client errors
@@ -97,9 +95,4 @@ def get_file(fname: str, origin: str, file_hash: str | None = None, cache_subdir
                 raise DownloadError(
                     f"Downloaded {origin} but its {algorithm} is {got}, expected {file_hash}: the download "
                     f"is incomplete or corrupted. Nothing was written to {path}; try again.")
-        os.replace(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)
     return path

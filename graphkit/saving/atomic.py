@@ -9,11 +9,12 @@ it was. A writer killed mid-save (``kill -9``) cannot remove its temporary, so e
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 import time
-from typing import Any, Callable
+from typing import BinaryIO, Callable, Iterator
 
 try:
     import fcntl
@@ -25,12 +26,23 @@ except ImportError:  # pragma: no cover - Windows
 STALE_AFTER_SECONDS = 3600.0
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> str:
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> str:
     """Call ``write(binary_file)`` on a temporary file next to ``path``, then move it into place.
 
     Returns ``path`` as a string. The target directory is created when missing. On failure the
     temporary file is deleted and an existing file at ``path`` is left as it was.
     """
+    with replacing(path) as (handle, _):
+        write(handle)
+    return os.fspath(path)
+
+
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike) -> Iterator[tuple[BinaryIO, str]]:
+    """Write a new version of ``path`` atomically: the block gets ``(binary_file, temporary_path)``
+    (write through the file, or by the path, as a downloader does); when it ends the temporary
+    is fsynced and moved over ``path``; when it raises, the temporary is deleted and ``path`` is
+    left as it was."""
     path = os.fspath(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"Cannot write '{path}': it is a directory.")
@@ -40,7 +52,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> str:
     fd, tmp = _create_temporary(directory, os.path.basename(path))
     try:
         with os.fdopen(fd, "wb") as handle:
-            write(handle)
+            yield handle, tmp
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -51,7 +63,6 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> str:
             pass
         raise
     _fsync_directory(directory)
-    return path
 
 
 def _create_temporary(directory: str, basename: str) -> tuple[int, str]:
