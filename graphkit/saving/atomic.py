@@ -1,6 +1,7 @@
 """Atomic file writes that leave nothing behind.
 
-:func:`atomic_write` writes to a temporary file ``.<name>.<pid>.<random>.tmp`` beside the target,
+:func:`atomic_write` (or :func:`replacing`, for writers that need a path, such as downloads)
+writes to a temporary file ``.<name>.<pid>.<random>.tmp`` beside the target,
 flushes and fsyncs it, then ``os.replace``-s it over the target: readers see the old file or the
 new one, never a partial one, and a failed write removes its temporary and leaves the old file as
 it was. A writer killed mid-save (``kill -9``) cannot remove its temporary, so every write of
