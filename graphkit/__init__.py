@@ -14,6 +14,7 @@ from . import callbacks, datasets, utils
 from . import viz
 from .viz import live
 from . import losses, metrics
+from . import summary
 from .backend import FLOATX
 from .engine.autograd import GradientTape, Primitive, no_grad, observe, primitive
 from .engine.dtypes import (bool_, float16, float32, float64, int8, int16, int32, int64, uint8)
@@ -84,5 +85,5 @@ __all__ = [
     "constant", "convert_to_tensor", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
     "matmul", "name_scope", "nn", "no_grad", "observe", "ones", "ones_like", "ops", "primitive",
     "random", "saving", "train", "function", "saved_model", "TensorSpec", "uint8", "callbacks", "datasets",
-    "utils", "zeros", "zeros_like", "viz", "live",
+    "utils", "zeros", "zeros_like", "viz", "live", "summary",
 ]

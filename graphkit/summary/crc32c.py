@@ -62,11 +62,11 @@ class ZeroShift:
     (one per register byte), so a register can skip ``n`` bytes whose own CRC is known:
     ``register(A + B) == shift[len(B)](register(A)) ^ register_from_zero(B)``."""
 
-    __slots__ = ("tables", "_lists")
+    __slots__ = ("tables", "lists")
 
     def __init__(self, tables: numpy.ndarray) -> None:
         self.tables = tables                       # (4, 256) uint32
-        self._lists = [row.tolist() for row in tables]
+        self.lists = [row.tolist() for row in tables]
 
     @classmethod
     def zero_bytes(cls, n: int) -> "ZeroShift":
@@ -97,7 +97,7 @@ class ZeroShift:
         return ZeroShift(other.apply_array(self.tables.reshape(-1)).reshape(4, 256))
 
     def __call__(self, register: int) -> int:
-        t0, t1, t2, t3 = self._lists
+        t0, t1, t2, t3 = self.lists
         return t0[register & 0xFF] ^ t1[(register >> 8) & 0xFF] ^ t2[(register >> 16) & 0xFF] ^ t3[register >> 24]
 
     def apply_array(self, registers: numpy.ndarray) -> numpy.ndarray:
@@ -133,57 +133,78 @@ def _shift_arrays(registers: numpy.ndarray, zero_bytes: numpy.ndarray) -> numpy.
     return registers
 
 
+def _registers_before_zeros(count: int) -> numpy.ndarray:
+    """Entry p: the register that ``p`` zero bytes turn into 0xFFFFFFFF (the standard initial
+    value), found by stepping the one-byte update backwards (the table's top bytes are all
+    different, so each step has one inverse)."""
+    index_of_top = {value >> 24: index for index, value in enumerate(TABLE)}
+    registers = [_FULL]
+    for _ in range(count):
+        after = registers[-1]
+        index = index_of_top[after >> 24]
+        registers.append((((after ^ TABLE[index]) << 8) | index) & _FULL)
+    return numpy.array(registers, dtype=numpy.uint32)
+
+
+_START = _registers_before_zeros(256)
+_PAD_MASKS: dict[int, numpy.ndarray] = {}
+
+
+def _pad_masks(width: int) -> numpy.ndarray:
+    """``[c, p]``: the mask keeping the bytes of a row's word ``c`` at positions ``>= p``."""
+    if width not in _PAD_MASKS:
+        keep = numpy.arange(width)[None, :] >= numpy.arange(width + 1)[:, None]   # (pad, byte)
+        _PAD_MASKS[width] = (numpy.where(keep, 0xFF, 0).astype(numpy.uint8)
+                             .view("<u4").T.copy())
+    return _PAD_MASKS[width]
+
+
 def crc32c_segments(buffer: numpy.ndarray, starts: numpy.ndarray, lengths: numpy.ndarray,
                     width: int = 64) -> numpy.ndarray:
     """The standard CRC-32C of each ``buffer[start:start + length]`` (uint32 array).
 
-    ``buffer`` is a uint8 array; ``width`` (a multiple of 4) is the row size: segments longer
-    than it take several rows whose CRCs are combined.
+    ``buffer`` is a uint8 array; ``width`` (a multiple of 4, at most 256) is the row size:
+    segments longer than it take several rows whose CRCs are combined.
     """
-    if width % 4:
-        raise ValueError(f"crc32c_segments: width must be a multiple of 4, got {width}.")
+    if width % 4 or not 4 <= width <= 256:
+        raise ValueError(f"crc32c_segments: width must be a multiple of 4 from 4 to 256, got {width}.")
     starts = numpy.asarray(starts, dtype=numpy.int64)
     lengths = numpy.asarray(lengths, dtype=numpy.int64)
     if starts.size == 0:
         return numpy.zeros(0, dtype=numpy.uint32)
     rows_per_segment = numpy.maximum((lengths + width - 1) // width, 1)
     front_pad = rows_per_segment * width - lengths
-    first_row = numpy.zeros(starts.size, dtype=numpy.int64)
-    numpy.cumsum(rows_per_segment[:-1], out=first_row[1:])
-    total_rows = int(first_row[-1] + rows_per_segment[-1])
-
-    # Row r of a segment starts width * r - front_pad bytes after the segment's start (the
-    # buffer gets `width` zero bytes in front so that the first row always exists); the bytes
-    # before the segment in its first row become zeros, which leave a zero register unchanged.
-    if total_rows == starts.size:
-        segment_of_row, row_in_segment = numpy.arange(starts.size), 0
+    single = bool((rows_per_segment == 1).all())
+    if single:
+        first_row = segment_of_row = numpy.arange(starts.size)
+        row_in_segment, total_rows = 0, starts.size
     else:
+        first_row = numpy.zeros(starts.size, dtype=numpy.int64)
+        numpy.cumsum(rows_per_segment[:-1], out=first_row[1:])
+        total_rows = int(first_row[-1] + rows_per_segment[-1])
         segment_of_row = numpy.repeat(numpy.arange(starts.size), rows_per_segment)
         row_in_segment = numpy.arange(total_rows) - first_row[segment_of_row]
-    source = (starts - front_pad + width)[segment_of_row] + width * row_in_segment
-    padded = numpy.concatenate([numpy.zeros(width, numpy.uint8), buffer])
-    rows = numpy.lib.stride_tricks.sliding_window_view(padded, width)[source]
-    rows[first_row] &= _keep_masks(width)[front_pad]
 
-    register = numpy.zeros(total_rows, dtype=numpy.uint32)
-    for column in rows.view("<u4").T:
-        register ^= column
+    # Row r of a segment starts width * r - front_pad bytes after the segment's start: the
+    # bytes in front of the segment are masked to zeros, and the first row's register starts at
+    # the value that those zeros turn into the standard initial value.
+    source = (starts - front_pad)[segment_of_row] + width * row_in_segment
+    if source.min() < 0:                                # a segment near the buffer's start
+        buffer, source = numpy.concatenate([numpy.zeros(width, numpy.uint8), buffer]), source + width
+    words = numpy.lib.stride_tricks.sliding_window_view(buffer, width)[source].view("<u4")
+    if single:
+        register, pad_of_row = _START[front_pad], front_pad
+    else:
+        register = numpy.zeros(total_rows, dtype=numpy.uint32)
+        register[first_row] = _START[front_pad]
+        pad_of_row = numpy.zeros(total_rows, dtype=numpy.int64)
+        pad_of_row[first_row] = front_pad
+    masks, widest_pad = _pad_masks(width), int(front_pad.max())
+    for column in range(width // 4):
+        word = words[:, column]
+        register = register ^ (word & masks[column][pad_of_row] if 4 * column < widest_pad else word)
         register = _WORD_LOW[register & 0xFFFF] ^ _WORD_HIGH[register >> 16]
-    if total_rows != starts.size:      # move each row's CRC over the rows after it, then fold
+    if not single:                       # move each row's CRC over the rows after it, then fold
         rows_after = rows_per_segment[segment_of_row] - 1 - row_in_segment
-        register = _shift_arrays(register, rows_after * width)
-        register = numpy.bitwise_xor.reduceat(register, first_row)
-    # The standard initial value 0xFFFFFFFF, fed the segment's length in zero bytes, XOR-ed in.
-    initial = _shift_arrays(numpy.full(starts.size, _FULL, dtype=numpy.uint32), lengths)
-    return register ^ initial ^ numpy.uint32(_FULL)
-
-
-_KEEP_MASKS: dict[int, numpy.ndarray] = {}
-
-
-def _keep_masks(width: int) -> numpy.ndarray:
-    """Row p keeps the bytes of a row from position p on (and zeroes the p before it)."""
-    if width not in _KEEP_MASKS:
-        pads = numpy.arange(width + 1)[:, None]         # an empty segment pads a whole row
-        _KEEP_MASKS[width] = numpy.where(numpy.arange(width)[None, :] >= pads, 0xFF, 0).astype(numpy.uint8)
-    return _KEEP_MASKS[width]
+        register = numpy.bitwise_xor.reduceat(_shift_arrays(register, rows_after * width), first_row)
+    return register ^ numpy.uint32(_FULL)

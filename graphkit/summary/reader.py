@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy
 
 from .messages import DecodedValue, HistogramValue, decode_event
-from .records import scan
+from .records import scan, unaligned
 
 CHUNK_BYTES = 32 << 20          # read at most this much of a file at a time
 
@@ -195,42 +195,54 @@ class _FastScalars:
 
 
 def _fast_scalars(buffer: bytes, starts: numpy.ndarray, lengths: numpy.ndarray) -> _FastScalars:
-    """Decode every record laid out as ``09 <wall_time:8> [10 <step varint>] 2a <n> 0a <n> 0a <n>
-    <tag> 15 <float:4>`` (one-byte lengths); ``matched`` marks them."""
+    """Decode every record laid out as ``09 <wall_time:8> [10 <step varint, 1-4 bytes>] 2a <n>
+    0a <n> 0a <n> <tag> 15 <float:4>`` (one-byte lengths); ``matched`` marks them."""
     array = numpy.frombuffer(buffer, dtype=numpy.uint8)
 
     def at(positions):
-        return array.take(positions, mode="clip")
+        return array.take(positions, mode="clip").astype(numpy.int64)
 
-    start = starts
-    matched = (lengths >= 17) & (at(start) == 0x09)
-    after_wall = start + 9
+    matched = (lengths >= 17) & (at(starts) == 0x09)
+    after_wall = starts + 9
     has_step = at(after_wall) == 0x10
-    step_bytes = at((after_wall + 1)[:, None] + numpy.arange(10))
-    continues = step_bytes >= 0x80
-    step_size = numpy.argmin(continues, axis=1) + 1
-    matched &= ~continues.all(axis=1) | ~has_step
-    used = numpy.arange(10) < step_size[:, None]
-    digits = (step_bytes & 0x7F).astype(numpy.uint64) << (7 * numpy.arange(10, dtype=numpy.uint64))
-    step = numpy.where(has_step, numpy.bitwise_or.reduce(numpy.where(used, digits, 0), axis=1)
-                       .view(numpy.int64), 0)
-    summary = numpy.where(has_step, after_wall + 1 + step_size, after_wall)
+    step, step_size = numpy.zeros(starts.size, numpy.int64), numpy.zeros(starts.size, numpy.int64)
+    going = has_step.copy()                          # still inside the step's varint
+    for place in range(4):
+        byte = at(after_wall + 1 + place)
+        step |= numpy.where(going, (byte & 0x7F) << (7 * place), 0)
+        step_size += going
+        going &= byte >= 0x80
+    matched &= ~going                                # a varint over four bytes: the generic decoder
+    summary = after_wall + numpy.where(has_step, 1 + step_size, 0)
     summary_size, value_size, tag_size = at(summary + 1), at(summary + 3), at(summary + 5)
     float_at = summary + 6 + tag_size
     matched &= ((at(summary) == 0x2A) & (at(summary + 2) == 0x0A) & (at(summary + 4) == 0x0A)
-                & (tag_size < 0x80) & (at(float_at) == 0x15)
-                & (value_size == tag_size.astype(numpy.int64) + 7)
-                & (summary_size == value_size.astype(numpy.int64) + 2)
-                & (summary + 2 + summary_size == start + lengths))
+                & (tag_size < 0x80) & (at(float_at) == 0x15) & (value_size == tag_size + 7)
+                & (summary_size == value_size + 2) & (summary + 2 + summary_size == starts + lengths))
     records = numpy.flatnonzero(matched)
     if records.size == 0:
         return _FastScalars(matched, records, [], records, records, numpy.zeros(0), numpy.zeros(0))
-    wall_time = at((start[records] + 1)[:, None] + numpy.arange(8)).view("<f8")[:, 0]
-    value = at((float_at[records] + 1)[:, None] + numpy.arange(4)).view("<f4")[:, 0]
-    tag_starts = (summary[records] + 6).tolist()
-    tag_ends = float_at[records].tolist()
-    index: dict[bytes, int] = {}
-    codes = numpy.array([index.setdefault(buffer[a:b], len(index)) for a, b in zip(tag_starts, tag_ends)],
-                        dtype=numpy.int64)
-    tags = [raw.decode("utf-8", "replace") for raw in index]
+    wall_time = unaligned(array, "<f8")[starts[records] + 1]
+    value = unaligned(array, "<f4")[float_at[records] + 1].astype(numpy.float64)
+    tags, codes = _group_tags(buffer, array, summary[records] + 6, tag_size[records])
     return _FastScalars(matched, records, tags, codes, step[records], wall_time, value)
+
+
+def _group_tags(buffer: bytes, array: numpy.ndarray, starts: numpy.ndarray,
+                sizes: numpy.ndarray) -> tuple[list[str], numpy.ndarray]:
+    """The distinct tags among ``buffer[start:start + size]`` and each one's index among them:
+    rows of tag bytes hashed together, the hashes grouped, the groups checked byte for byte."""
+    width = int(sizes.max())
+    rows = array.take(starts[:, None] + numpy.arange(width), mode="clip")
+    rows[numpy.arange(width) >= sizes[:, None]] = 0
+    hashes = sizes.astype(numpy.uint64)
+    for column in rows.T:
+        hashes = hashes * numpy.uint64(0x100000001B3) + column      # FNV's prime, mod 2**64
+    _, first, codes = numpy.unique(hashes, return_index=True, return_inverse=True)
+    if not (rows == rows[first][codes]).all() or not (sizes == sizes[first][codes]).all():
+        index: dict[bytes, int] = {}                 # a hash collision: group the bytes exactly
+        codes = numpy.array([index.setdefault(buffer[a:a + n], len(index))
+                             for a, n in zip(starts.tolist(), sizes.tolist())], dtype=numpy.int64)
+        return [raw.decode("utf-8", "replace") for raw in index], codes
+    tags = [buffer[int(starts[i]):int(starts[i] + sizes[i])].decode("utf-8", "replace") for i in first]
+    return tags, codes.reshape(-1)

@@ -54,11 +54,59 @@ def scan(buffer: bytes, name: str = "<buffer>", offset: int = 0) -> Scan:
     cannot be trusted, so reading resynchronises at the next position that holds a valid
     length and CRC (with a warning). A record cut short by the end of ``buffer`` ends the scan.
     """
-    starts: list[int] = []
-    lengths: list[int] = []
+    array = numpy.frombuffer(buffer, dtype=numpy.uint8)
+    chained, position = _header_chain(array)
+    walked, position = _walk(buffer, position, name, offset)
+    headers = numpy.concatenate([chained, numpy.array(walked, dtype=numpy.int64)])
+    lengths = unaligned(array, "<u8")[headers].astype(numpy.int64)
+    starts = headers + HEADER_BYTES
+    valid = _data_crc_ok(array, starts, lengths)
+    if not valid.all():
+        for bad in numpy.flatnonzero(~valid):
+            warnings.warn(f"{name}: record at byte {offset + int(headers[bad])} has a bad data CRC; "
+                          "skipped", RuntimeWarning, stacklevel=3)
+        starts, lengths = starts[valid], lengths[valid]
+    return Scan(starts, lengths, position)
+
+
+def _header_chain(array: numpy.ndarray) -> tuple[numpy.ndarray, int]:
+    """The headers of the records from the buffer's start found without a Python loop, and the
+    position after them (0 and nothing when this quick way is not sure).
+
+    Every position whose 8 length bytes end in five zero bytes (a record under 16 MiB) and match
+    the CRC after them is a header candidate; the candidates are the records when each one's
+    end is the next one's start, starting at 0.
+    """
+    none = numpy.zeros(0, dtype=numpy.int64), 0
+    count = array.size - HEADER_BYTES + 1               # positions with a whole header after them
+    if count <= 0:
+        return none
+    zero = array == 0
+    small = zero[3:3 + count] & zero[4:4 + count] & zero[5:5 + count] & zero[6:6 + count] & zero[7:7 + count]
+    candidates = numpy.flatnonzero(small)
+    if candidates.size == 0 or candidates[0] != 0:
+        return none
+    # A header's record ends where the next header starts (or past the buffer's end): this
+    # drops most false candidates before the CRC check, which drops the rest.
+    ends = candidates + (HEADER_BYTES + FOOTER_BYTES) + unaligned(array, "<u4")[candidates].astype(numpy.int64)
+    kept = (ends >= count) | small[numpy.minimum(ends, count - 1)]
+    candidates, ends = candidates[kept], ends[kept]
+    crcs = _mask_array(crc32c_segments(array, candidates, numpy.full(candidates.size, 8), width=8))
+    valid = crcs == unaligned(array, "<u4")[candidates + 8]
+    headers, ends = candidates[valid], ends[valid]
+    if headers.size == 0 or headers[0] != 0 or (ends[:-1] != headers[1:]).any():
+        return none
+    if ends[-1] > array.size:                             # the last record is still being written
+        headers, ends = headers[:-1], ends[:-1]
+    return headers, int(ends[-1]) if ends.size else 0
+
+
+def _walk(buffer: bytes, position: int, name: str, offset: int) -> tuple[list[int], int]:
+    """The record headers from ``position`` on, one at a time, and the position after them."""
+    headers: list[int] = []
     known: dict[int, int] = {}                       # length -> masked CRC of its 8 bytes
     unpack = _HEADER.unpack_from
-    position, size = 0, len(buffer)
+    size = len(buffer)
     while position + HEADER_BYTES <= size:
         length, stored = unpack(buffer, position)
         expected = known.get(length)
@@ -67,39 +115,29 @@ def scan(buffer: bytes, name: str = "<buffer>", offset: int = 0) -> Scan:
         if stored != expected:
             found = _next_valid_header(buffer, position + 1)
             warnings.warn(f"{name}: corrupt record length at byte {offset + position}; "
-                          f"{'skipped to byte ' + str(offset + found) if found < size else 'nothing valid after it'}",
-                          RuntimeWarning, stacklevel=3)
-            if found >= size:
-                position = size
-                break
+                          + (f"skipped to byte {offset + found}" if found < size else "nothing valid after it"),
+                          RuntimeWarning, stacklevel=4)
             position = found
             continue
         end = position + HEADER_BYTES + length + FOOTER_BYTES
         if end > size:
             break
-        starts.append(position + HEADER_BYTES)
-        lengths.append(length)
+        headers.append(position)
         position = end
-    starts_array = numpy.array(starts, dtype=numpy.int64)
-    lengths_array = numpy.array(lengths, dtype=numpy.int64)
-    valid = _data_crc_ok(buffer, starts_array, lengths_array)
-    if not valid.all():
-        for bad in numpy.flatnonzero(~valid):
-            warnings.warn(f"{name}: record at byte {offset + int(starts_array[bad]) - HEADER_BYTES} "
-                          f"has a bad data CRC; skipped", RuntimeWarning, stacklevel=3)
-        starts_array, lengths_array = starts_array[valid], lengths_array[valid]
-    return Scan(starts_array, lengths_array, position)
+    return headers, position
 
 
-def _data_crc_ok(buffer: bytes, starts: numpy.ndarray, lengths: numpy.ndarray) -> numpy.ndarray:
-    array = numpy.frombuffer(buffer, dtype=numpy.uint8)
+def _data_crc_ok(array: numpy.ndarray, starts: numpy.ndarray, lengths: numpy.ndarray) -> numpy.ndarray:
     computed = crc32c_segments(array, starts, lengths, width=_row_width(lengths))
-    return _mask_array(computed) == _u32_at(array, starts + lengths)
+    return _mask_array(computed) == unaligned(array, "<u4")[starts + lengths]
 
 
-def _u32_at(array: numpy.ndarray, positions: numpy.ndarray) -> numpy.ndarray:
-    """The little-endian uint32 stored at each position."""
-    return array[positions[:, None] + numpy.arange(4)].view("<u4")[:, 0]
+def unaligned(array: numpy.ndarray, dtype: str) -> numpy.ndarray:
+    """``array`` (uint8) read as ``dtype`` at every byte offset: ``unaligned(a, "<u4")[i]`` is
+    the little-endian uint32 in ``a[i:i + 4]``."""
+    itemsize = numpy.dtype(dtype).itemsize
+    return numpy.ndarray(shape=(max(0, array.size - itemsize + 1),), dtype=dtype, buffer=array,
+                         strides=(1,))
 
 
 def _mask_array(crc: numpy.ndarray) -> numpy.ndarray:
@@ -110,7 +148,7 @@ def _row_width(lengths: numpy.ndarray) -> int:
     """A row width near the typical record (one row for most scalar events), from 16 to 256."""
     if lengths.size == 0:
         return 64
-    typical = int(numpy.median(lengths))
+    typical = int(numpy.median(lengths[:1000]))
     return min(256, max(16, (typical + 3) // 4 * 4))
 
 
@@ -121,5 +159,5 @@ def _next_valid_header(buffer: bytes, start: int) -> int:
     if candidates.size == 0:
         return len(buffer)
     crcs = _mask_array(crc32c_segments(array, candidates, numpy.full(candidates.size, 8), width=8))
-    hits = numpy.flatnonzero(crcs == _u32_at(array, candidates + 8))
+    hits = numpy.flatnonzero(crcs == unaligned(array, "<u4")[candidates + 8])
     return int(candidates[hits[0]]) if hits.size else len(buffer)

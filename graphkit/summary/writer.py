@@ -40,35 +40,27 @@ _HIGH = array.array("I", _WORD_HIGH.tobytes())
 
 
 class _ScalarTemplate:
-    """The constant part of one tag's scalar events and its CRC contribution."""
+    """The constant part of one tag's scalar events (``tail``: event field 5 up to the float)
+    and what it does to the CRC register: ``skip`` (the tables of ``ZeroShift`` over its
+    length) and ``register`` (its own CRC from a zero register)."""
 
-    __slots__ = ("tail", "skip_tail", "tail_register")
+    __slots__ = ("tail", "skip", "register")
 
     def __init__(self, tag: str) -> None:
         summary = messages.summary([messages.summary_value(tag, simple_value=0.0)])
-        self.tail = b"\x2a" + varint(len(summary)) + summary[:-4]    # event field 5, minus the float
-        self.skip_tail = ZeroShift.zero_bytes(len(self.tail))
-        self.tail_register = crc32c_update(0, self.tail)
+        self.tail = b"\x2a" + varint(len(summary)) + summary[:-4]
+        self.skip = ZeroShift.zero_bytes(len(self.tail)).lists
+        self.register = crc32c_update(0, self.tail)
 
-    def record(self, wall_time: float, step: int, value: float) -> bytes:
-        """The framed record of one scalar event."""
-        wall = _WALL.pack(wall_time)
-        word = int.from_bytes(wall, "little")
-        low, high = _LOW, _HIGH
-        register = _AFTER_WALL_TAG ^ (word & _FULL)
-        register = low[register & 0xFFFF] ^ high[register >> 16] ^ (word >> 32)
-        register = low[register & 0xFFFF] ^ high[register >> 16]
-        step_field = (b"\x10" + (bytes((step,)) if 0 < step < 0x80 else varint(step))) if step else b""
-        register = self.skip_tail(crc32c_update(register, step_field)) ^ self.tail_register
-        try:
-            float_bytes = _FLOAT.pack(value)
-        except OverflowError:                      # beyond float32: infinity, as numpy rounds it
-            float_bytes = _FLOAT.pack(math.copysign(math.inf, value))
-        register ^= int.from_bytes(float_bytes, "little")
-        crc = (low[register & 0xFFFF] ^ high[register >> 16]) ^ _FULL
-        masked = ((((crc >> 15) | (crc << 17)) & _FULL) + 0xA282EAD8) & _FULL
-        body = b"\x09" + wall + step_field + self.tail + float_bytes
-        return header(len(body)) + body + masked.to_bytes(4, "little")
+
+def _step_field(step: int) -> bytes:
+    """Event field 2 (step) for a step of 128 or more, or negative (``_SMALL_STEPS`` has the rest)."""
+    if 0 < step < 0x4000:
+        return bytes((0x10, (step & 0x7F) | 0x80, step >> 7))
+    return b"\x10" + varint(step)
+
+
+_SMALL_STEPS = [b""] + [bytes((0x10, step)) for step in range(1, 0x80)]   # step 0 is left out
 
 
 class _EventFile:
@@ -153,19 +145,47 @@ class SummaryWriter:
 
     # ------------------------------------------------------------ writing
     def write_scalar(self, tag: str, value: float, step: int) -> None:
-        """Queue one scalar event (``value`` a float, ``step`` an int)."""
+        """Queue one scalar event (``value`` a float, ``step`` an int). The hot path of
+        ``gk.summary.scalar``, hence written out in one function."""
         template = self._scalar_templates.get(tag)
         if template is None:
             template = self._scalar_templates[tag] = _ScalarTemplate(tag)
         now = time.time()
-        self._queue(template.record(now, step, value), now)
+        wall = _WALL.pack(now)
+        step_field = _SMALL_STEPS[step] if 0 <= step < 0x80 else _step_field(step)
+        try:
+            float_bytes = _FLOAT.pack(value)
+        except OverflowError:                      # beyond float32: infinity, as numpy rounds it
+            float_bytes = _FLOAT.pack(math.copysign(math.inf, value))
+        # The CRC register through 09 <wall>: two four-byte steps from the register after 09.
+        low, high, table = _LOW, _HIGH, TABLE
+        word = int.from_bytes(wall, "little")
+        register = _AFTER_WALL_TAG ^ (word & _FULL)
+        register = low[register & 0xFFFF] ^ high[register >> 16] ^ (word >> 32)
+        register = low[register & 0xFFFF] ^ high[register >> 16]
+        for byte in step_field:
+            register = table[(register ^ byte) & 0xFF] ^ (register >> 8)
+        t0, t1, t2, t3 = template.skip            # jump over the tag's constant bytes
+        register = (t0[register & 0xFF] ^ t1[(register >> 8) & 0xFF] ^ t2[(register >> 16) & 0xFF]
+                    ^ t3[register >> 24] ^ template.register ^ int.from_bytes(float_bytes, "little"))
+        crc = low[register & 0xFFFF] ^ high[register >> 16] ^ _FULL
+        body = b"\x09" + wall + step_field + template.tail + float_bytes
+        record = (header(len(body)) + body
+                  + (((((crc >> 15) | (crc << 17)) & _FULL) + 0xA282EAD8) & _FULL).to_bytes(4, "little"))
+        queue = self._file.queue
+        queue.append(record)
+        if len(queue) > self._max_queue or now >= self._flush_due:
+            if self.closed:
+                queue.pop()
+                raise ValueError(f"summary writer for {self.path} is closed")
+            self.flush()
 
     def write_event(self, event: bytes) -> None:
         """Queue one encoded ``Event``."""
         self._queue(frame(event), time.time())
 
     def _queue(self, record: bytes, now: float) -> None:
-        if self._file.file.closed:
+        if self.closed:
             raise ValueError(f"summary writer for {self.path} is closed")
         queue = self._file.queue
         queue.append(record)
