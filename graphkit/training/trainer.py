@@ -345,13 +345,15 @@ class Trainer:
                 if SUBSCRIBERS.batch_begin:
                     events.publish("batch_begin", self, "train", begin, None)
                 for batch in batches:
-                    value, step_logs = dispatch.train(self, plan, batch)
-                    if not nan_warned and value is not None and not math.isfinite(float(value)):
-                        nan_warned = True
-                        warnings.warn(f"fit: the loss is {float(value)} at epoch {epoch + 1}, batch {iterator.steps}. "
-                                      "Check the data for NaN/inf and try a lower learning rate "
-                                      "(gk.callbacks.TerminateOnNaN stops training when this happens).",
-                                      RuntimeWarning, stacklevel=3)
+                    loss, step_logs = dispatch.train(self, plan, batch)
+                    if not nan_warned and loss is not None:
+                        loss = loss if loss.__class__ is float else to_host_scalar(loss)  # a logged tensor
+                        if not math.isfinite(loss):
+                            nan_warned = True
+                            warnings.warn(f"fit: the loss is {loss} at epoch {epoch + 1}, batch {iterator.steps}. "
+                                          "Check the data for NaN/inf and try a lower learning rate "
+                                          "(gk.callbacks.TerminateOnNaN stops training when this happens).",
+                                          RuntimeWarning, stacklevel=3)
                 if SUBSCRIBERS.batch_end:
                     events.publish("batch_end", self, "train", iterator.steps - 1,
                                    state.results() if step_logs is None else step_logs)
