@@ -105,6 +105,7 @@ class SummaryWriter:
         self._flush_seconds = flush_millis / 1000.0
         self._flush_due = time.time() + self._flush_seconds
         self._scalar_templates: dict[str, _ScalarTemplate] = {}
+        self._closed = False
         self.write_event(messages.event(time.time(), file_version=messages.FILE_VERSION))
         self.flush()
 
@@ -115,7 +116,7 @@ class SummaryWriter:
 
     @property
     def closed(self) -> bool:
-        return self._file.file.closed
+        return self._closed
 
     def __repr__(self) -> str:
         return f"SummaryWriter({self.path!r}{', closed' if self.closed else ''})"
@@ -147,6 +148,8 @@ class SummaryWriter:
     def write_scalar(self, tag: str, value: float, step: int) -> None:
         """Queue one scalar event (``value`` a float, ``step`` an int). The hot path of
         ``gk.summary.scalar``, hence written out in one function."""
+        if self._closed:
+            raise ValueError(f"summary writer for {self.path} is closed")
         template = self._scalar_templates.get(tag)
         if template is None:
             template = self._scalar_templates[tag] = _ScalarTemplate(tag)
@@ -175,9 +178,6 @@ class SummaryWriter:
         queue = self._file.queue
         queue.append(record)
         if len(queue) > self._max_queue or now >= self._flush_due:
-            if self.closed:
-                queue.pop()
-                raise ValueError(f"summary writer for {self.path} is closed")
             self.flush()
 
     def write_event(self, event: bytes) -> None:
@@ -185,7 +185,7 @@ class SummaryWriter:
         self._queue(frame(event), time.time())
 
     def _queue(self, record: bytes, now: float) -> None:
-        if self.closed:
+        if self._closed:
             raise ValueError(f"summary writer for {self.path} is closed")
         queue = self._file.queue
         queue.append(record)
@@ -199,6 +199,7 @@ class SummaryWriter:
 
     def close(self) -> None:
         """Flush and close the file; later writes raise ``ValueError``."""
+        self._closed = True
         self._finalizer()
         if CONTEXT.writer is self:
             CONTEXT.writer = None
