@@ -3,6 +3,9 @@
 Prints microseconds per call and the ratio graphkit / peer for
   * a small elementwise op (x + y on 64 float32 values), eager and under a recording tape;
   * a 64x64 matmul forward + backward.
+Then the cost of the event sites (graphkit.events): x + y and the MLP inner training step of
+bench/train_step.py with no subscriber (each site one attribute check) and with one no-op
+``primitive`` subscriber (every forward and backward primitive call timed and published).
 Run with `make bench` (sets OPENBLAS_NUM_THREADS=1 so timings are stable).
 """
 from __future__ import annotations
@@ -50,6 +53,21 @@ def matmul_backward() -> dict[str, float]:
     return {"numpy": best_us(numpy_step, 500), "graphkit": best_us(gk_step, 500)}
 
 
+def event_sites() -> dict[str, float]:
+    from train_step import best_us as best_step_us, data, graphkit_cases
+    ta, tb = gk.constant(np.random.rand(64).astype(np.float32)), gk.constant(np.random.rand(64).astype(np.float32))
+    inner_step = graphkit_cases(*data())["inner step"][0]
+
+    def no_op(*event) -> None:
+        pass
+
+    results = {"x + y": best_us(lambda: ta + tb), "MLP inner step": best_step_us(inner_step)}
+    with gk.events.subscribed("primitive", no_op):
+        results["x + y, 1 subscriber"] = best_us(lambda: ta + tb)
+        results["MLP inner step, 1 subscriber"] = best_step_us(inner_step)
+    return results
+
+
 def torch_peers() -> dict[str, dict[str, float]]:
     try:
         import torch
@@ -77,6 +95,9 @@ def main() -> None:
         print(f"  ratio graphkit/numpy  {results['graphkit'] / results['numpy']:8.2f}")
         if "torch" in results:
             print(f"  ratio graphkit/torch  {results['graphkit'] / results['torch']:8.2f}")
+    print("event sites (no subscriber, then one no-op primitive subscriber)")
+    for name, us in event_sites().items():
+        print(f"  {name:<30} {us:8.2f} µs")
 
 
 if __name__ == "__main__":
