@@ -24,6 +24,8 @@ def to_host(value: Any, dtype: Any = None) -> numpy.ndarray:
     # gk.Tensor and gk.Variable set this class attribute; their array is ``.data`` (a CuPy array's
     # own ``.data`` is its memory pointer, so ``getattr(x, "data", x)`` is never used).
     data = value.data if getattr(value, "_holds_backend_array", False) else value
+    if data.__class__ is numpy.ndarray and dtype is None:
+        return data  # the NumPy backend's arrays: nothing to copy (the training loops' common case)
     if is_device_array(data):
         data = data.get()
     return numpy.asarray(data, dtype=dtype)
