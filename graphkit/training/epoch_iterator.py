@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 
 class EpochIterator:
-    """Walks ``adapter`` epoch by epoch; ``steps`` counts the batches the current epoch ran."""
+    """Walks ``adapter`` epoch by epoch; ``steps`` counts the batches the current epoch has read."""
 
     def __init__(self, adapter: Any, steps_per_execution: int = 1) -> None:
         self.adapter = adapter
@@ -26,11 +26,12 @@ class EpochIterator:
         source interleave as they would with one batch per execution."""
         self.steps = 0
         batches = self.adapter.epoch()
+        more = self.steps_per_execution > 1
         for first in batches:
-            yield self.steps, self._execution(first, batches)
+            self.steps += 1
+            yield self.steps - 1, self._execution(first, batches) if more else (first,)
 
     def _execution(self, first: tuple, batches: Iterator[tuple]) -> Iterator[tuple]:
-        self.steps += 1
         yield first
         for batch in itertools.islice(batches, self.steps_per_execution - 1):
             self.steps += 1
