@@ -173,8 +173,14 @@ def crc32c_segments(buffer: numpy.ndarray, starts: numpy.ndarray, lengths: numpy
     if starts.size == 0:
         return numpy.zeros(0, dtype=numpy.uint32)
     rows_per_segment = numpy.maximum((lengths + width - 1) // width, 1)
+    one_row = rows_per_segment == 1
+    single = bool(one_row.all())
+    if not single and one_row.any():                   # the cheap one-row path for most of them
+        result = numpy.empty(starts.size, dtype=numpy.uint32)
+        for chosen in (one_row, ~one_row):
+            result[chosen] = crc32c_segments(buffer, starts[chosen], lengths[chosen], width)
+        return result
     front_pad = rows_per_segment * width - lengths
-    single = bool((rows_per_segment == 1).all())
     if single:
         first_row = segment_of_row = numpy.arange(starts.size)
         row_in_segment, total_rows = 0, starts.size

@@ -26,11 +26,13 @@ from typing import Any, Iterator
 from . import messages
 from .context import CONTEXT
 from .crc32c import _WORD_HIGH, _WORD_LOW, TABLE, ZeroShift, crc32c_update
-from .records import frame, header
+from .records import _HEADERS, frame, header
 from .wire import varint
 
 _FILE_COUNTER = itertools.count()
-_WALL = struct.Struct("<d")
+_WALL = struct.Struct("<Bd")
+_WALL_WORDS = struct.Struct("<xII")
+_CRC = struct.Struct("<I")
 _FLOAT = struct.Struct("<f")
 _FULL = 0xFFFFFFFF
 _AFTER_WALL_TAG = TABLE[(_FULL ^ 0x09) & 0xFF] ^ (_FULL >> 8)   # register after the byte 0x09
@@ -44,20 +46,14 @@ class _ScalarTemplate:
     and what it does to the CRC register: ``skip`` (the tables of ``ZeroShift`` over its
     length) and ``register`` (its own CRC from a zero register)."""
 
-    __slots__ = ("tail", "skip", "register")
+    __slots__ = ("tail", "skip", "register", "size")
 
     def __init__(self, tag: str) -> None:
         summary = messages.summary([messages.summary_value(tag, simple_value=0.0)])
         self.tail = b"\x2a" + varint(len(summary)) + summary[:-4]
         self.skip = ZeroShift.zero_bytes(len(self.tail)).lists
         self.register = crc32c_update(0, self.tail)
-
-
-def _step_field(step: int) -> bytes:
-    """Event field 2 (step) for a step of 128 or more, or negative (``_SMALL_STEPS`` has the rest)."""
-    if 0 < step < 0x4000:
-        return bytes((0x10, (step & 0x7F) | 0x80, step >> 7))
-    return b"\x10" + varint(step)
+        self.size = 9 + len(self.tail) + 4          # the event's bytes without its step field
 
 
 _SMALL_STEPS = [b""] + [bytes((0x10, step)) for step in range(1, 0x80)]   # step 0 is left out
@@ -65,23 +61,24 @@ _SMALL_STEPS = [b""] + [bytes((0x10, step)) for step in range(1, 0x80)]   # step
 
 class _EventFile:
     """The open file and its queue of framed records (kept apart from SummaryWriter so that a
-    finalizer can flush it when the writer is garbage-collected or the interpreter exits)."""
+    finalizer can flush it when the writer is garbage-collected or the interpreter exits).
+    The file is unbuffered: each flush is one ``write`` of whole records, straight to the OS."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.file = open(path, "xb")
+        self.file = open(path, "xb", buffering=0)
         self.queue: list[bytes] = []
         self.lock = threading.Lock()
 
     def flush(self) -> None:
         with self.lock:
-            if self.file.closed:
-                return
             count = len(self.queue)
-            if count:
-                self.file.write(b"".join(self.queue[:count]))
-                del self.queue[:count]           # records appended meanwhile stay queued
-            self.file.flush()
+            if not count or self.file.closed:
+                return
+            data = memoryview(b"".join(self.queue[:count]))
+            del self.queue[:count]               # records appended meanwhile stay queued
+            while data:
+                data = data[self.file.write(data):]
 
     def close(self) -> None:
         self.flush()
@@ -154,17 +151,22 @@ class SummaryWriter:
         if template is None:
             template = self._scalar_templates[tag] = _ScalarTemplate(tag)
         now = time.time()
-        wall = _WALL.pack(now)
-        step_field = _SMALL_STEPS[step] if 0 <= step < 0x80 else _step_field(step)
+        wall = _WALL.pack(9, now)                  # field 1 (wall_time): 09 and a double
+        if 0 <= step < 0x80:
+            step_field = _SMALL_STEPS[step]
+        elif 0x80 <= step < 0x4000:
+            step_field = bytes((0x10, (step & 0x7F) | 0x80, step >> 7))
+        else:
+            step_field = b"\x10" + varint(step)
         try:
             float_bytes = _FLOAT.pack(value)
         except OverflowError:                      # beyond float32: infinity, as numpy rounds it
             float_bytes = _FLOAT.pack(math.copysign(math.inf, value))
-        # The CRC register through 09 <wall>: two four-byte steps from the register after 09.
+        # The CRC register through the double: two four-byte steps from the register after 09.
         low, high, table = _LOW, _HIGH, TABLE
-        word = int.from_bytes(wall, "little")
-        register = _AFTER_WALL_TAG ^ (word & _FULL)
-        register = low[register & 0xFFFF] ^ high[register >> 16] ^ (word >> 32)
+        first, second = _WALL_WORDS.unpack(wall)
+        register = _AFTER_WALL_TAG ^ first
+        register = low[register & 0xFFFF] ^ high[register >> 16] ^ second
         register = low[register & 0xFFFF] ^ high[register >> 16]
         for byte in step_field:
             register = table[(register ^ byte) & 0xFF] ^ (register >> 8)
@@ -172,9 +174,9 @@ class SummaryWriter:
         register = (t0[register & 0xFF] ^ t1[(register >> 8) & 0xFF] ^ t2[(register >> 16) & 0xFF]
                     ^ t3[register >> 24] ^ template.register ^ int.from_bytes(float_bytes, "little"))
         crc = low[register & 0xFFFF] ^ high[register >> 16] ^ _FULL
-        body = b"\x09" + wall + step_field + template.tail + float_bytes
-        record = (header(len(body)) + body
-                  + (((((crc >> 15) | (crc << 17)) & _FULL) + 0xA282EAD8) & _FULL).to_bytes(4, "little"))
+        size = template.size + len(step_field)
+        record = b"".join((_HEADERS.get(size) or header(size), wall, step_field, template.tail, float_bytes,
+                           _CRC.pack(((((crc >> 15) | (crc << 17)) & _FULL) + 0xA282EAD8) & _FULL)))
         queue = self._file.queue
         queue.append(record)
         if len(queue) > self._max_queue or now >= self._flush_due:
