@@ -4,10 +4,11 @@
   checksums one short record at a time (and skips the constant part of a scalar record with a
   :class:`ZeroShift`).
 - :func:`crc32c_segments`: many segments of one buffer at once with numpy, for the reader.
-  Each segment is cut into rows of ``width`` bytes (zero-padded at the front, where zeros do not
-  change a CRC that starts from 0), the rows are checksummed column by column (four bytes per
-  step through two 16-bit tables) and each row's CRC is moved to its segment's end with
-  :class:`ZeroShift` powers before the rows of a segment are XOR-ed together.
+  Each segment is cut into rows of ``width`` bytes, its first row padded at the front with
+  zeros (the register starts at the value those zeros turn into the standard initial value);
+  the rows are checksummed column by column (four bytes a step through two 16-bit tables) and
+  each row's register is moved to its segment's end with :class:`ZeroShift` powers before the
+  rows of a segment are XOR-ed together (the CRC update is linear over GF(2)).
 
 A CRC here is the *register* value unless the name says otherwise: ``crc32c`` applies the
 standard initial value and final inversion; ``masked_crc32c`` is TFRecord's rotated form.
@@ -62,11 +63,10 @@ class ZeroShift:
     (one per register byte), so a register can skip ``n`` bytes whose own CRC is known:
     ``register(A + B) == shift[len(B)](register(A)) ^ register_from_zero(B)``."""
 
-    __slots__ = ("tables", "lists")
+    __slots__ = ("tables",)
 
     def __init__(self, tables: numpy.ndarray) -> None:
         self.tables = tables                       # (4, 256) uint32
-        self.lists = [row.tolist() for row in tables]
 
     @classmethod
     def zero_bytes(cls, n: int) -> "ZeroShift":
@@ -96,9 +96,10 @@ class ZeroShift:
         """This map followed by ``other``."""
         return ZeroShift(other.apply_array(self.tables.reshape(-1)).reshape(4, 256))
 
-    def __call__(self, register: int) -> int:
-        t0, t1, t2, t3 = self.lists
-        return t0[register & 0xFF] ^ t1[(register >> 8) & 0xFF] ^ t2[(register >> 16) & 0xFF] ^ t3[register >> 24]
+    def as_lists(self) -> list[list[int]]:
+        """The four tables as lists of Python ints (fast to index from Python code):
+        the map sends ``r`` to ``t0[r & 0xFF] ^ t1[(r >> 8) & 0xFF] ^ t2[(r >> 16) & 0xFF] ^ t3[r >> 24]``."""
+        return [row.tolist() for row in self.tables]
 
     def apply_array(self, registers: numpy.ndarray) -> numpy.ndarray:
         t0, t1, t2, t3 = self.tables
@@ -116,7 +117,7 @@ def _word_tables() -> tuple[numpy.ndarray, numpy.ndarray]:
     return low, high
 
 
-_WORD_LOW, _WORD_HIGH = _word_tables()
+WORD_LOW, WORD_HIGH = _word_tables()
 _POWERS = [ZeroShift.zero_bytes(1)]       # _POWERS[k] feeds 2**k zero bytes
 
 
@@ -209,7 +210,7 @@ def crc32c_segments(buffer: numpy.ndarray, starts: numpy.ndarray, lengths: numpy
     for column in range(width // 4):
         word = words[:, column]
         register = register ^ (word & masks[column][pad_of_row] if 4 * column < widest_pad else word)
-        register = _WORD_LOW[register & 0xFFFF] ^ _WORD_HIGH[register >> 16]
+        register = WORD_LOW[register & 0xFFFF] ^ WORD_HIGH[register >> 16]
     if not single:                       # move each row's CRC over the rows after it, then fold
         rows_after = rows_per_segment[segment_of_row] - 1 - row_in_segment
         register = numpy.bitwise_xor.reduceat(_shift_arrays(register, rows_after * width), first_row)

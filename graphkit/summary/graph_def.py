@@ -18,7 +18,7 @@ TensorBoard shows ``_output_shapes`` (a list of shapes) on the edges leaving a n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy
 

@@ -20,15 +20,15 @@ FOOTER_BYTES = 4           # the data's CRC
 
 _HEADER = struct.Struct("<QI")
 _CRC = struct.Struct("<I")
-_HEADERS: dict[int, bytes] = {}      # data length -> its 12 header bytes
+HEADERS: dict[int, bytes] = {}      # data length -> its 12 header bytes
 
 
 def header(length: int) -> bytes:
     """The 12 bytes framing a payload of ``length`` bytes (cached: lengths repeat)."""
-    framed = _HEADERS.get(length)
+    framed = HEADERS.get(length)
     if framed is None:
         length_bytes = length.to_bytes(8, "little")
-        framed = _HEADERS[length] = length_bytes + _CRC.pack(masked_crc32c(length_bytes))
+        framed = HEADERS[length] = length_bytes + _CRC.pack(masked_crc32c(length_bytes))
     return framed
 
 

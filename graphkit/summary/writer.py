@@ -1,7 +1,7 @@
 """SummaryWriter: one append-only TensorBoard event file with a small in-memory queue.
 
-Records are framed as they are written and queued; the queue goes to the file (whole records,
-then an OS-level flush, so a reader never sees a record that will change) when it holds more
+Records are framed as they are written and queued; the queue goes to the file (one unbuffered
+write of whole records, so a reader never sees a record that will change) when it holds more
 than ``max_queue`` records, when ``flush_millis`` have passed since the last flush, on
 ``flush()``/``close()``, when leaving ``as_default()``, and at interpreter exit.
 
@@ -25,8 +25,8 @@ from typing import Any, Iterator
 
 from . import messages
 from .context import CONTEXT
-from .crc32c import _WORD_HIGH, _WORD_LOW, TABLE, ZeroShift, crc32c_update
-from .records import _HEADERS, frame, header
+from .crc32c import WORD_HIGH, WORD_LOW, TABLE, ZeroShift, crc32c_update
+from .records import HEADERS, frame, header
 from .wire import varint
 
 _FILE_COUNTER = itertools.count()
@@ -35,10 +35,11 @@ _WALL_WORDS = struct.Struct("<xII")
 _CRC = struct.Struct("<I")
 _FLOAT = struct.Struct("<f")
 _FULL = 0xFFFFFFFF
-_AFTER_WALL_TAG = TABLE[(_FULL ^ 0x09) & 0xFF] ^ (_FULL >> 8)   # register after the byte 0x09
-# Feeding the little-endian word w to register r: _LOW[(r ^ w) & 0xFFFF] ^ _HIGH[(r ^ w) >> 16].
-_LOW = array.array("I", _WORD_LOW.tobytes())
-_HIGH = array.array("I", _WORD_HIGH.tobytes())
+_AFTER_09 = TABLE[(_FULL ^ 0x09) & 0xFF] ^ (_FULL >> 8)   # register after 09, wall_time's key
+# Feeding the little-endian word w to register r: _LOW[(r ^ w) & 0xFFFF] ^ _HIGH[(r ^ w) >> 16]
+# (array.array: Python ints on indexing, 256 KiB each instead of a list's 2.5 MiB).
+_LOW = array.array("I", WORD_LOW.tobytes())
+_HIGH = array.array("I", WORD_HIGH.tobytes())
 
 
 class _ScalarTemplate:
@@ -51,7 +52,7 @@ class _ScalarTemplate:
     def __init__(self, tag: str) -> None:
         summary = messages.summary([messages.summary_value(tag, simple_value=0.0)])
         self.tail = b"\x2a" + varint(len(summary)) + summary[:-4]
-        self.skip = ZeroShift.zero_bytes(len(self.tail)).lists
+        self.skip = ZeroShift.zero_bytes(len(self.tail)).as_lists()
         self.register = crc32c_update(0, self.tail)
         self.size = 9 + len(self.tail) + 4          # the event's bytes without its step field
 
@@ -165,7 +166,7 @@ class SummaryWriter:
         # The CRC register through the double: two four-byte steps from the register after 09.
         low, high, table = _LOW, _HIGH, TABLE
         first, second = _WALL_WORDS.unpack(wall)
-        register = _AFTER_WALL_TAG ^ first
+        register = _AFTER_09 ^ first
         register = low[register & 0xFFFF] ^ high[register >> 16] ^ second
         register = low[register & 0xFFFF] ^ high[register >> 16]
         for byte in step_field:
@@ -175,7 +176,7 @@ class SummaryWriter:
                     ^ t3[register >> 24] ^ template.register ^ int.from_bytes(float_bytes, "little"))
         crc = low[register & 0xFFFF] ^ high[register >> 16] ^ _FULL
         size = template.size + len(step_field)
-        record = b"".join((_HEADERS.get(size) or header(size), wall, step_field, template.tail, float_bytes,
+        record = b"".join((HEADERS.get(size) or header(size), wall, step_field, template.tail, float_bytes,
                            _CRC.pack(((((crc >> 15) | (crc << 17)) & _FULL) + 0xA282EAD8) & _FULL)))
         queue = self._file.queue
         queue.append(record)
