@@ -64,7 +64,7 @@ def test_clear_session_resets_names_thread_state_subscribers_and_hooks():
     assert L.Dense(1).name == "dense"
 
 
-def test_clear_session_closes_a_live_view():
+def test_clear_session_stops_live_views_recording():
     view = gk.live()
     gk.utils.clear_session()
     x = gk.Input((2,), name="x")
