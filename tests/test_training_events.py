@@ -54,7 +54,7 @@ class Recorder:
 
 
 class HookLog(Callback):
-    """Records every Keras hook it is called with, and the logs."""
+    """Records every Keras hook (``on_*``) called on it: ``(hook name, *arguments)``."""
 
     def __init__(self):
         super().__init__()
@@ -235,8 +235,7 @@ def test_stop_training_from_an_event_subscriber_ends_fit():
     assert rec.sequence() == [("batch_end", "train", 0), ("batch_end", "train", 1), ("epoch_end", 0)]
 
 
-def test_no_event_without_subscribers_costs_nothing_visible():
-    # every event kind starts empty in a fresh session, and fit leaves none behind
+def test_fit_leaves_no_subscriber_behind():
     x, y = data(8)
     classifier().fit(x, y, batch_size=4, verbose=0)
     assert all(getattr(SUBSCRIBERS, kind) == () for kind in EVENT_KINDS)

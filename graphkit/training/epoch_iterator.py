@@ -14,11 +14,6 @@ class EpochIterator:
         self.steps_per_execution = steps_per_execution
         self.steps = 0
 
-    @property
-    def num_batches(self) -> int | None:
-        """Batches per epoch when known (the progress bar's total)."""
-        return self.adapter.num_batches
-
     def enumerate_epoch(self) -> Iterator[tuple[int, Iterator[tuple]]]:
         """One epoch as ``(first step, batches)`` pairs, ``batches`` yielding up to
         ``steps_per_execution`` batches. Batches are read as they are run (a generator's next
