@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 
 class EpochIterator:
@@ -14,7 +14,7 @@ class EpochIterator:
         self.steps_per_execution = steps_per_execution
         self.steps = 0
 
-    def enumerate_epoch(self) -> Iterator[tuple[int, Iterator[tuple]]]:
+    def enumerate_epoch(self) -> Iterator[tuple[int, Iterable[tuple]]]:
         """One epoch as ``(first step, batches)`` pairs, ``batches`` yielding up to
         ``steps_per_execution`` batches. Batches are read as they are run (a generator's next
         batch is not fetched before the current execution ends), so the callbacks and the data
