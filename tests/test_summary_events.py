@@ -357,6 +357,24 @@ def test_scalar_events_take_the_fast_path_and_it_agrees_with_the_generic_decoder
     assert fast.value.tolist() == [e.values[0].payload for e in generic]
 
 
+def test_reader_reads_large_files_in_chunks(tmp_path, monkeypatch):
+    writer = gk.summary.create_file_writer(tmp_path, max_queue=100)
+    with writer.as_default():
+        for step in range(3000):
+            gk.summary.scalar(("loss", "acc")[step % 2], float(step), step=step)
+            if step % 500 == 0:
+                gk.summary.histogram("w", np.arange(100.0) * step, step=step)
+    writer.close()
+    whole = gk.summary.EventFileReader(writer.path).read_new()
+    monkeypatch.setattr(gk.summary.reader, "CHUNK_BYTES", 1000)   # records straddle the chunks
+    chunked = gk.summary.EventFileReader(writer.path).read_new()
+    for tag in ("loss", "acc"):
+        assert chunked.scalars[tag].step.tolist() == whole.scalars[tag].step.tolist()
+        assert chunked.scalars[tag].value.tolist() == whole.scalars[tag].value.tolist()
+    assert chunked.scalars["loss"].step.tolist() == list(range(0, 3000, 2))
+    assert [h.step for h in chunked.histograms["w"]] == list(range(0, 3000, 500))
+
+
 def test_reader_follows_a_writer_and_resumes_after_a_truncated_record(tmp_path):
     writer = gk.summary.create_file_writer(tmp_path, max_queue=1000)
     reader = gk.summary.EventFileReader(writer.path)

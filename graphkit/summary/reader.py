@@ -19,7 +19,7 @@ import numpy
 from .messages import DecodedValue, HistogramValue, decode_event
 from .records import scan, unaligned
 
-CHUNK_BYTES = 32 << 20          # read at most this much of a file at a time
+CHUNK_BYTES = 8 << 20           # read at most this much at a time (faster than larger chunks)
 
 
 @dataclass(frozen=True)
