@@ -15,6 +15,7 @@ from . import viz
 from .viz import live
 from . import losses, metrics
 from . import summary
+from . import board
 from .backend import FLOATX
 from .engine.autograd import GradientTape, Primitive, no_grad, observe, primitive
 from .engine.dtypes import (bool_, float16, float32, float64, int8, int16, int32, int64, uint8)
@@ -34,6 +35,12 @@ __version__ = "0.1.0"
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where JupyterLab finds the prebuilt extension (``jupyter labextension develop`` uses it)."""
     return [{"src": "labextension", "dest": "graphkit-nn"}]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext graphkit``: the ``%graphkit board LOGDIR`` line magic (graphkit/board/magics.py)."""
+    from .board.magics import load_ipython_extension as load
+    load(ipython)
 
 
 def constant(value: Any, dtype: Any = None, shape: Sequence[int] | None = None) -> Tensor:
@@ -85,5 +92,5 @@ __all__ = [
     "constant", "convert_to_tensor", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
     "matmul", "name_scope", "nn", "no_grad", "observe", "ones", "ones_like", "ops", "primitive",
     "random", "saving", "train", "function", "saved_model", "TensorSpec", "uint8", "callbacks", "datasets",
-    "utils", "zeros", "zeros_like", "viz", "live", "summary",
+    "utils", "zeros", "zeros_like", "viz", "live", "summary", "board",
 ]
