@@ -9,8 +9,10 @@ except under ``CI=true``, where that fails. Regenerate the stored DOT from Pytho
 """
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -91,15 +93,39 @@ def test_typescript_dot_matches_the_snapshot(case, typescript_dot):
 
 
 def test_the_cases_cover_what_the_drawing_distinguishes():
-    """The snapshots exercise collapsed boxes (nested too), open clusters, both edge states,
-    error wrapping, odd ids, a theme, and edges to layers that are not drawn."""
+    """The snapshots exercise collapsed boxes (nested too), open clusters, every node and edge
+    state, error wrapping, odd ids and names, a theme, and edges to layers that are not drawn."""
     text = {c["name"]: _expected(c["name"]) for c in CASES}
     everything = "".join(text.values())
-    assert "shape=box3d" in text["nested_states_collapsed"] and 'subgraph "cluster_middle"' in text["inner_collapsed"]
-    assert '"middle" [label="middle (Functional)\\n4 layers' in text["nested_states_collapsed"]
-    assert "%5C" in everything and '\\"q\\"' in everything and "…" in everything
-    assert 'style=dashed];' in everything and 'color="#ef5350"' not in text["autoencoder_open"]
+    collapsed = text["nested_states_collapsed"]
+    assert 'subgraph "cluster_middle"' in text["inner_collapsed"]
+    assert ('"middle" [shape=box3d, style=filled, color="#1976d266", fillcolor="#1976d214", class="gk-box", '
+            'label=<<table') in collapsed
+    assert ('<b>middle</b> <font color="#616161">(Functional)</font></td></tr>'
+            '<tr><td><font point-size="9">4 layers · 23 params</font>') in collapsed
+    assert '"pending_one" [style="rounded,filled,dashed", class="gk-pending", label=<' in everything
+    assert '"bad:error" [color="#d32f2f", penwidth=2, class="gk-error", label=<' in everything
+    assert "%5C" in everything and '\\"q\\"' in everything and "…</font>" in everything
+    assert "odd &quot;q&quot; &lt;b&gt;&amp;amp; \\\\N</b>" in everything  # the name, escaped for HTML
+    assert "<td>(None, 1)</td></tr></table>>, style=dashed];" in everything
+    assert 'color="#ef5350"' not in text["autoencoder_open"]
     assert '"missing"' not in everything  # an edge to a layer that is not in the graph is dropped
     # an edge inside a collapsed group disappears; one into it attaches to the box
-    assert '"middle" -> "middle"' not in text["nested_states_collapsed"]
-    assert '"z" -> "middle" [label=' in text["nested_states_collapsed"]
+    assert '"middle" -> "middle"' not in collapsed
+    assert '"z" -> "middle" [label=' in collapsed
+    # model boxes are solid, pending layers dashed
+    cluster = text["nested_states_open"].split('subgraph "cluster_middle" {', 1)[1].splitlines()[1]
+    assert 'style="rounded,filled"' in cluster and "dashed" not in cluster
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is not installed")
+def test_graphviz_shows_the_labels_as_written():
+    """graphviz shows a name with quotes, markup, an entity and a backslash as written, the
+    muted class and group totals, and the error text in red lines cut with an ellipsis."""
+    svg = subprocess.run(["dot", "-Tsvg"], input=_expected("nested_states_open").encode(),
+                         capture_output=True, check=True).stdout.decode()
+    texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    assert 'odd "q" <b>&amp; \\N' in texts and "(Functional · 23 params)" in texts
+    errors = [html.unescape(t) for t in re.findall(r'<text[^>]*fill="#d32f2f"[^>]*>([^<]*)</text>', svg)]
+    assert len(errors) == 4 and errors[0] == "ValueError: Inputs have incompatible shapes:"
+    assert all(len(line) <= 44 for line in errors) and errors[-1].endswith("…")

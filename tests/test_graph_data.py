@@ -192,13 +192,18 @@ def test_graph_to_dot():
     dot = graph_to_dot(graph)
     assert dot.startswith('digraph "autoencoder" {') and dot.count("{") == dot.count("}")
     assert 'subgraph "cluster_encoder" {' in dot and 'subgraph "cluster_decoder" {' in dot
-    assert '"img" -> "encoder/img" [label="(None, 28, 28, 1)"];' in dot
-    assert "dashed" not in dot.split("subgraph", 1)[0]  # model nodes are solid
+    assert '"img" -> "encoder/img" [label=<<table' in dot and "<td>(None, 28, 28, 1)</td>" in dot
+    assert "<b>encoder</b> <font color=\"#616161\">(Functional · 18,672 params)</font>" in dot
+    assert "dashed" not in dot  # model nodes and model boxes are solid
     graph["nodes"][0]["status"] = "pending"
     graph["nodes"][1].update(status="error", error='ValueError: bad "shape" \\ here')
     dot = graph_to_dot(graph)
-    assert '"img" [label="img (InputLayer)\\n(None, 28, 28, 1)", style="rounded,dashed"];' in dot
-    assert 'ValueError: bad \\"shape\\" %5C here' in dot and 'color="#d32f2f"' in dot
+    img = next(line.strip() for line in dot.splitlines() if line.strip().startswith('"img" ['))
+    assert img.startswith('"img" [style="rounded,filled,dashed", class="gk-pending", label=<')
+    assert '<b>img</b> <font color="#616161">(InputLayer)</font>' in img and ">(None, 28, 28, 1)<" in img
+    failed = next(line.strip() for line in dot.splitlines() if line.strip().startswith('"encoder/img" ['))
+    assert failed.startswith('"encoder/img" [color="#d32f2f", penwidth=2, class="gk-error", label=<')
+    assert '<font point-size="9" color="#d32f2f">ValueError: bad &quot;shape&quot; \\\\ here</font>' in failed
     if HAVE_DOT:
         done = subprocess.run(["dot", "-Tsvg"], input=dot.encode(), capture_output=True, check=False)
         assert done.returncode == 0, done.stderr.decode()

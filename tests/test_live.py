@@ -373,9 +373,13 @@ def test_dot_of_the_live_view(make_view):
         L.add([y, gk.Input((5,), name="odd")], name="mismatch")
     dot = view.dot
     assert 'subgraph "cluster_net" {' in dot
-    assert '"later" [label="later (Dense)\\n(None, 4)\\n12 params", style="rounded,dashed"];' in dot
-    assert '"mismatch:error"' in dot and 'color="#d32f2f"' in dot and "ValueError" in dot
-    assert '"x" -> "fc" [label="(None, 3)"];' in dot
+    later = next(line.strip() for line in dot.splitlines() if line.strip().startswith('"later" ['))
+    assert later.startswith('"later" [style="rounded,filled,dashed", class="gk-pending", label=<')
+    assert "<b>later</b>" in later and "(Dense)" in later and ">(None, 4)<" in later and ">12 params<" in later
+    failed = next(line.strip() for line in dot.splitlines() if line.strip().startswith('"mismatch:error" ['))
+    assert failed.startswith('"mismatch:error" [color="#d32f2f", penwidth=2, class="gk-error", label=<')
+    assert '<font point-size="9" color="#d32f2f">ValueError' in failed
+    assert '"x" -> "fc" [label=<<table' in dot and "<td>(None, 3)</td>" in dot
     if shutil.which("dot"):
         done = subprocess.run(["dot", "-Tsvg"], input=dot.encode(), capture_output=True, check=False)
         assert done.returncode == 0, done.stderr.decode()

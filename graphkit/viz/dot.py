@@ -8,33 +8,30 @@ live view and the JupyterLab extension draw it) and ``plot_model``'s Keras look
 
 :func:`graph_to_dot` is mirrored line for line by the front end's ``labextension/src/core/dot.ts``;
 tests/test_dot_snapshots.py holds both to the DOT stored in tests/snapshots/dot/. Its drawing:
-nodes named by their graph id, boxes reading ``name (Class)``, the output shape and the parameter
-count; groups are clusters (nested as their ``parent`` says), or, when in ``collapsed``, one
-``box3d`` node that edges of the layers inside it attach to; ``pending`` nodes and edges are
-dashed, ``error`` nodes red with the error text; edges carry the shape label.
+nodes named by their graph id, with HTML-like labels: **name** (Class) muted, the output shape
+and the parameter count smaller; ``pending`` nodes dashed (class ``gk-pending``), ``error`` nodes
+outlined red with the error text in red lines (class ``gk-error``). Groups are model boxes in an
+accent tint, solid and rounded: clusters (nested as their ``parent`` says) labelled
+**name** (Class · params), or, when in ``collapsed``, one ``box3d`` node (class ``gk-box``) that
+edges of the layers inside it attach to. Edges carry the shape label, padded off the line.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Collection
 
-__all__ = ["DotText", "LIGHT_THEME", "graph_to_dot", "quote_id", "wrap_text"]
+__all__ = ["DotText", "LIGHT_THEME", "escape_html", "graph_to_dot", "html_table", "quote_id", "wrap_text"]
 
 LIGHT_THEME = {"background": "#ffffff", "text": "#212121", "muted": "#616161", "border": "#bdbdbd",
                "accent": "#1976d2", "error": "#d32f2f", "fill": "#ffffff"}
 """The front end's colours without a JupyterLab theme (labextension/src/core/theme.ts)."""
 
-_ERROR_FILL = "#fdecea"
 _FONT = "Helvetica"
 
 
 def quote_id(text: Any) -> str:
     """A DOT quoted id (backslashes avoided: a trailing one would escape the closing quote)."""
     return '"' + str(text).replace("\\", "%5C").replace('"', '\\"').replace("\n", " ") + '"'
-
-
-def _quote_lines(lines: list[str]) -> str:
-    """A DOT quoted label of several centred lines."""
-    return '"' + "\\n".join(quote_id(line)[1:-1] for line in lines) + '"'
 
 
 def wrap_text(text: str, width: int, max_lines: int) -> list[str]:
@@ -109,21 +106,55 @@ class DotText:
 
 
 # ----------------------------------------------------------------------------- graph JSON
+_ERROR_LINE_WIDTH, _ERROR_LINES = 44, 4
+_MODEL_BORDER_ALPHA, _MODEL_FILL_ALPHA = "66", "14"  # model boxes: an accent tint
+
+
+def escape_html(text: Any) -> str:
+    """``text`` for an HTML-like label: ``&``, ``<``, ``>`` and ``"`` as entities, a backslash
+    doubled (graphviz expands ``\\N`` and the like in these labels too, entities decoded first)."""
+    return (str(text).replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def html_table(rows: list[str], padding: int = 1) -> str:
+    """An HTML-like label: one borderless table cell per row (rows are HTML already)."""
+    cells = "".join(f"<tr><td>{row}</td></tr>" for row in rows)
+    return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="{padding}">{cells}</table>>'
+
+
+def _tint(color: str, alpha: str) -> str:
+    """``color`` (``#rrggbb`` or ``#rrggbbaa``) at opacity ``alpha`` (two hex digits); any other
+    colour as it is."""
+    return color[:7] + alpha if re.fullmatch(r"#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?", color) else color
+
+
+def _title_row(name: str, class_name: str, detail: str, colors: dict) -> str:
+    """``<b>name</b> (class_name<detail>)``, the parenthesis muted."""
+    return (f"<b>{escape_html(name)}</b> <font color=\"{escape_html(colors['muted'])}\">"
+            f"({escape_html(class_name)}{escape_html(detail)})</font>")
+
+
+def _small_row(text: str, color: str | None = None) -> str:
+    tint = f' color="{escape_html(color)}"' if color else ""
+    return f'<font point-size="9"{tint}>{escape_html(text)}</font>'
+
+
 def _node_attributes(node: dict, colors: dict) -> list[str]:
-    lines = [f"{node['name']} ({node['class_name']})"]
+    rows = [_title_row(node["name"], node["class_name"], "", colors)]
     if node.get("output_shape"):
-        lines.append(node["output_shape"])
+        rows.append(_small_row(node["output_shape"]))
     if node.get("params"):
-        lines.append(f"{node['params']:,} params")
+        rows.append(_small_row(f"{node['params']:,} params"))
+    attributes = []
     status = node.get("status")
     if status == "error":
-        lines += wrap_text(node.get("error") or "error", 60, 4)
-    attributes = [f"label={_quote_lines(lines)}"]
-    if status == "pending":
-        attributes.append('style="rounded,dashed"')
-    elif status == "error":
-        error = quote_id(colors["error"])
-        attributes.append(f'style="rounded,filled", color={error}, fillcolor="{_ERROR_FILL}", fontcolor={error}')
+        rows += [_small_row(line, colors["error"])
+                 for line in wrap_text(node.get("error") or "error", _ERROR_LINE_WIDTH, _ERROR_LINES)]
+        attributes += [f"color={quote_id(colors['error'])}", "penwidth=2", 'class="gk-error"']
+    elif status == "pending":
+        attributes += ['style="rounded,filled,dashed"', 'class="gk-pending"']
+    attributes.append(f"label={html_table(rows)}")
     return attributes
 
 
@@ -157,7 +188,8 @@ class _GraphDrawing:
             if source is None or target is None or (source == target and source in self.boxes):
                 continue
             label = edge.get("label")
-            attributes = [f"label={quote_id(label)}"] if label else []
+            # A table label keeps the text exact while padding it away from the edge line.
+            attributes = [f"label={html_table([escape_html(label)], 3)}"] if label else []
             if edge.get("status") == "pending":
                 attributes.append("style=dashed")
             elif edge.get("status") == "error":
@@ -178,17 +210,22 @@ class _GraphDrawing:
         for node in self.members.get(group_id, []):
             self.dot.add_node(node["id"], _node_attributes(node, self.colors), group_id)
             self.drawn.add(node["id"])
+        c = self.colors
+        border = quote_id(_tint(c["accent"], _MODEL_BORDER_ALPHA))
+        fill = quote_id(_tint(c["accent"], _MODEL_FILL_ALPHA))
         for group in self.children.get(group_id, []):
+            params = f"{group.get('params') or 0:,} params"
             if group["id"] in self.collapsed:
                 layers = self._count_layers(group["id"])
-                lines = [f"{group['name']} ({group['class_name']})",
-                         f"{layers:,} layer{'' if layers == 1 else 's'} · {group.get('params') or 0:,} params"]
-                self.dot.add_node(group["id"], [f"label={_quote_lines(lines)}", "shape=box3d"], group_id)
+                rows = [_title_row(group["name"], group["class_name"], "", c),
+                        _small_row(f"{layers:,} layer{'' if layers == 1 else 's'} · {params}")]
+                self.dot.add_node(group["id"], ["shape=box3d", "style=filled", f"color={border}", f"fillcolor={fill}",
+                                                'class="gk-box"', f"label={html_table(rows)}"], group_id)
                 self.boxes.add(group["id"])
             else:
-                title = f"{group['name']} ({group['class_name']}, {group.get('params') or 0:,} params)"
-                self.dot.add_cluster(group["id"], f"label={quote_id(title)}; labeljust=l; style=dashed; "
-                                                  f"color={quote_id(self.colors['accent'])};", group_id)
+                title = _title_row(group["name"], group["class_name"], f" · {params}", c)
+                self.dot.add_cluster(group["id"], f"label=<{title}>; labeljust=l; style=\"rounded,filled\"; "
+                                                  f"color={border}; fillcolor={fill};", group_id)
                 self._scope(group["id"])
 
     def _count_layers(self, group_id: str) -> int:

@@ -6,16 +6,15 @@
  * the renderer finds each drawn element by its graphviz title (`targets` is keyed by title:
  * the layer or collapsed group id, `cluster_<id>` for an open group).
  */
-import { formatInt, wrap } from './format';
+import { escapeHtml, formatInt, wrap } from './format';
 import type { ThemeColors } from './theme';
-import type { GraphData, GraphGroup, GraphNode, NodeStatus } from './types';
+import type { GraphData, GraphGroup, GraphNode } from './types';
 
-/** What an SVG element drawn from DOT title `key` stands for, its tooltip and (layers) its state. */
+/** What an SVG element drawn from DOT title `key` stands for, and its tooltip. */
 export interface DotTarget {
   kind: 'node' | 'box' | 'cluster';
   id: string;
   title: string;
-  status?: NodeStatus;
 }
 
 export interface DotResult {
@@ -25,8 +24,13 @@ export interface DotResult {
   byTitle?: boolean;
 }
 
+// graphviz sizes labels with its Helvetica metrics; styles.ts renders SVG text with that family.
 const FONT = 'Helvetica';
-const ERROR_FILL = '#fdecea';
+const ERROR_LINE_WIDTH = 44;
+const ERROR_LINES = 4;
+// Model boxes (open clusters and collapsed boxes): an accent tint, unlike the layers' boxes.
+const MODEL_BORDER_ALPHA = '66';
+const MODEL_FILL_ALPHA = '14';
 
 /** Builds the DOT for `graph`, drawing each group in `collapsed` (or inside one) as one box. */
 export function buildDot(graph: GraphData, collapsed: ReadonlySet<string>, colors: ThemeColors): DotResult {
@@ -56,9 +60,28 @@ export function quoteId(text: string): string {
   return `"${idText(text).replace(/"/g, '\\"')}"`;
 }
 
-/** A DOT quoted label of several centred lines. */
-function quoteLines(lines: string[]): string {
-  return `"${lines.map(line => quoteId(line).slice(1, -1)).join('\\n')}"`;
+/** An HTML-like label: one borderless table cell per row (rows are HTML already). */
+function htmlTable(rows: string[], padding = 1): string {
+  const cells = rows.map(row => `<tr><td>${row}</td></tr>`).join('');
+  return `<<table border="0" cellborder="0" cellspacing="0" cellpadding="${padding}">${cells}</table>>`;
+}
+
+/** `color` (`#rrggbb` or `#rrggbbaa`) at opacity `alpha` (two hex digits); any other colour as it is. */
+function tint(color: string, alpha: string): string {
+  return /^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$/.test(color) ? color.slice(0, 7) + alpha : color;
+}
+
+/** `<b>name</b> (className<detail>)`, the parenthesis muted. */
+function titleRow(name: string, className: string, detail: string, colors: ThemeColors): string {
+  return (
+    `<b>${escapeHtml(name)}</b> <font color="${escapeHtml(colors.muted)}">` +
+    `(${escapeHtml(className)}${escapeHtml(detail)})</font>`
+  );
+}
+
+function smallRow(text: string, color?: string): string {
+  const tinted = color ? ` color="${escapeHtml(color)}"` : '';
+  return `<font point-size="9"${tinted}>${escapeHtml(text)}</font>`;
 }
 
 type ScopeItem = string | { groupId: string; attributes: string };
@@ -109,23 +132,23 @@ class DotText {
 }
 
 function nodeAttributes(node: GraphNode, colors: ThemeColors): string[] {
-  const lines = [`${node.name} (${node.class_name})`];
+  const rows = [titleRow(node.name, node.class_name, '', colors)];
   if (node.output_shape) {
-    lines.push(node.output_shape);
+    rows.push(smallRow(node.output_shape));
   }
   if (node.params) {
-    lines.push(`${formatInt(node.params)} params`);
+    rows.push(smallRow(`${formatInt(node.params)} params`));
   }
+  const attributes: string[] = [];
   if (node.status === 'error') {
-    lines.push(...wrap(node.error || 'error', 60, 4));
+    for (const line of wrap(node.error || 'error', ERROR_LINE_WIDTH, ERROR_LINES)) {
+      rows.push(smallRow(line, colors.error));
+    }
+    attributes.push(`color=${quoteId(colors.error)}`, 'penwidth=2', 'class="gk-error"');
+  } else if (node.status === 'pending') {
+    attributes.push('style="rounded,filled,dashed"', 'class="gk-pending"');
   }
-  const attributes = [`label=${quoteLines(lines)}`];
-  if (node.status === 'pending') {
-    attributes.push('style="rounded,dashed"');
-  } else if (node.status === 'error') {
-    const error = quoteId(colors.error);
-    attributes.push(`style="rounded,filled", color=${error}, fillcolor="${ERROR_FILL}", fontcolor=${error}`);
-  }
+  attributes.push(`label=${htmlTable(rows)}`);
   return attributes;
 }
 
@@ -173,7 +196,8 @@ class GraphDrawing {
       if (source === null || target === null || (source === target && this.boxes.has(source))) {
         continue;
       }
-      const attributes = edge.label ? [`label=${quoteId(edge.label)}`] : [];
+      // A table label keeps the text exact while padding it away from the edge line.
+      const attributes = edge.label ? [`label=${htmlTable([escapeHtml(edge.label)], 3)}`] : [];
       if (edge.status === 'pending') {
         attributes.push('style=dashed');
       } else if (edge.status === 'error') {
@@ -199,23 +223,31 @@ class GraphDrawing {
     for (const node of this.members.get(groupId) ?? []) {
       this.dot.addNode(node.id, nodeAttributes(node, this.colors), groupId);
       this.drawn.add(node.id);
-      this.targets.set(idText(node.id), { kind: 'node', id: node.id, title: node.id, status: node.status });
+      this.targets.set(idText(node.id), { kind: 'node', id: node.id, title: node.id });
     }
+    const c = this.colors;
+    const border = quoteId(tint(c.accent, MODEL_BORDER_ALPHA));
+    const fill = quoteId(tint(c.accent, MODEL_FILL_ALPHA));
     for (const group of this.children.get(groupId) ?? []) {
+      const params = `${formatInt(group.params || 0)} params`;
       if (this.collapsed.has(group.id)) {
         const layers = this.countLayers(group.id);
-        const lines = [
-          `${group.name} (${group.class_name})`,
-          `${formatInt(layers)} layer${layers === 1 ? '' : 's'} · ${formatInt(group.params || 0)} params`
+        const rows = [
+          titleRow(group.name, group.class_name, '', c),
+          smallRow(`${formatInt(layers)} layer${layers === 1 ? '' : 's'} · ${params}`)
         ];
-        this.dot.addNode(group.id, [`label=${quoteLines(lines)}`, 'shape=box3d'], groupId);
+        this.dot.addNode(
+          group.id,
+          ['shape=box3d', 'style=filled', `color=${border}`, `fillcolor=${fill}`, 'class="gk-box"', `label=${htmlTable(rows)}`],
+          groupId
+        );
         this.boxes.add(group.id);
         this.targets.set(idText(group.id), { kind: 'box', id: group.id, title: `${group.name}: click to expand` });
       } else {
-        const title = `${group.name} (${group.class_name}, ${formatInt(group.params || 0)} params)`;
+        const title = titleRow(group.name, group.class_name, ` · ${params}`, c);
         this.dot.addCluster(
           group.id,
-          `label=${quoteId(title)}; labeljust=l; style=dashed; color=${quoteId(this.colors.accent)};`,
+          `label=<${title}>; labeljust=l; style="rounded,filled"; color=${border}; fillcolor=${fill};`,
           groupId
         );
         this.targets.set(idText(`cluster_${group.id}`), {

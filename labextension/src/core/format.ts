@@ -19,6 +19,19 @@ export function formatStat(x: number | null): string {
   return String(Number(x.toPrecision(4)));
 }
 
+/**
+ * `text` for a graphviz HTML-like label: `&`, `<`, `>` and `"` as entities, a backslash doubled
+ * (graphviz expands `\N` and the like in these labels too, entities decoded first).
+ */
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+}
+
 /** Splits `text` into at most `maxLines` lines of about `width` characters (ellipsis when cut). */
 export function wrap(text: string, width: number, maxLines: number): string[] {
   const lines: string[] = [];

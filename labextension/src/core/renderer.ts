@@ -19,9 +19,10 @@ function graphviz(): Promise<Viz> {
 
 /**
  * Lays out `dot` and returns the SVG element. Each `g.node` and `g.cluster` whose DOT id (or,
- * with `byTitle`, whose graphviz title) is in `targets` gets `data-gk-id` (layer), `data-gk-group` (collapsed group box) or `data-gk-cluster`
- * (expanded group) and its tooltip, a pending or failed layer the class `gk-pending` / `gk-error`;
- * the DOT ids themselves are removed so that several views can share a page.
+ * with `byTitle`, whose graphviz title) is in `targets` gets `data-gk-id` (layer), `data-gk-group`
+ * (collapsed group box) or `data-gk-cluster` (expanded group) and its tooltip; the classes a node
+ * has in the DOT (`gk-pending`, `gk-error`, `gk-box`) graphviz writes itself. The element ids
+ * graphviz gives are removed so that several views can share a page.
  */
 export async function renderSvg(
   dot: string,
@@ -35,9 +36,6 @@ export async function renderSvg(
     if (target) {
       const attr = { node: 'data-gk-id', box: 'data-gk-group', cluster: 'data-gk-cluster' }[target.kind];
       el.setAttribute(attr, target.id);
-      if (target.status === 'pending' || target.status === 'error') {
-        el.classList.add(`gk-${target.status}`);
-      }
       title?.replaceChildren(target.title);
     } else {
       title?.remove();

@@ -50,6 +50,8 @@ const CSS = `
 .gk-canvas > svg { position: absolute; left: 0; top: 0; overflow: visible; }
 .gk-canvas svg text { font-family: Helvetica, Arial, 'Liberation Sans', 'Nimbus Sans', sans-serif; }
 .gk-canvas g.node, .gk-canvas g.cluster { cursor: pointer; }
+/* A model box's tinted inside is background: clicks there deselect, as outside; its label and outline collapse it. */
+.gk-canvas g.cluster > path, .gk-canvas g.cluster > polygon { pointer-events: visibleStroke; }
 .gk-canvas g.node:hover > path, .gk-canvas g.node:hover > polygon { stroke: var(--gk-accent); }
 .gk-canvas g.node.gk-selected > path, .gk-canvas g.node.gk-selected > polygon {
   stroke: var(--gk-accent); stroke-width: 3px;
@@ -69,11 +71,12 @@ const CSS = `
 .gk-props td { font-family: var(--gk-mono); }
 .gk-formula { font-family: var(--gk-mono); margin: 6px 0; padding: 4px 6px; border-left: 3px solid var(--gk-accent); }
 .gk-heading { margin-top: 8px; color: var(--gk-muted); font-weight: 600; }
-.gk-config, .gk-error {
+/* pre.gk-error: the details panel's error, not a failed layer's node (g.gk-error) in the drawing. */
+.gk-config, pre.gk-error {
   margin: 4px 0; padding: 4px 6px; font-family: var(--gk-mono); font-size: 12px;
   white-space: pre-wrap; word-break: break-word; background: var(--gk-bg); border-radius: 3px;
 }
-.gk-error { color: var(--gk-error); border: 1px solid var(--gk-error); }
+pre.gk-error { color: var(--gk-error); border: 1px solid var(--gk-error); }
 .gk-weights { border-collapse: collapse; margin-top: 4px; font-size: 12px; }
 .gk-weights th, .gk-weights td { padding: 2px 6px; border-bottom: 1px solid var(--gk-border); text-align: right; }
 .gk-weights th:first-child, .gk-weights td:first-child { text-align: left; }
