@@ -412,6 +412,7 @@ def test_corrupt_records_are_skipped_with_a_warning(tmp_path):
     starts = found.starts.tolist()
     data[starts[2] + 3] ^= 0x01                           # record 2 (step 2): a data byte flipped
     data[starts[4] - 12] ^= 0x40                          # record 4 (step 4): its length corrupted
+    data += records.frame(b"\x0a\xff")                   # a valid frame around a broken Event
     corrupt = tmp_path / "corrupt" / "events.out.tfevents.1.x"
     corrupt.parent.mkdir()
     corrupt.write_bytes(bytes(data))
@@ -421,3 +422,4 @@ def test_corrupt_records_are_skipped_with_a_warning(tmp_path):
     assert batch.scalars["loss"].step.tolist() == [1, 3, 5]
     messages = [str(w.message) for w in caught]
     assert any("bad data CRC" in m for m in messages) and any("corrupt record length" in m for m in messages)
+    assert any(str(corrupt) in m and "could not be decoded" in m for m in messages)

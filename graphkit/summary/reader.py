@@ -78,7 +78,7 @@ class EventFileReader:
 
     def read_new(self) -> EventBatch:
         """The events appended since the last call (all of them on the first call)."""
-        collector = _Collector(self._plugins)
+        collector = _Collector(self.path, self._plugins)
         with open(self.path, "rb") as file:
             size = os.fstat(file.fileno()).st_size
             if size < self.offset:
@@ -103,7 +103,8 @@ class EventFileReader:
 class _Collector:
     """Decodes the records of successive buffers into one EventBatch."""
 
-    def __init__(self, plugins: dict[str, str]) -> None:
+    def __init__(self, path: str, plugins: dict[str, str]) -> None:
+        self.path = path
         self.batch = EventBatch()
         self.plugins = plugins
         self.scalar_parts: dict[str, list[tuple[numpy.ndarray, ...]]] = defaultdict(list)
@@ -124,16 +125,17 @@ class _Collector:
                 self.scalar_parts[tag].append((order[fast.records][chosen], fast.step[chosen],
                                                fast.wall_time[chosen], fast.value[chosen]))
         for tag, points in slow_points.items():
-            columns = numpy.array(points, dtype=numpy.float64).T
-            self.scalar_parts[tag].append((columns[0].astype(numpy.int64), columns[1].astype(numpy.int64),
-                                           columns[2], columns[3]))
+            indexes, step, wall_time, value = zip(*points)
+            self.scalar_parts[tag].append((numpy.array(indexes, numpy.int64), numpy.array(step, numpy.int64),
+                                           numpy.array(wall_time, numpy.float64), numpy.array(value, numpy.float64)))
         self.records_seen += starts.size
 
     def _add_event(self, data: memoryview, slow_points, order: int) -> None:
         try:
             event = decode_event(data)
         except (ValueError, IndexError) as error:
-            warnings.warn(f"an event could not be decoded ({error}); skipped", RuntimeWarning, stacklevel=4)
+            warnings.warn(f"{self.path}: event {order} could not be decoded ({error}); skipped",
+                          RuntimeWarning, stacklevel=4)
             return
         if event.file_version:
             self.batch.file_version = event.file_version
@@ -162,8 +164,8 @@ class _Collector:
                 columns = payload.astype(numpy.float64).T
                 self._histogram(value.tag, event, columns[0], columns[1], columns[2])
             elif plugin == "text" and payload.dtype == object:
-                text = numpy.vectorize(lambda item: item.decode("utf-8", "replace"), otypes=[object])(payload) \
-                    if payload.size else payload
+                text = numpy.array([item.decode("utf-8", "replace") for item in payload.ravel()],
+                                   dtype=object).reshape(payload.shape)
                 self.batch.texts.setdefault(value.tag, []).append(TextEvent(event.step, event.wall_time, text))
 
     def _histogram(self, tag: str, event, left, right, count) -> None:
