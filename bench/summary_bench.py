@@ -9,7 +9,8 @@ Prints, in one run:
     on one file of 200,000 scalars over 10 tags (the issue's case), and on the same run with a
     histogram (4096 values, 30 buckets) every 100 steps;
   * CRC-32C speed: the byte loop the writer uses and the bulk numpy path the reader uses.
-Every figure is the best of several repeats (of many short batches for gk.summary.scalar). Needs the ``tensorboard`` package.
+Every figure is the best of several repeats (of many short batches for gk.summary.scalar).
+Needs the ``tensorboard`` package.
 """
 from __future__ import annotations
 

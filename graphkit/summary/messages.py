@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 
 import numpy
 
-from .wire import (FIXED32, FIXED64, LENGTH_DELIMITED, as_double, as_float, as_int64, bytes_field,
+from .wire import (FIXED32, FIXED64, LENGTH_DELIMITED, VARINT, as_double, as_float, as_int64, bytes_field,
                    double_field, fields, packed_doubles_field, read_varint, varint_field)
 
 FILE_VERSION = "brain.Event:2"
@@ -113,6 +113,7 @@ class DecodedValue:
 
 @dataclass(frozen=True)
 class DecodedEvent:
+    """The fields of an ``Event`` the board reads (``graph_def`` still encoded)."""
     wall_time: float
     step: int
     file_version: str
@@ -126,7 +127,7 @@ def decode_event(data: bytes | memoryview) -> DecodedEvent:
     for field, wire_type, value in fields(data):
         if field == 1 and wire_type == FIXED64:
             wall_time = as_double(value)
-        elif field == 2 and wire_type == 0:
+        elif field == 2 and wire_type == VARINT:
             step = as_int64(value)
         elif field == 3 and wire_type == LENGTH_DELIMITED:
             file_version = bytes(value).decode("utf-8", "replace")
@@ -147,8 +148,8 @@ def decode_value(data: memoryview) -> DecodedValue:
             payload = as_float(value)
         elif field == 5 and wire_type == LENGTH_DELIMITED:
             payload = decode_histogram(value)
-        elif field == 8 and wire_type == LENGTH_DELIMITED:
-            payload = decode_tensor(value)
+        elif field == 8 and wire_type == LENGTH_DELIMITED and _tensor_dtype(value) in _READABLE_DTYPES:
+            payload = decode_tensor(value)      # other dtypes belong to plugins the board skips
         elif field == 9 and wire_type == LENGTH_DELIMITED:
             plugin_name, description = _decode_metadata(value)
     return DecodedValue(tag, plugin_name, description, payload)
@@ -208,6 +209,13 @@ def decode_tensor(data: memoryview) -> numpy.ndarray:
     if 0 < values.size < size:                         # TF's rule: the last value fills the rest
         values = numpy.concatenate([values, numpy.full(size - values.size, values[-1])])
     return values.astype(NUMPY_DTYPES[dtype]).reshape(shape)
+
+
+_READABLE_DTYPES = {DT_STRING, *NUMPY_DTYPES}
+
+
+def _tensor_dtype(data: memoryview) -> int:
+    return next((value for field, wire_type, value in fields(data) if field == 1 and wire_type == VARINT), 0)
 
 
 _TYPED_FIELDS = {5: "<f4", 6: "<f8", 7: None, 10: None, 11: None, 13: None}   # None: varints
