@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 import numpy
 
 from .wire import (FIXED32, FIXED64, LENGTH_DELIMITED, VARINT, as_double, as_float, as_int64, bytes_field,
-                   double_field, fields, packed_doubles_field, read_varint, varint_field)
+                   double_field, fields, float_field, packed_doubles_field, read_varint, varint_field)
 
 FILE_VERSION = "brain.Event:2"
 
@@ -52,7 +52,7 @@ def summary_value(tag: str, *, simple_value: float | None = None, histo: bytes =
     """A ``Summary.Value``: tag=1, simple_value=2, histo=5, tensor=8, metadata=9."""
     out = bytes_field(1, tag)
     if simple_value is not None:
-        out += b"\x15" + numpy.float32(simple_value).tobytes()   # field 2, fixed32
+        out += float_field(2, simple_value)
     if histo:
         out += bytes_field(5, histo)
     if tensor:

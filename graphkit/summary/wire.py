@@ -8,6 +8,7 @@ is a ``memoryview`` slice (no copy) and a fixed64/fixed32 value is its raw 8/4 b
 """
 from __future__ import annotations
 
+import math
 import struct
 from typing import Iterator
 
@@ -50,8 +51,17 @@ def double_field(field: int, value: float) -> bytes:
     return key(field, FIXED64) + _DOUBLE.pack(value)
 
 
+def float32_bytes(value: float) -> bytes:
+    """``value`` as a little-endian float32; beyond float32's range it becomes an infinity, as
+    numpy rounds it."""
+    try:
+        return _FLOAT.pack(value)
+    except OverflowError:
+        return _FLOAT.pack(math.copysign(math.inf, value))
+
+
 def float_field(field: int, value: float) -> bytes:
-    return key(field, FIXED32) + _FLOAT.pack(value)
+    return key(field, FIXED32) + float32_bytes(value)
 
 
 def packed_doubles_field(field: int, values) -> bytes:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import array
 import contextlib
 import itertools
-import math
 import os
 import socket
 import struct
@@ -27,13 +26,12 @@ from . import messages
 from .context import CONTEXT
 from .crc32c import WORD_HIGH, WORD_LOW, TABLE, ZeroShift, crc32c_update
 from .records import HEADERS, frame, header
-from .wire import varint
+from .wire import float32_bytes, varint
 
 _FILE_COUNTER = itertools.count()
 _WALL = struct.Struct("<Bd")
 _WALL_WORDS = struct.Struct("<xII")
 _CRC = struct.Struct("<I")
-_FLOAT = struct.Struct("<f")
 _FULL = 0xFFFFFFFF
 _AFTER_09 = TABLE[(_FULL ^ 0x09) & 0xFF] ^ (_FULL >> 8)   # register after 09, wall_time's key
 # Feeding the little-endian word w to register r: _LOW[(r ^ w) & 0xFFFF] ^ _HIGH[(r ^ w) >> 16]
@@ -159,10 +157,7 @@ class SummaryWriter:
             step_field = bytes((0x10, (step & 0x7F) | 0x80, step >> 7))
         else:
             step_field = b"\x10" + varint(step)
-        try:
-            float_bytes = _FLOAT.pack(value)
-        except OverflowError:                      # beyond float32: infinity, as numpy rounds it
-            float_bytes = _FLOAT.pack(math.copysign(math.inf, value))
+        float_bytes = float32_bytes(value)
         # The CRC register through the double: two four-byte steps from the register after 09.
         low, high, table = _LOW, _HIGH, TABLE
         first, second = _WALL_WORDS.unpack(wall)
