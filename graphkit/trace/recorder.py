@@ -1,0 +1,265 @@
+"""``gk.trace``: record what a block of code runs as timed spans.
+
+>>> with gk.trace(logdir="logs/run1", level="layer") as tr:
+...     model.fit(x, y, epochs=2)
+>>> tr.summary()                      # the slowest layers
+>>> tr.to_chrome_trace("trace.json")  # Perfetto / chrome://tracing
+
+While the block runs the tracer subscribes to graphkit's events (:mod:`graphkit.events`) and
+keeps only those of the thread that opened it, as small raw records (times, shapes, ids); the
+records become :class:`Span` objects (:mod:`graphkit.trace.assemble`) at each training epoch's
+end and when the block ends, and with ``logdir`` are appended to ``<logdir>/graphkit-spans.jsonl``
+then. Level ``"layer"`` keeps layer, optimizer and step spans; ``"op"`` adds a span per primitive
+call. Both listen to primitive calls: backward work is attributed to layers through them.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any, Callable
+
+from .. import events
+from ..backend.host import to_host_scalar
+from ..engine.tensor import Tensor
+from ..global_state import PROCESS
+from . import assemble, chrome, report, store
+from .device import backend_and_device, span_end_clock
+from .spans import Span
+
+LEVELS = ("layer", "op")
+_clock = time.perf_counter_ns
+_get_ident = threading.get_ident
+
+
+def _shapes(structure: Any) -> tuple:
+    """Shapes of the tensors/arrays in a (nested) call argument or result."""
+    if isinstance(structure, Tensor):
+        return (structure.data.shape,)
+    if isinstance(structure, (list, tuple)):
+        return tuple(shape for item in structure for shape in _shapes(item))
+    if isinstance(structure, dict):
+        return tuple(shape for key in structure for shape in _shapes(structure[key]))
+    shape = getattr(structure, "shape", None)
+    return (tuple(shape),) if shape is not None and hasattr(structure, "dtype") else ()
+
+
+def _first_dtype(structure: Any) -> Any:
+    if isinstance(structure, Tensor):
+        return structure.data.dtype
+    if isinstance(structure, (list, tuple)):
+        for item in structure:
+            dtype = _first_dtype(item)
+            if dtype is not None:
+                return dtype
+    return getattr(structure, "dtype", None) if not isinstance(structure, dict) else None
+
+
+class Trace:
+    """A recording of spans; use as ``with gk.trace(...) as tr:`` (see the module docstring).
+
+    ``spans`` holds the :class:`Span` objects recorded so far (complete once the block has
+    ended); ``summary()``, ``to_chrome_trace(path)`` and ``to_dicts()`` read them.
+    """
+
+    def __init__(self, logdir: str | os.PathLike | None = None, level: str = "layer") -> None:
+        if level not in LEVELS:
+            raise ValueError(f"gk.trace: level must be one of {LEVELS}, got {level!r}.")
+        self.logdir = None if logdir is None else os.fspath(logdir)
+        self.level = level
+        self.spans: list[Span] = []
+        self._raw: list[tuple] = []
+        self._handlers: tuple = ()
+        self._tail_handlers: tuple = ()
+        self._tails_on = False
+        self._active = False
+        self._assembler: assemble.SpanAssembler | None = None
+        self._ident = 0
+        self._sync: Callable[[], int] | None = None
+        self._step: int | None = None          # the training step running now (None between steps)
+        self._step_count = 0                    # steps seen, for models without an optimizer
+        self._step_start = 0
+        self._batch_end = 0
+        self._last_batch_end: int | None = None   # end of the previous step's callbacks (data span start)
+
+    # ------------------------------------------------------------ lifetime
+    def __enter__(self) -> "Trace":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def active(self) -> bool:
+        """Whether the trace is recording."""
+        return self._active
+
+    def start(self) -> "Trace":
+        """Start recording (what entering the ``with`` block does)."""
+        if self._active:
+            raise RuntimeError("gk.trace: this trace is already recording.")
+        thread = threading.current_thread()
+        ops = PROCESS.ops
+        backend, device = backend_and_device(ops)
+        self._assembler = assemble.SpanAssembler(
+            level=self.level, thread=threading.get_native_id(), thread_name=thread.name, backend=backend,
+            device=device, first_id=len(self.spans) + 1)
+        self._ident = _get_ident()
+        self._sync = span_end_clock(ops)
+        self._handlers = (
+            ("primitive", self._on_primitive), ("layer_call", self._on_layer_call),
+            ("optimizer_update", self._on_optimizer_update), ("run_begin", self._on_run_begin),
+            ("run_end", self._on_run_end), ("epoch_end", self._on_epoch_end),
+            ("batch_begin", self._on_batch_begin), ("batch_end", self._on_batch_end))
+        self._tail_handlers = (("batch_begin", self._on_batch_begin_tail), ("batch_end", self._on_batch_end_tail))
+        self._active = True
+        for kind, handler in self._handlers:
+            events.subscribe(kind, handler)
+        return self
+
+    def stop(self) -> None:
+        """Stop recording and turn what is left into spans (written to ``logdir`` if given)."""
+        if not self._active:
+            return
+        self._active = False
+        for kind, handler in self._handlers:
+            events.unsubscribe(kind, handler)
+        self._subscribe_tails(False)
+        if self._step is not None:             # a step still running: it ends with the trace
+            self._raw.append((assemble.STEP, "train_step", None, self._step_start, _clock(), self._step))
+            self._step = None
+        self.flush()
+
+    def flush(self) -> list[Span]:
+        """Turn the records so far into spans, append them to ``spans`` (and to
+        ``<logdir>/graphkit-spans.jsonl``) and return them. Called at each training epoch's end
+        and when the trace stops."""
+        raw, self._raw = self._raw, []
+        if not raw or self._assembler is None:
+            return []
+        new = self._assembler.assemble(raw)
+        self.spans.extend(new)
+        if self.logdir is not None:
+            store.append_spans(self.logdir, new)
+        return new
+
+    # ------------------------------------------------------------ reading
+    def to_dicts(self) -> list[dict]:
+        """The spans as the JSON objects of ``graphkit-spans.jsonl``."""
+        return [span.as_dict() for span in self.spans]
+
+    def summary(self, print_fn: Callable[[str], Any] = print, top: int = 10) -> None:
+        """Print the ``top`` slowest layers: calls, forward and backward time, total, mean per
+        call and share of the traced time."""
+        print_fn(report.layer_table(self.spans, top=top, level=self.level))
+
+    def to_chrome_trace(self, path: str | os.PathLike) -> str:
+        """Write the spans as Trace Event JSON (Perfetto, chrome://tracing); returns the path."""
+        return chrome.write_chrome_trace(self.spans, path)
+
+    def __repr__(self) -> str:
+        state = "recording" if self._active else "stopped"
+        return f"<gk.trace level={self.level!r} {state}, {len(self.spans)} spans>"
+
+    # ------------------------------------------------------------ event handlers (hot paths)
+    def _on_primitive(self, prim, inputs, outputs, attrs, start, end, phase) -> None:
+        if _get_ident() != self._ident:
+            return
+        if self._sync is not None:
+            end = self._sync()
+        if outputs is None:                    # backward: shapes come from its forward call
+            self._raw.append((assemble.PRIM, prim, id(inputs), start, end, phase, self._step, None, None, None))
+        elif prim.multi_output:
+            self._raw.append((assemble.PRIM, prim, id(inputs), start, end, phase, self._step,
+                              tuple([t.data.shape for t in inputs]), tuple([o.data.shape for o in outputs]),
+                              outputs[0].data.dtype))
+        else:
+            self._raw.append((assemble.PRIM, prim, id(inputs), start, end, phase, self._step,
+                              tuple([t.data.shape for t in inputs]), (outputs.data.shape,), outputs.data.dtype))
+
+    def _on_layer_call(self, layer, args, outputs, node, error, start, end) -> None:
+        if start is None or _get_ident() != self._ident:   # a symbolic call: nothing ran
+            return
+        if self._sync is not None:
+            end = self._sync()
+        self._raw.append((assemble.LAYER, layer, start, end, self._step, _shapes(args[0]) if args else (),
+                          _shapes(outputs), _first_dtype(outputs)))
+
+    def _on_optimizer_update(self, optimizer, variables, start, end) -> None:
+        if _get_ident() != self._ident:
+            return
+        if self._sync is not None:
+            end = self._sync()
+        self._raw.append((assemble.OPTIMIZER, optimizer, start, end, self._step, tuple(variables)))
+
+    # ------------------------------------------------------------ training steps
+    def _subscribe_tails(self, on: bool) -> None:
+        """Handlers that run after the callbacks (subscribed later than fit's CallbackList), so
+        the time callbacks take becomes ``callback`` spans of its own."""
+        if on == self._tails_on:
+            return
+        self._tails_on = on
+        for kind, handler in self._tail_handlers:
+            (events.subscribe if on else events.unsubscribe)(kind, handler)
+
+    def _on_run_begin(self, model, mode, logs) -> None:
+        if mode == "train" and self._active and _get_ident() == self._ident:
+            self._subscribe_tails(True)
+
+    def _on_run_end(self, model, mode, logs) -> None:
+        if mode == "train" and _get_ident() == self._ident:
+            self._subscribe_tails(False)
+            self._last_batch_end = None
+
+    def _on_epoch_end(self, model, epoch, logs) -> None:
+        if _get_ident() == self._ident and self._active:
+            self._last_batch_end = None
+            self.flush()
+
+    def _on_batch_begin(self, model, mode, batch, logs) -> None:
+        if mode != "train" or _get_ident() != self._ident or not self._active:
+            return
+        now = _clock()
+        step = self._next_step(model)
+        if self._last_batch_end is not None:
+            self._raw.append((assemble.STEP, "data", "data", self._last_batch_end, now, step))
+        self._step = step
+        self._step_start = now
+
+    def _on_batch_begin_tail(self, model, mode, batch, logs) -> None:
+        if mode == "train" and self._step is not None and _get_ident() == self._ident:
+            now = _clock()
+            self._raw.append((assemble.STEP, "callbacks", "callback", self._step_start, now, self._step))
+            self._step_start = now
+
+    def _on_batch_end(self, model, mode, batch, logs) -> None:
+        if mode != "train" or self._step is None or _get_ident() != self._ident:
+            return
+        now = _clock()
+        self._raw.append((assemble.STEP, "train_step", None, self._step_start, now, self._step))
+        self._batch_end = now
+        if not self._tails_on:
+            self._last_batch_end = now
+            self._step = None
+
+    def _on_batch_end_tail(self, model, mode, batch, logs) -> None:
+        if mode == "train" and self._step is not None and _get_ident() == self._ident:
+            now = _clock()
+            self._raw.append((assemble.STEP, "callbacks", "callback", self._batch_end, now, self._step))
+            self._last_batch_end = now
+            self._step = None
+
+    def _next_step(self, model: Any) -> int:
+        """The training step about to run, counted from 1: the optimizer's ``iterations`` after
+        it (so spans line up with ``batch_*`` summaries), or the steps this trace has seen."""
+        self._step_count += 1
+        iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
+        if iterations is None:
+            return self._step_count
+        return int(to_host_scalar(iterations)) + 1
+
+
+def trace(logdir: str | os.PathLike | None = None, level: str = "layer") -> Trace:
+    """A :class:`Trace` to use as ``with gk.trace(logdir=None, level="layer") as tr:``."""
+    return Trace(logdir, level)
