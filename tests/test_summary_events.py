@@ -260,13 +260,15 @@ def test_scalar_accepts_numbers_arrays_and_tensors(tmp_path):
         for value in (1.5, 2, np.float32(3.5), np.float64(4.5), np.array(5.5), gk.constant(6.5),
                       np.array([7.5])):
             assert gk.summary.scalar("v", value)
+        assert gk.summary.histogram("kernel", gk.Variable(np.arange(6.0).reshape(2, 3)))
         with pytest.raises(ValueError, match="'v'.*one number.*shape \\(2,\\)"):
             gk.summary.scalar("v", np.ones(2))
         with pytest.raises(ValueError, match="'w'.*NaN or infinity"):
             gk.summary.histogram("w", np.array([1.0, np.nan]))
     writer.close()
-    assert gk.summary.EventFileReader(writer.path).read_new().scalars["v"].value.tolist() == \
-        [1.5, 2, 3.5, 4.5, 5.5, 6.5, 7.5]
+    batch = gk.summary.EventFileReader(writer.path).read_new()
+    assert batch.scalars["v"].value.tolist() == [1.5, 2, 3.5, 4.5, 5.5, 6.5, 7.5]
+    assert batch.histograms["kernel"][0].count.sum() == 6 and batch.histograms["kernel"][0].right[-1] == 5.0
     with pytest.raises(ValueError, match="closed"):
         writer.write_scalar("v", 1.0, 0)
 

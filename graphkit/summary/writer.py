@@ -144,8 +144,6 @@ class SummaryWriter:
     def write_scalar(self, tag: str, value: float, step: int) -> None:
         """Queue one scalar event (``value`` a float, ``step`` an int). The hot path of
         ``gk.summary.scalar``, hence written out in one function."""
-        if self._closed:
-            raise ValueError(f"summary writer for {self.path} is closed")
         template = self._scalar_templates.get(tag)
         if template is None:
             template = self._scalar_templates[tag] = _ScalarTemplate(tag)
@@ -173,10 +171,7 @@ class SummaryWriter:
         size = template.size + len(step_field)
         record = b"".join((HEADERS.get(size) or header(size), wall, step_field, template.tail, float_bytes,
                            _CRC.pack(((((crc >> 15) | (crc << 17)) & _FULL) + 0xA282EAD8) & _FULL)))
-        queue = self._file.queue
-        queue.append(record)
-        if len(queue) > self._max_queue or now >= self._flush_due:
-            self.flush()
+        self._queue(record, now)
 
     def write_event(self, event: bytes) -> None:
         """Queue one encoded ``Event``."""
@@ -191,12 +186,13 @@ class SummaryWriter:
             self.flush()
 
     def flush(self) -> None:
-        """Write the queued records to the file and flush it to the OS."""
+        """Write the queued records to the file (one unbuffered write)."""
         self._file.flush()
         self._flush_due = time.time() + self._flush_seconds
 
     def close(self) -> None:
-        """Flush and close the file; later writes raise ``ValueError``."""
+        """Flush and close the file; later writes raise ``ValueError``. A writer that was this
+        thread's default is the default no more."""
         self._closed = True
         self._finalizer()
         if CONTEXT.writer is self:
