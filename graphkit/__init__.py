@@ -15,6 +15,7 @@ from . import viz
 from .viz import live
 from . import losses, metrics
 from . import summary
+from . import trace  # noqa: E402  (gk.trace is the callable package graphkit/trace)
 from . import board
 from .backend import FLOATX
 from .engine.autograd import GradientTape, Primitive, no_grad, observe, primitive

@@ -28,6 +28,8 @@ Event kinds and the positional arguments their subscribers receive:
 ``batch_begin``      ``(model, mode, batch, logs)``: one batch of ``mode`` (0-based within its epoch).
 ``batch_end``
 ``optimizer_update`` ``(optimizer, variables, start_ns, end_ns)``: one ``apply`` of gradients.
+``function_call``    ``(function, concrete_function)``: a ``gk.function`` traced a new concrete
+                     function (its op graph) or is about to run one it has.
 ==================  ==================================================================================
 
 Subscribers are process-wide: events published from a background thread reach them too, so a

@@ -26,6 +26,7 @@ EVENT_KINDS = (
     "epoch_begin", "epoch_end",
     "batch_begin", "batch_end",
     "optimizer_update",  # one optimizer.apply(...) over a list of variables
+    "function_call",     # a gk.function call (and the concrete function that ran or was traced)
 )
 
 

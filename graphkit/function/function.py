@@ -30,7 +30,9 @@ from typing import Any, Callable
 
 import numpy
 
+from .. import events
 from ..engine.tensor import Tensor, to_array, wrap
+from ..global_state import SUBSCRIBERS
 from .graph import Graph, flatten, map_structure, run, trace
 from .tensor_spec import TensorSpec
 
@@ -250,7 +252,10 @@ class Function:
                 signature = map_structure(
                     lambda leaf: TensorSpec((None,) * len(leaf.shape), leaf.dtype)
                     if isinstance(leaf, TensorSpec) else leaf, signature)
-        return ConcreteFunction(graph, signature, self.__name__, key), result
+        cf = ConcreteFunction(graph, signature, self.__name__, key)
+        if SUBSCRIBERS.function_call:
+            events.publish("function_call", self, cf)
+        return cf, result
 
     def get_concrete_function(self, *args: Any, **kwargs: Any) -> ConcreteFunction:
         """The concrete function for these arguments (traced now if needed; TensorSpecs allowed)."""
@@ -274,6 +279,8 @@ class Function:
             cf, result = self._trace(args, kwargs, key)
             self._cache[key] = cf
             return result
+        if SUBSCRIBERS.function_call:
+            events.publish("function_call", self, cf)
         if not kwargs and exact[0] == "arrays":
             tensors = [a if isinstance(a, Tensor) else _as_tensor(a) for a in args]
         else:

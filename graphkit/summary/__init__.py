@@ -13,7 +13,8 @@ from .api import create_file_writer, flush, graph, histogram, scalar, text
 from .graph_def import GraphDef, NodeDef, Shape
 from .reader import EventBatch, EventFileReader, HistogramEvent, ScalarSeries, TextEvent
 from .writer import SummaryWriter
+from ..trace.tf_api import trace_export, trace_off, trace_on  # noqa: E402  (the tracer builds on this package)
 
 __all__ = ["EventBatch", "EventFileReader", "GraphDef", "HistogramEvent", "NodeDef", "ScalarSeries",
            "Shape", "SummaryWriter", "TextEvent", "create_file_writer", "experimental", "flush",
-           "graph", "histogram", "scalar", "text"]
+           "graph", "histogram", "scalar", "text", "trace_export", "trace_off", "trace_on"]
