@@ -5,6 +5,8 @@ TensorBoard's writer and by ours, including corrupt and truncated records."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -214,6 +216,16 @@ def test_queue_reaches_the_file_past_max_queue(tmp_path):
     eager.close()
 
 
+def test_queued_records_reach_the_file_at_interpreter_exit(tmp_path):
+    script = ("import graphkit as gk\n"
+              f"writer = gk.summary.create_file_writer({str(tmp_path)!r})\n"
+              "writer.set_as_default(step=4)\n"
+              "gk.summary.scalar('loss', 0.5)\n")         # queued, never flushed nor closed
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    (path,) = tmp_path.glob("events.out.tfevents.*")
+    assert gk.summary.EventFileReader(path).read_new().scalars["loss"].step.tolist() == [4]
+
+
 # ---------------------------------------------------------------- the API's contract
 
 def test_no_default_writer_returns_false(tmp_path):
@@ -357,6 +369,17 @@ def test_scalar_events_take_the_fast_path_and_it_agrees_with_the_generic_decoder
     assert fast.step.tolist() == [e.step for e in generic]
     assert fast.wall_time.tolist() == [e.wall_time for e in generic]
     assert fast.value.tolist() == [e.values[0].payload for e in generic]
+
+
+def test_tags_that_share_a_hash_are_still_told_apart(tmp_path, monkeypatch):
+    writer = gk.summary.create_file_writer(tmp_path)
+    with writer.as_default():
+        for step, tag in enumerate(["ab", "cb", "ab", "xyb"]):
+            gk.summary.scalar(tag, float(step), step=step)
+    writer.close()
+    monkeypatch.setattr(gk.summary.reader, "_TAG_HASH_MULTIPLIER", np.uint64(0))   # hash = last byte
+    scalars = gk.summary.EventFileReader(writer.path).read_new().scalars
+    assert {tag: series.step.tolist() for tag, series in scalars.items()} == {"ab": [0, 2], "cb": [1], "xyb": [3]}
 
 
 def test_reader_reads_large_files_in_chunks(tmp_path, monkeypatch):

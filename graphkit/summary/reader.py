@@ -230,6 +230,9 @@ def _fast_scalars(buffer: bytes, starts: numpy.ndarray, lengths: numpy.ndarray) 
     return _FastScalars(matched, records, tags, codes, step[records], wall_time, value)
 
 
+_TAG_HASH_MULTIPLIER = numpy.uint64(0x100000001B3)      # FNV's prime; arithmetic mod 2**64
+
+
 def _group_tags(buffer: bytes, array: numpy.ndarray, starts: numpy.ndarray,
                 sizes: numpy.ndarray) -> tuple[list[str], numpy.ndarray]:
     """The distinct tags among ``buffer[start:start + size]`` and each one's index among them:
@@ -239,7 +242,7 @@ def _group_tags(buffer: bytes, array: numpy.ndarray, starts: numpy.ndarray,
     rows[numpy.arange(width) >= sizes[:, None]] = 0
     hashes = sizes.astype(numpy.uint64)
     for column in rows.T:
-        hashes = hashes * numpy.uint64(0x100000001B3) + column      # FNV's prime, mod 2**64
+        hashes = hashes * _TAG_HASH_MULTIPLIER + column
     _, first, codes = numpy.unique(hashes, return_index=True, return_inverse=True)
     if not (rows == rows[first][codes]).all() or not (sizes == sizes[first][codes]).all():
         index: dict[bytes, int] = {}                 # a hash collision: group the bytes exactly
