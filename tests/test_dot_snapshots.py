@@ -99,7 +99,7 @@ def test_the_cases_cover_what_the_drawing_distinguishes():
     everything = "".join(text.values())
     collapsed = text["nested_states_collapsed"]
     assert 'subgraph "cluster_middle"' in text["inner_collapsed"]
-    assert ('"middle" [shape=box3d, style=filled, color="#1976d266", fillcolor="#1976d214", class="gk-box", '
+    assert ('"middle" [shape=box3d, style=filled, color="#1976d280", fillcolor="#1976d214", class="gk-box", '
             'label=<<table') in collapsed
     assert ('<b>middle</b> <font color="#616161">(Functional)</font></td></tr>'
             '<tr><td><font point-size="9">4 layers · 23 params</font>') in collapsed

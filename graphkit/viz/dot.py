@@ -107,7 +107,7 @@ class DotText:
 
 # ----------------------------------------------------------------------------- graph JSON
 _ERROR_LINE_WIDTH, _ERROR_LINES = 44, 4
-_MODEL_BORDER_ALPHA, _MODEL_FILL_ALPHA = "66", "14"  # model boxes: an accent tint
+_MODEL_BORDER_ALPHA, _MODEL_FILL_ALPHA = "80", "14"  # model boxes: an accent tint
 
 
 def escape_html(text: Any) -> str:

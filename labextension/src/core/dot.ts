@@ -29,7 +29,7 @@ const FONT = 'Helvetica';
 const ERROR_LINE_WIDTH = 44;
 const ERROR_LINES = 4;
 // Model boxes (open clusters and collapsed boxes): an accent tint, unlike the layers' boxes.
-const MODEL_BORDER_ALPHA = '66';
+const MODEL_BORDER_ALPHA = '80';
 const MODEL_FILL_ALPHA = '14';
 
 /** Builds the DOT for `graph`, drawing each group in `collapsed` (or inside one) as one box. */
@@ -236,11 +236,8 @@ class GraphDrawing {
           titleRow(group.name, group.class_name, '', c),
           smallRow(`${formatInt(layers)} layer${layers === 1 ? '' : 's'} · ${params}`)
         ];
-        this.dot.addNode(
-          group.id,
-          ['shape=box3d', 'style=filled', `color=${border}`, `fillcolor=${fill}`, 'class="gk-box"', `label=${htmlTable(rows)}`],
-          groupId
-        );
+        const attributes = ['shape=box3d', 'style=filled', `color=${border}`, `fillcolor=${fill}`, 'class="gk-box"'];
+        this.dot.addNode(group.id, [...attributes, `label=${htmlTable(rows)}`], groupId);
         this.boxes.add(group.id);
         this.targets.set(idText(group.id), { kind: 'box', id: group.id, title: `${group.name}: click to expand` });
       } else {
