@@ -26,7 +26,8 @@ DEFAULT_BUCKET_COUNT = 30      # tf.summary.histogram's default
 def create_file_writer(logdir: str | os.PathLike, max_queue: int = 10, flush_millis: int = 120000,
                        filename_suffix: str = ".v2") -> SummaryWriter:
     """A writer for a new event file in ``logdir`` (created if needed). Records reach the file
-    when more than ``max_queue`` are waiting, every ``flush_millis`` and on ``flush()``."""
+    when more than ``max_queue`` are waiting, at the first write ``flush_millis`` after the last
+    flush, and on ``flush()``."""
     return SummaryWriter(logdir, max_queue=max_queue, flush_millis=flush_millis,
                          filename_suffix=filename_suffix)
 
@@ -140,6 +141,8 @@ def _step(name: str, step: Any) -> int:
 
 
 def _as_float(name: str, data: Any) -> float:
+    if type(data) is int:
+        return float(data)
     try:
         return float(to_host_scalar(data))
     except (TypeError, ValueError):

@@ -2,7 +2,7 @@
 
 Records are framed as they are written and queued; the queue goes to the file (one unbuffered
 write of whole records, so a reader never sees a record that will change) when it holds more
-than ``max_queue`` records, when ``flush_millis`` have passed since the last flush, on
+than ``max_queue`` records, at the first write ``flush_millis`` after the last flush, on
 ``flush()``/``close()``, when leaving ``as_default()``, and at interpreter exit.
 
 A scalar record is built from a per-tag template: the event's bytes are
