@@ -108,6 +108,7 @@ def check_backward_dtypes(f: Callable, *inputs: Any, backend: gk.backend.Ops, dt
             outs = [t for t in results if t._node is node]
             grads = [backend.xp.ones(t.shape, dtype=t.dtype) for t in sorted(outs, key=lambda t: t._index)]
             grad_in = grads if node.prim.multi_output else grads[0]
-            for x, g in zip(node.inputs, node.prim.backward(backend, node.saved, grad_in)):
+            wants_all = {"needs_input_grad": (True,) * len(node.inputs)} if node.prim.takes_needs_input_grad else {}
+            for x, g in zip(node.inputs, node.prim.backward(backend, node.saved, grad_in, **wants_all)):
                 if g is not None and x.dtype.kind == "f":
                     assert g.dtype == x.dtype, f"{node.prim.name}: {g.dtype} gradient for a {x.dtype} input"

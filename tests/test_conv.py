@@ -398,8 +398,8 @@ def test_conv_gradients(name, f, xshape, wshape, backend):
 @pytest.mark.parametrize("backend", BACKEND_PARAMS)
 @pytest.mark.parametrize("name,f,xshape,wshape", [pytest.param(*c, id=c[0]) for c in GRAD_CASES])
 def test_conv_kernel_gradient_without_watching_the_input(name, f, xshape, wshape, backend):
-    """An unwatched input takes the const-input primitive (no input gradient, no col2im): the
-    kernel gradient is the same as with the input watched, and matches finite differences."""
+    """An unwatched input needs no gradient (no input gradient, no col2im): the kernel gradient
+    is the same as with the input watched, and matches finite differences."""
     x, w = rng.standard_normal(xshape), rng.standard_normal(wshape)
     (gw,) = check_gradients(f, x, w, backend=backend, wrt=[1])
     g = rng.standard_normal(run(f, x, w, backend=backend).shape)
@@ -408,12 +408,10 @@ def test_conv_kernel_gradient_without_watching_the_input(name, f, xshape, wshape
         with gk.GradientTape() as tape:
             tape.watch(wt)
             y = f(xt, wt)
-        assert y._node.prim.key.endswith("_const_input")
         (alone,) = tape.gradient(y, [wt], output_gradients=g)
         with gk.GradientTape() as tape:
             tape.watch([xt, wt])
             y = f(xt, wt)
-        assert not y._node.prim.key.endswith("_const_input")
         gx, both = tape.gradient(y, [xt, wt], output_gradients=g)
     assert gx is not None and gw.shape == w.shape
     np.testing.assert_array_equal(alone.numpy(), both.numpy())

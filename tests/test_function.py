@@ -14,7 +14,6 @@ def test_primitive_registry_has_unique_keys():
     collided = {name for name, _ in NAME_COLLISIONS}
     assert not collided & {"dense", "cast", "matmul", "add"}
     assert PRIMITIVES["dense"].name == "dense"
-    assert PRIMITIVES["dense_const_input"].name == "dense"
     assert PRIMITIVES["cast_to_discrete"].name == "cast"
     for key, prim in PRIMITIVES.items():
         assert prim.key == key

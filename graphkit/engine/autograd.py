@@ -12,6 +12,7 @@ a background thread and one run in the notebook's main thread never record onto 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import threading
 import time
 import weakref
@@ -45,6 +46,13 @@ PRIMITIVES: "weakref.WeakValueDictionary[str, Primitive]" = weakref.WeakValueDic
 NAME_COLLISIONS: list = []
 
 
+def _has_parameter(fn: Callable, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a callable without an inspectable signature
+        return False
+
+
 def _register(prim: "Primitive", key: str) -> str:
     if key in PRIMITIVES:
         n = 2
@@ -62,13 +70,17 @@ class Primitive:
     ``forward(ops, *arrays, **attrs) -> (output, saved)`` computes the output (a tuple of
     arrays for multi-output primitives) and whatever backward will need.
     ``backward(ops, saved, grad) -> tuple`` returns one gradient (or None) per input.
+    A backward that declares a ``needs_input_grad`` parameter is also passed, as that keyword,
+    one bool per input (tinygrad's protocol): False for an input no tape tracks (data, constants),
+    whose gradient would be dropped. It returns None for those and may skip their work (a dense
+    fed a batch of data skips its input GEMM); backwards without the parameter are called as before.
     With ``multi_output=True`` forward returns a tuple of arrays and ``grad`` is a list holding
     None for outputs that got no gradient.
     ``backward=None`` marks a primitive that is not differentiable (comparisons, argmax).
     ``key`` (default: ``name``) is its unique name in the registry ``PRIMITIVES``.
     """
 
-    __slots__ = ("name", "forward", "backward", "multi_output", "key", "__weakref__")
+    __slots__ = ("name", "forward", "backward", "multi_output", "key", "takes_needs_input_grad", "__weakref__")
 
     def __init__(self, name: str, forward: Forward, backward: Backward | None, multi_output: bool = False,
                  key: str | None = None):
@@ -76,6 +88,7 @@ class Primitive:
         self.forward = forward
         self.backward = backward
         self.multi_output = multi_output
+        self.takes_needs_input_grad = backward is not None and _has_parameter(backward, "needs_input_grad")
         self.key = _register(self, key or name)
 
     def __repr__(self) -> str:
@@ -326,7 +339,11 @@ class GradientTape:
             grad_in = slots if prim.multi_output else slots[0]
             if observers:
                 start = time.perf_counter_ns()
-            input_grads = prim.backward(ops, node.saved, grad_in)
+            if prim.takes_needs_input_grad:  # an untracked input's gradient would be dropped
+                input_grads = prim.backward(ops, node.saved, grad_in,
+                                            needs_input_grad=tuple([t._tracked for t in node.inputs]))
+            else:
+                input_grads = prim.backward(ops, node.saved, grad_in)
             if observers:
                 end = time.perf_counter_ns()
                 for observe_fn in observers:

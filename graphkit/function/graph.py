@@ -100,30 +100,6 @@ def map_structure(fn, structure: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------- recording
-# A primitive chosen only because its input needed no gradient is recorded as its general form;
-# replay picks the cheaper one again when the input is untracked.
-_VARIANTS: list = []
-
-
-def _variants() -> tuple[dict, dict]:
-    """({id(cheap variant): general}, {id(general): cheap variant}) for primitives that have a
-    cheaper form used when their first input needs no gradient (each ops module lists its pairs
-    in ``_CONST_INPUT``: dense, convolutions, RNNs)."""
-    if not _VARIANTS:
-        from ..ops.conv import _CONST_INPUT as conv_pairs
-        from ..ops.linalg import _CONST_INPUT as dense_pairs
-        from ..ops.rnn import _CONST_INPUT as rnn_pairs
-        pairs = {**dense_pairs, **conv_pairs, **rnn_pairs}
-        _VARIANTS.append(({id(cheap): general for general, cheap in pairs.items()},
-                          {id(general): cheap for general, cheap in pairs.items()}))
-        # RNN primitives keep their per-step states only when a tape needs them (attr ``save``)
-        _SAVE_DEPENDENT.update(id(p) for pair in rnn_pairs.items() for p in pair)
-    return _VARIANTS[0]
-
-
-_SAVE_DEPENDENT: set = set()
-
-
 class _Recorder:
     def __init__(self, graph: Graph, input_tensors: list[Tensor]) -> None:
         self.graph = graph
@@ -132,7 +108,6 @@ class _Recorder:
         self.captured_data: list = []
         self.backward_seen = False
         self.names: dict[str, int] = {}
-        self.general, _ = _variants()
         self.rng = _rng_state()
         self.random_constant = False  # a constant made after a random draw (gk.random.normal in the function)
         for k, t in enumerate(input_tensors):
@@ -159,7 +134,6 @@ class _Recorder:
         if phase != "forward":
             self.backward_seen = True
             return
-        prim = self.general.get(id(prim), prim)
         rng = _rng_state()
         drew, self.rng = rng != self.rng, rng
         n_constants = len(self.graph.constants)
@@ -272,7 +246,6 @@ class _Plan:
     __slots__ = ("steps", "single_output", "outputs")
 
     def __init__(self, graph: Graph) -> None:
-        _, cheaper = _variants()
         n_in, n_cap, n_const = len(graph.inputs), len(graph.captures), len(graph.constants)
         offsets = []
         next_slot = n_in + n_cap + n_const
@@ -291,9 +264,10 @@ class _Plan:
         for node in graph.nodes:
             prim = node.prim
             factory = ATTR_REFRESH.get(prim.key)
-            self.steps.append((prim, cheaper.get(id(prim)), id(prim) in _SAVE_DEPENDENT and "save" in node.attrs,
-                               tuple(slot(r) for r in node.inputs), node.attrs, prim.multi_output,
-                               factory(node) if factory is not None else None))
+            # A ``save`` attr (the RNN primitives) says whether forward keeps what backward needs;
+            # it depends on the tapes recording at call time, so each run decides it again.
+            self.steps.append((prim, "save" in node.attrs, tuple(slot(r) for r in node.inputs), node.attrs,
+                               prim.multi_output, factory(node) if factory is not None else None))
             offsets.append(next_slot)
             next_slot += len(node.outputs)
         structure = graph.structured_outputs
@@ -313,17 +287,12 @@ def run(graph: Graph, input_tensors: list[Tensor], const_tensors: list[Tensor] |
         const_tensors = [wrap(c, None, 0) for c in graph.constants]
     slots = [*input_tensors, *graph.captures, *const_tensors]
     tapes = bool(THREAD.tapes)
-    for prim, cheap, save_dependent, refs, attrs, multi, refresh in plan.steps:
+    for prim, saves_for_backward, refs, attrs, multi, refresh in plan.steps:
         inputs = [slots[i] for i in refs]
         if refresh is not None:
             attrs = refresh(inputs)
-        if save_dependent:
-            save = tapes and any(t._tracked for t in inputs)
-            attrs = dict(attrs, save=save)
-            if save and cheap is not None and not inputs[0]._tracked:
-                prim = cheap
-        elif cheap is not None and tapes and not inputs[0]._tracked:
-            prim = cheap
+        if saves_for_backward:
+            attrs = dict(attrs, save=tapes and any(t._tracked for t in inputs))
         out = prim.apply(*inputs, **attrs)
         if multi:
             slots.extend(out)

@@ -182,39 +182,25 @@ def _conv_forward(ops, x, w, strides, dilation, pads, groups):
     return y, (x, w, strides, dilation, pads, groups, cols)
 
 
-def _conv_backward(ops, saved, g):
+def _conv_backward(ops, saved, g, needs_input_grad):
+    """No col2im (most of a first conv layer's backward) when the input needs no gradient."""
     x, w, strides, dilation, pads, groups, cols = saved
-    return ops.conv_backward(g, x, w, strides, dilation, pads, groups, cols=cols)
-
-
-def _conv_backward_no_input(ops, saved, g):
-    """Backward of a conv whose input needs no gradient (a batch of data, as in a model's first
-    layer): no col2im, which is most of that layer's backward."""
-    x, w, strides, dilation, pads, groups, cols = saved
-    return ops.conv_backward(g, x, w, strides, dilation, pads, groups, input_grad=False, cols=cols)
+    return ops.conv_backward(g, x, w, strides, dilation, pads, groups, input_grad=needs_input_grad[0], cols=cols)
 
 
 _conv_p = Primitive("conv", _conv_forward, _conv_backward)
-_conv_const_input_p = Primitive("conv", _conv_forward, _conv_backward_no_input, key="conv_const_input")
 
 
 def _depthwise_forward(ops, x, w, strides, dilation, pads):
     return ops.depthwise_conv(x, w, strides, dilation, pads), (x, w, strides, dilation, pads)
 
 
-def _depthwise_backward(ops, saved, g):
+def _depthwise_backward(ops, saved, g, needs_input_grad):
     x, w, strides, dilation, pads = saved
-    return ops.depthwise_conv_backward(g, x, w, strides, dilation, pads)
-
-
-def _depthwise_backward_no_input(ops, saved, g):
-    x, w, strides, dilation, pads = saved
-    return ops.depthwise_conv_backward(g, x, w, strides, dilation, pads, input_grad=False)
+    return ops.depthwise_conv_backward(g, x, w, strides, dilation, pads, input_grad=needs_input_grad[0])
 
 
 _depthwise_conv_p = Primitive("depthwise_conv", _depthwise_forward, _depthwise_backward)
-_depthwise_conv_const_input_p = Primitive("depthwise_conv", _depthwise_forward, _depthwise_backward_no_input,
-                                          key="depthwise_conv_const_input")
 
 
 def conv(inputs: Any, kernel: Any, strides=1, padding: str = "valid", data_format: str | None = None,
@@ -247,11 +233,9 @@ def conv(inputs: Any, kernel: Any, strides=1, padding: str = "valid", data_forma
     _check_spatial("conv", x.shape[1:-1], pads, ksize, dl)
     if groups > 1 and cg == 1:  # one input channel per group: the depthwise kernel is cheaper
         dw = reshape(w, (*ksize, c, filters // c))
-        prim = _depthwise_conv_p if x._tracked else _depthwise_conv_const_input_p
-        y = prim.apply(x, dw, strides=st, dilation=dl, pads=pads)
+        y = _depthwise_conv_p.apply(x, dw, strides=st, dilation=dl, pads=pads)
     else:
-        prim = _conv_p if x._tracked else _conv_const_input_p  # untracked input: no gradient for it
-        y = prim.apply(x, w, strides=st, dilation=dl, pads=pads, groups=groups)
+        y = _conv_p.apply(x, w, strides=st, dilation=dl, pads=pads, groups=groups)
     return _restore(y, fmt)
 
 
@@ -273,8 +257,7 @@ def depthwise_conv(inputs: Any, kernel: Any, strides=1, padding: str = "valid", 
     st, dl = _tuple(strides, r, "strides"), _tuple(dilation_rate, r, "dilation_rate")
     pads = _pads(x.shape[1:-1], ksize, st, dl, mode)
     _check_spatial("depthwise_conv", x.shape[1:-1], pads, ksize, dl)
-    prim = _depthwise_conv_p if x._tracked else _depthwise_conv_const_input_p
-    return _restore(prim.apply(x, w, strides=st, dilation=dl, pads=pads), fmt)
+    return _restore(_depthwise_conv_p.apply(x, w, strides=st, dilation=dl, pads=pads), fmt)
 
 
 def separable_conv(inputs: Any, depthwise_kernel: Any, pointwise_kernel: Any, strides=1, padding: str = "valid",
@@ -327,24 +310,12 @@ def _conv_transpose_forward(ops, x, w, strides, dilation, pad_before, out_spatia
     return y, (x, w, strides, dilation, pad_before)
 
 
-def _conv_transpose_backward(ops, saved, g):
+def _conv_transpose_backward(ops, saved, g, needs_input_grad):
     x, w, strides, dilation, pad_before = saved
-    return ops.conv_transpose_backward(g, x, w, strides, dilation, pad_before)
-
-
-def _conv_transpose_backward_no_input(ops, saved, g):
-    x, w, strides, dilation, pad_before = saved
-    return ops.conv_transpose_backward(g, x, w, strides, dilation, pad_before, input_grad=False)
+    return ops.conv_transpose_backward(g, x, w, strides, dilation, pad_before, input_grad=needs_input_grad[0])
 
 
 _conv_transpose_p = Primitive("conv_transpose", _conv_transpose_forward, _conv_transpose_backward)
-_conv_transpose_const_input_p = Primitive("conv_transpose", _conv_transpose_forward,
-                                          _conv_transpose_backward_no_input, key="conv_transpose_const_input")
-_CONST_INPUT = {  # general → variant without an input gradient (gk.function replay swaps them)
-    _conv_p: _conv_const_input_p,
-    _depthwise_conv_p: _depthwise_conv_const_input_p,
-    _conv_transpose_p: _conv_transpose_const_input_p,
-}
 
 
 def conv_transpose(inputs: Any, kernel: Any, strides, padding: str = "valid", output_padding=None,
@@ -379,8 +350,7 @@ def conv_transpose(inputs: Any, kernel: Any, strides, padding: str = "valid", ou
                        for n, k, s, d, o in zip(x.shape[1:-1], ksize, st, dl, out_spatial))
     if any(o < 1 for o in out_spatial):
         raise ValueError(f"conv_transpose: output spatial shape {out_spatial} is empty.")
-    prim = _conv_transpose_p if x._tracked else _conv_transpose_const_input_p
-    y = prim.apply(x, w, strides=st, dilation=dl, pad_before=pad_before, out_spatial=out_spatial)
+    y = _conv_transpose_p.apply(x, w, strides=st, dilation=dl, pad_before=pad_before, out_spatial=out_spatial)
     return _restore(y, fmt)
 
 

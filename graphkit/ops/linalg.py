@@ -42,23 +42,15 @@ def _dense_forward(ops, x, w, b=None):
     return ops.dense(x, w, b), (x, w, b is not None)
 
 
-def _dense_backward(ops, saved, g):
+def _dense_backward(ops, saved, g, needs_input_grad):
+    """No input GEMM (a third of a dense layer's backward) when the input needs no gradient:
+    a batch of data, as in a model's first layer during training."""
     x, w, with_bias = saved
-    gx, gw, gb = ops.dense_backward(g, x, w, with_bias)
+    gx, gw, gb = ops.dense_backward(g, x, w, with_bias, input_grad=needs_input_grad[0])
     return (gx, gw, gb) if with_bias else (gx, gw)
 
 
-def _dense_backward_no_input(ops, saved, g):
-    """The backward of a dense whose input needs no gradient (a batch of data, as in a model's
-    first layer during training): skips the input GEMM, a third of a dense layer's backward."""
-    x, w, with_bias = saved
-    _, gw, gb = ops.dense_backward(g, x, w, with_bias, input_grad=False)
-    return (None, gw, gb) if with_bias else (None, gw)
-
-
 _dense_p = Primitive("dense", _dense_forward, _dense_backward)
-_dense_const_input_p = Primitive("dense", _dense_forward, _dense_backward_no_input, key="dense_const_input")
-_CONST_INPUT = {_dense_p: _dense_const_input_p}  # general → variant without an input gradient
 
 
 def dense(x: Any, kernel: Any, bias: Any = None) -> Tensor:
@@ -66,10 +58,9 @@ def dense(x: Any, kernel: Any, bias: Any = None) -> Tensor:
     x, kernel = binary_operands(x, kernel)
     if x.data.ndim == 0 or kernel.data.ndim != 2 or x.shape[-1] != kernel.shape[0]:
         raise ValueError(f"dense: input shape {x.shape} does not match kernel shape {kernel.shape}.")
-    prim = _dense_p if x._tracked else _dense_const_input_p  # untracked input: no gradient for it
     if bias is None:
-        return prim.apply(x, kernel)
+        return _dense_p.apply(x, kernel)
     x, bias = binary_operands(x, bias)
     if bias.shape != kernel.shape[1:]:
         raise ValueError(f"dense: bias shape {bias.shape} does not match kernel shape {kernel.shape}.")
-    return prim.apply(x, cast(kernel, x.data.dtype), bias)
+    return _dense_p.apply(x, cast(kernel, x.data.dtype), bias)

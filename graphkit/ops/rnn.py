@@ -12,13 +12,12 @@ belongs to the last input step, as Keras returns them before any flip.
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from ..backend import state as _backend
 from ..engine.autograd import Primitive
-from ..global_state import THREAD
 from ..engine.tensor import Tensor, wrap
+from ..global_state import THREAD
 from ._operands import as_tensor
 
 _LSTM_GATES, _GRU_GATES = 4, 3
@@ -36,11 +35,12 @@ def _tail_grads(gb, has_bias, has_mask):
 
 
 def _backward(method: str):
-    """The BPTT backward of ``ops.<method>`` (``input_grad=False``: no input gradient), with the
-    bias gradient and the mask's None appended as the primitive's inputs need."""
-    def backward(ops, saved, grads, input_grad=True):
+    """The BPTT backward of ``ops.<method>``, with the bias gradient and the mask's None appended
+    as the primitive's inputs need. An input that needs no gradient (a batch of data fed straight
+    in) skips the input GEMM, one of the three that close the backward."""
+    def backward(ops, saved, grads, needs_input_grad):
         saved, has_bias, has_mask = saved
-        *state_grads, gb = getattr(ops, method)(saved, *grads, input_grad=input_grad)
+        *state_grads, gb = getattr(ops, method)(saved, *grads, input_grad=needs_input_grad[0])
         return tuple(state_grads) + _tail_grads(gb, has_bias, has_mask)
     return backward
 
@@ -73,16 +73,6 @@ lstm_p = Primitive("lstm", _lstm_forward, _backward("lstm_backward"), multi_outp
 gru_p = Primitive("gru", _gru_forward, _backward("gru_backward"), multi_output=True)
 simple_rnn_p = Primitive("simple_rnn", _simple_rnn_forward, _backward("simple_rnn_backward"),
                          multi_output=True)
-# The same primitives for an untracked input (a batch of data fed straight in): backward skips
-# the input gradient, one of the three closing GEMMs (as ``ops.linalg``'s dense does).
-_lstm_const_input_p = Primitive("lstm", _lstm_forward, partial(_backward("lstm_backward"), input_grad=False),
-                                multi_output=True, key="lstm_const_input")
-_gru_const_input_p = Primitive("gru", _gru_forward, partial(_backward("gru_backward"), input_grad=False),
-                               multi_output=True, key="gru_const_input")
-_simple_rnn_const_input_p = Primitive("simple_rnn", _simple_rnn_forward,
-                                      partial(_backward("simple_rnn_backward"), input_grad=False),
-                                      multi_output=True, key="simple_rnn_const_input")
-_CONST_INPUT = {lstm_p: _lstm_const_input_p, gru_p: _gru_const_input_p, simple_rnn_p: _simple_rnn_const_input_p}
 
 
 # ------------------------------------------------------------------- operands
@@ -132,8 +122,6 @@ def _apply(prim, tensors, bias, mask, **attrs):
     tail = ([bias] if bias is not None else []) + ([mask] if mask is not None else [])
     tensors = list(tensors) + tail
     save = bool(THREAD.tapes) and any(t._tracked for t in tensors)
-    if save and not tensors[0]._tracked:  # untracked input: no gradient for it
-        prim = _CONST_INPUT[prim]
     return prim.apply(*tensors, has_bias=bias is not None, has_mask=mask is not None, save=save, **attrs)
 
 
