@@ -4,6 +4,7 @@ fit logged through ``gk.summary`` (Keras's layout: ``train/`` and ``validation/`
 docs/board.md."""
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 
@@ -21,9 +22,10 @@ def small_model() -> gk.Model:
     return gk.Model(inputs, outputs, name="small")
 
 
-def write_training_run(logdir: pathlib.Path, epochs: int = 3) -> gk.Model:
+def write_training_run(logdir: pathlib.Path, epochs: int = 3, traced: bool = False) -> gk.Model:
     """Fit a small classifier for ``epochs`` epochs, logging to ``logdir/train`` and
-    ``logdir/validation``; the model's graph goes to ``logdir/train/graphkit-graph.json``."""
+    ``logdir/validation``; the model's graph goes to ``logdir/train/graphkit-graph.json`` and,
+    when ``traced``, the fit's spans (``gk.trace``) to ``logdir/train/graphkit-spans.jsonl``."""
     gk.random.set_seed(0)
     rng = numpy.random.default_rng(0)
     x = rng.normal(size=(160, 8)).astype("float32")
@@ -50,8 +52,9 @@ def write_training_run(logdir: pathlib.Path, epochs: int = 3) -> gk.Model:
             gk.summary.scalar("epoch_loss", logs["val_loss"])
             gk.summary.scalar("epoch_accuracy", logs["val_accuracy"])
 
-    model.fit(x, y, batch_size=32, epochs=epochs, validation_split=0.2, verbose=0,
-              callbacks=[gk.callbacks.LambdaCallback(on_train_batch_end=batch_end, on_epoch_end=epoch_end)])
+    with gk.trace(logdir=str(logdir / "train")) if traced else contextlib.nullcontext():
+        model.fit(x, y, batch_size=32, epochs=epochs, validation_split=0.2, verbose=0,
+                  callbacks=[gk.callbacks.LambdaCallback(on_train_batch_end=batch_end, on_epoch_end=epoch_end)])
     train.close()
     validation.close()
     graph = gk.viz.graph_data.model_graph(model)

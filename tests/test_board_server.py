@@ -70,7 +70,7 @@ def get_json(server: BoardServer, path: str) -> dict:
 def test_the_page_loads_the_bundle_and_mounts_it_on_the_payload_api(served, fake_bundle):
     status, page = request(served, "/")
     assert status == 200
-    assert b'import { mountBoard } from "./static/graphkit-board.js"' in page and b'url: "./api/payload"' in page
+    assert b'import { mountBoard } from "./static/graphkit-board.js"' in page and b'url: "."' in page
     assert request(served, "/static/graphkit-board.js") == (200, FAKE_BUNDLE.encode())
     assert request(served, "/static/graphkit-board.js", method="HEAD") == (200, b"")
 

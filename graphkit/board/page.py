@@ -17,7 +17,8 @@ def page_html(title: str, body: str) -> str:
     """A page titled ``title`` with the board's mount point followed by ``body`` (scripts)."""
     return ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{html.escape(title)} · graphkit board</title>\n<style>{_STYLE}</style>\n</head>\n"
+            f"<title>{html.escape(title)} · graphkit board</title>\n<link rel=\"icon\" href=\"data:,\">\n"
+            f"<style>{_STYLE}</style>\n</head>\n"
             f"<body>\n<div id=\"graphkit-board\"></div>\n{body}\n</body>\n</html>\n")
 
 

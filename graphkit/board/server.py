@@ -36,7 +36,7 @@ __all__ = ["BoardServer", "serve", "resolve_under", "Forbidden", "DEFAULT_HOST",
 _MOUNT = ("<script type=\"module\">\n"
           "import { mountBoard } from \"./static/graphkit-board.js\";\n"
           "mountBoard(document.getElementById(\"graphkit-board\"), "
-          f"{{ url: \"./api/payload\", poll_ms: {POLL_MS} }});\n"
+          f"{{ url: \".\", poll_ms: {POLL_MS} }});\n"
           "</script>")
 _FILE_TYPES = {".json": "application/json", ".jsonl": "text/plain; charset=utf-8", ".txt": "text/plain; charset=utf-8",
                ".csv": "text/plain; charset=utf-8"}
