@@ -1,5 +1,5 @@
-// Bundles the live widget's front end and its loader into ../graphkit/static/ (ES modules,
-// self-contained: the WASM graphviz of @viz-js/viz is inlined). `node build.mjs --dev` skips
+// Bundles the live widget's front end, its loader and the board into ../graphkit/static/ (ES
+// modules, self-contained: the WASM graphviz of @viz-js/viz and uPlot are inlined). `node build.mjs --dev` skips
 // minification.
 import { build } from 'esbuild';
 
@@ -17,5 +17,6 @@ const common = {
 
 await Promise.all([
   build({ ...common, entryPoints: ['src/widget.ts'], outfile: '../graphkit/static/graphkit-widget.js' }),
-  build({ ...common, entryPoints: ['src/loader.ts'], outfile: '../graphkit/static/graphkit-loader.js' })
+  build({ ...common, entryPoints: ['src/loader.ts'], outfile: '../graphkit/static/graphkit-loader.js' }),
+  build({ ...common, entryPoints: ['src/board/index.ts'], outfile: '../graphkit/static/graphkit-board.js' })
 ]);

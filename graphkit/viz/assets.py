@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["LOADER", "CORE", "missing_message", "loader_source", "core_message"]
+__all__ = ["LOADER", "CORE", "BOARD", "missing_message", "loader_source", "core_message"]
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 LOADER = STATIC / "graphkit-loader.js"
 CORE = STATIC / "graphkit-widget.js"
+BOARD = STATIC / "graphkit-board.js"
 
 
 def missing_message(path: Path) -> str:

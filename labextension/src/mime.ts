@@ -1,9 +1,12 @@
 /**
- * JupyterLab MIME renderer for `application/vnd.graphkit.graph+json`: saved notebooks show the
- * graph (and the model summary) with no kernel, drawn by the same core as the live widget.
+ * JupyterLab MIME renderers for `application/vnd.graphkit.graph+json` and
+ * `application/vnd.graphkit.board+json`: saved notebooks show the graph (and the model summary)
+ * and the board with no kernel, drawn by the same core as the live widget.
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
+import { mountBoard } from './board';
+import type { BoardHandle, BoardPayload } from './board';
 import { GraphView } from './core';
 import type { GraphData } from './core';
 import { render, track, version } from './widget';
@@ -13,6 +16,7 @@ import { render, track, version } from './widget';
 globalThis.__graphkitLab = { render, track, version };
 
 export const MIME_TYPE = 'application/vnd.graphkit.graph+json';
+export const BOARD_MIME_TYPE = 'application/vnd.graphkit.board+json';
 
 class GraphRenderer extends Widget implements IRenderMime.IRenderer {
   private view: GraphView | null = null;
@@ -37,6 +41,31 @@ class GraphRenderer extends Widget implements IRenderMime.IRenderer {
   }
 }
 
+class BoardRenderer extends Widget implements IRenderMime.IRenderer {
+  private board: BoardHandle | null = null;
+
+  constructor(options: IRenderMime.IRendererOptions) {
+    super();
+    this.addClass('gk-mime');
+    this.node.dataset.mimeType = options.mimeType;
+  }
+
+  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    const payload = model.data[BOARD_MIME_TYPE] as unknown as BoardPayload;
+    if (this.board) {
+      this.board.update(payload);
+    } else {
+      this.board = mountBoard(this.node, { payload });
+    }
+  }
+
+  dispose(): void {
+    this.board?.dispose();
+    this.board = null;
+    super.dispose();
+  }
+}
+
 const extension: IRenderMime.IExtension = {
   id: 'graphkit-nn:graph',
   // Rank 0 wins over the text/html and image/svg+xml fallbacks in the same output.
@@ -49,4 +78,15 @@ const extension: IRenderMime.IExtension = {
   }
 };
 
-export default extension;
+const boardExtension: IRenderMime.IExtension = {
+  id: 'graphkit-nn:board',
+  rank: 0,
+  dataType: 'json',
+  rendererFactory: {
+    safe: true,
+    mimeTypes: [BOARD_MIME_TYPE],
+    createRenderer: options => new BoardRenderer(options)
+  }
+};
+
+export default [extension, boardExtension];

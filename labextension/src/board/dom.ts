@@ -1,0 +1,40 @@
+/** Small DOM helpers of the board's dashboards. */
+export { el } from '../core/dom';
+
+/** A `<button>` with `text`, `title` and data attributes. */
+export function button(text: string, title: string, data: Record<string, string> = {}): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = text;
+  b.title = title;
+  Object.assign(b.dataset, data);
+  return b;
+}
+
+/** A labelled `<select>` of `options` ([value, label]) calling `onChange` with the chosen value. */
+export function select(
+  label: string,
+  options: [string, string][],
+  value: string,
+  onChange: (value: string) => void
+): { node: HTMLLabelElement; input: HTMLSelectElement } {
+  const node = document.createElement('label');
+  const input = document.createElement('select');
+  setOptions(input, options, value);
+  input.addEventListener('change', () => onChange(input.value));
+  node.append(label, input);
+  return { node, input };
+}
+
+/** Replaces the options of `input`, keeping `value` selected when it is still there. */
+export function setOptions(input: HTMLSelectElement, options: [string, string][], value: string): void {
+  input.replaceChildren(
+    ...options.map(([v, text]) => {
+      const option = document.createElement('option');
+      option.value = v;
+      option.textContent = text;
+      return option;
+    })
+  );
+  input.value = options.some(([v]) => v === value) ? value : options[0]?.[0] ?? '';
+}

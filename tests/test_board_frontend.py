@@ -1,0 +1,535 @@
+"""The board's front end (``graphkit/static/graphkit-board.js``) in real Chromium, without Jupyter.
+
+A static page on 127.0.0.1 imports the bundle and mounts it on a fixture payload written here
+(two runs, base64 and list arrays, a 10^6-point tag with one spike, histograms, layer spans, a
+graph with timing); the tests check the DOM contract of docs/frontend.md ("The board") and read
+what is drawn through the debug hook ``element.__gkBoard.debug()``. Skipped (with the reason)
+when chromium, playwright or the bundle is missing, except under ``CI=true``, where that fails.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import json
+import math
+import shutil
+import threading
+from pathlib import Path
+
+import numpy
+import pytest
+
+from browser import chromium, require
+
+BUNDLE = Path(__file__).resolve().parent.parent / "graphkit" / "static" / "graphkit-board.js"
+WAIT_MS = 30_000
+BIG_POINTS = 1_000_000
+SPIKE_STEP = 654_321
+SPIKE_VALUE = 100.0
+LAYERS = ("features", "hidden", "classes")
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>graphkit board test</title></head>
+<body style="margin: 0"><div id="board" style="width: 1100px"></div></body></html>
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# fixture payloads
+
+
+def b64(values, dtype="float64") -> dict:
+    """A numeric array as the payload carries it: little-endian bytes in base64."""
+    data = numpy.asarray(values, dtype=numpy.dtype(dtype).newbyteorder("<"))
+    return {"dtype": dtype, "b64": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def scalar_series(steps, values, start=1_700_000_000.0, as_lists=False) -> dict:
+    steps = numpy.asarray(steps, dtype="float64")
+    wall = start + steps * 0.01
+    if as_lists:
+        return {"step": steps.tolist(), "wall_time": wall.tolist(), "value": list(values)}
+    return {"step": b64(steps), "wall_time": b64(wall), "value": b64(values)}
+
+
+def histogram_series(rng, steps=8, spread=1.0) -> list[dict]:
+    out = []
+    for step in range(steps):
+        sample = rng.normal(0.0, spread * (1 + 0.1 * step), size=2000)
+        counts, edges = numpy.histogram(sample, bins=30)
+        out.append({"step": step, "wall_time": 1_700_000_000.0 + step, "min": float(edges[0]),
+                    "max": float(edges[-1]), "limits": edges[1:].tolist(), "counts": counts.astype(float).tolist()})
+    return out
+
+
+def span_columns(steps=3) -> dict:
+    """Layer spans per step: forward through the layers, backward in reverse, then the optimizer."""
+    rows = []
+    t = 0.0
+    for step in range(steps):
+        step_start = t
+        for phase, order in (("forward", LAYERS), ("backward", LAYERS[::-1]), ("optimizer", LAYERS[1:])):
+            for layer in order:
+                duration = {"features": 2e3, "hidden": 40e3, "classes": 10e3}[layer] * (2 if phase == "backward" else 1)
+                rows.append((f"{layer}.{phase}", layer, phase, step, t, t + duration, "layer"))
+                t += duration + 500
+        rows.append((f"step {step}", None, "forward", step, step_start, t, "step"))
+        t += 5e3
+    names, layers, phases, steps_col, starts, ends, kinds = zip(*rows)
+    return {"count": len(rows), "columns": {
+        "name": list(names), "layer": list(layers), "phase": list(phases), "step": b64(steps_col),
+        "start_ns": b64(starts), "end_ns": b64(ends), "thread": [1] * len(rows), "kind": list(kinds),
+        "flops": b64([0] * len(rows)), "bytes": b64([0] * len(rows))}}
+
+
+def _node(id, class_name, params=0, output_shape=None):
+    return {"id": id, "name": id, "class_name": class_name, "group": "small", "status": "model",
+            "input_shapes": [], "output_shape": output_shape, "dtype": "float32", "params": params,
+            "trainable": True, "formula": None, "activation": None, "config": None, "error": None,
+            "weights": None}
+
+
+def graph_with_timing(spans: dict) -> dict:
+    columns = spans["columns"]
+    starts = numpy.frombuffer(base64.b64decode(columns["start_ns"]["b64"]), "<f8")
+    ends = numpy.frombuffer(base64.b64decode(columns["end_ns"]["b64"]), "<f8")
+    timing = {}
+    for layer in LAYERS:
+        durations = [e - s for e, s, l, k in zip(ends, starts, columns["layer"], columns["kind"])
+                     if l == layer and k == "layer"]
+        timing[layer] = {"total_ns": sum(durations), "count": len(durations), "mean_ns": sum(durations) / len(durations)}
+    return {
+        "format": "graphkit.graph", "version": 1, "title": "small", "rankdir": "TB",
+        "total_params": 178, "trainable_params": 178, "summary": None,
+        "groups": [{"id": "small", "name": "small", "class_name": "Functional", "parent": None,
+                    "params": 178, "collapsed": False}],
+        "nodes": [_node("features", "InputLayer", output_shape="(None, 8)"),
+                  _node("hidden", "Dense", 144, "(None, 16)"),
+                  _node("classes", "Dense", 34, "(None, 2)")],
+        "edges": [{"source": "features", "target": "hidden", "label": "(None, 8)", "status": "model"},
+                  {"source": "hidden", "target": "classes", "label": "(None, 16)", "status": "model"}],
+        "timing": timing,
+    }
+
+
+def loss_curve(n: int, seed: int) -> numpy.ndarray:
+    rng = numpy.random.default_rng(seed)
+    return 2.0 * numpy.exp(-numpy.arange(n) / (n / 4)) + rng.normal(0, 0.15, n) + 0.2
+
+
+def fixture_payload() -> dict:
+    """Two runs: `train` (b64 arrays, the 10^6-point tag, histograms, spans, graph) and
+    `validation` (JSON lists)."""
+    rng = numpy.random.default_rng(0)
+    loss = loss_curve(300, 1)
+    loss[150] = math.inf  # non-finite values pass through smoothing
+    big = rng.random(BIG_POINTS) * 0.5
+    big[SPIKE_STEP] = SPIKE_VALUE
+    spans = span_columns()
+    train = {
+        "name": "train",
+        "scalars": {"epoch_loss": scalar_series(numpy.arange(300), loss),
+                    "batch_loss": scalar_series(numpy.arange(BIG_POINTS), big)},
+        "histograms": {"hidden/kernel": histogram_series(rng), "classes/kernel": histogram_series(rng, spread=0.5),
+                       "activations/hidden": histogram_series(rng, spread=2.0)},
+        "text": {}, "graph": graph_with_timing(spans), "spans": spans,
+    }
+    validation = {
+        "name": "validation",
+        "scalars": {"epoch_loss": scalar_series(numpy.arange(0, 300, 6), loss_curve(50, 2).tolist(), as_lists=True)},
+        "histograms": {}, "text": {}, "graph": None, "spans": None,
+    }
+    return {"format": "graphkit.board", "version": 1, "title": "logs", "generated_wall_time": 1_700_000_000.0,
+            "live": False, "runs": [train, validation]}
+
+
+def tensorboard_smoothing(values, weight):
+    """TensorBoard's classicSmoothing (line_chart_v2/data_transformer.ts), in Python."""
+    if all(v == values[0] for v in values):
+        return list(values)
+    last, accumulated, out = 0.0, 0, []
+    for v in values:
+        if not math.isfinite(v):
+            out.append(v)
+            continue
+        last = last * weight + (1 - weight) * v
+        accumulated += 1
+        out.append(last / (1 if weight == 1 else 1 - weight ** accumulated))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# page fixtures
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """URL of a page next to a copy of the bundle and the fixture payload, served on 127.0.0.1."""
+    require(BUNDLE.is_file(), f"the board bundle is not built ({BUNDLE.name}): "
+                              "run `npm ci && npm run build` in labextension/ (make test does)")
+    root = tmp_path_factory.mktemp("board-site")
+    shutil.copy(BUNDLE, root / BUNDLE.name)
+    (root / "index.html").write_text(PAGE, encoding="utf-8")
+    (root / "payload.json").write_text(json.dumps(fixture_payload()), encoding="utf-8")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+def open_board(browser, site, color_scheme="light", width=1100):
+    """A page with the board mounted on the fixture payload; returns (page, errors)."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900}, color_scheme=color_scheme)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(site + "index.html")
+    page.evaluate("""async width => {
+        const host = document.getElementById('board');
+        host.style.width = width + 'px';
+        const { mountBoard } = await import('./graphkit-board.js');
+        const payload = await (await fetch('payload.json')).json();
+        window.handle = mountBoard(host, { payload });
+    }""", width)
+    page.locator(".gk-board[data-state=ready]").wait_for(timeout=WAIT_MS)
+    return page, errors
+
+
+@pytest.fixture
+def board(browser, site):
+    page, errors = open_board(browser, site)
+    yield page
+    page.close()
+    assert not errors, f"errors in the page: {errors}"
+
+
+def debug(page) -> dict:
+    return page.evaluate("() => document.getElementById('board').__gkBoard.debug()")
+
+
+def chart_debug(page, run, tag) -> dict:
+    charts = debug(page)["scalars"]["charts"]
+    return next(c for c in charts if c["run"] == run and c["tag"] == tag)
+
+
+def wait_drawn(page, run, tag):
+    page.wait_for_function("""([run, tag]) => {
+        const c = document.getElementById('board').__gkBoard.debug().scalars.charts
+            .find(c => c.run === run && c.tag === tag);
+        return c && c.paints > 0;
+    }""", arg=[run, tag], timeout=WAIT_MS)
+
+
+def show(page, tab):
+    page.locator(f"button.gk-board-tab[data-tab={tab}]").click()
+
+
+# ---------------------------------------------------------------------------------------------
+# tests
+
+
+def test_four_dashboards_render(board):
+    tabs = board.locator("button.gk-board-tab")
+    assert tabs.evaluate_all("bs => bs.map(b => b.dataset.tab)") == ["scalars", "graph", "timeline", "histograms"]
+
+    charts = board.locator("div.gk-chart[data-run][data-tag]")
+    assert sorted(charts.evaluate_all("cs => cs.map(c => c.dataset.run + ':' + c.dataset.tag)")) == [
+        "train:batch_loss", "train:epoch_loss", "validation:epoch_loss"]
+    for run, tag in (("train", "batch_loss"), ("train", "epoch_loss"), ("validation", "epoch_loss")):
+        wait_drawn(board, run, tag)
+        assert board.locator(f'div.gk-chart[data-run="{run}"][data-tag="{tag}"] canvas').count() >= 1
+
+    show(board, "graph")
+    hidden = board.locator('[data-dashboard=graph] g.node[data-gk-id="hidden"]')
+    hidden.wait_for(timeout=WAIT_MS)
+    assert board.locator("[data-dashboard=scalars]").is_hidden()
+    # coloured by measured time: every layer has a fill, the slowest layer the hottest one
+    colored = debug(board)["graph"]["colored"]
+    assert set(colored) == set(LAYERS)
+    assert len(set(colored.values())) == 3
+    assert "Measured time" in board.locator("[data-dashboard=graph] .gk-legend").text_content()
+
+    show(board, "timeline")
+    assert board.locator("[data-dashboard=timeline] canvas").is_visible()
+
+    show(board, "histograms")
+    hists = board.locator("div.gk-hist[data-run][data-tag]")
+    assert sorted(hists.evaluate_all("hs => hs.map(h => h.dataset.tag)")) == [
+        "activations/hidden", "classes/kernel", "hidden/kernel"]
+    assert hists.first.locator("canvas").is_visible()
+
+
+def test_smoothing_matches_tensorboard(board):
+    payload = fixture_payload()
+    loss = numpy.frombuffer(base64.b64decode(payload["runs"][0]["scalars"]["epoch_loss"]["value"]["b64"]), "<f8")
+    wait_drawn(board, "train", "epoch_loss")
+    for weight in (0.6, 0.95, 0.0):
+        if weight != 0.6:
+            board.locator("input[data-control=smoothing]").fill(str(weight))
+        drawn = chart_debug(board, "train", "epoch_loss")
+        assert drawn["step"] == list(range(300))  # a short tag is drawn whole
+        expected = tensorboard_smoothing(loss.tolist(), weight)
+        for got, want in zip(drawn["smoothed"], expected):
+            if math.isfinite(want):
+                assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
+            else:
+                assert got is None  # a gap in the drawing
+        assert drawn["value"][0] == pytest.approx(loss[0])
+    assert chart_debug(board, "train", "epoch_loss")["smoothed"][:149] == pytest.approx(loss[:149].tolist())
+
+
+def test_spike_survives_downsampling_at_small_width(browser, site):
+    page, errors = open_board(browser, site, width=360)
+    try:
+        wait_drawn(page, "train", "batch_loss")
+        drawn = chart_debug(page, "train", "batch_loss")
+        assert drawn["points"] == BIG_POINTS
+        assert len(drawn["x"]) < 6 * 360 * 2  # per pixel column, a handful of points
+        assert max(drawn["value"]) == SPIKE_VALUE
+        assert SPIKE_STEP in drawn["step"]
+        assert drawn["x"] == sorted(drawn["x"])  # in step order
+    finally:
+        page.close()
+    assert not errors, errors
+
+
+def test_drag_zooms_and_double_click_resets(board):
+    wait_drawn(board, "train", "batch_loss")
+    before = chart_debug(board, "train", "batch_loss")
+    assert before["range"] == [0, BIG_POINTS - 1]
+    over = board.locator('div.gk-chart[data-run=train][data-tag=batch_loss] .u-over')
+    box = over.bounding_box()
+    y = box["y"] + box["height"] / 2
+    board.mouse.move(box["x"] + box["width"] * 0.4, y)
+    board.mouse.down()
+    board.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    board.mouse.up()
+    zoomed = chart_debug(board, "train", "batch_loss")
+    lo, hi = zoomed["range"]
+    assert 0.3 * BIG_POINTS < lo < hi < 0.6 * BIG_POINTS
+    inside = [x for x in zoomed["x"] if lo <= x <= hi]
+    assert len(zoomed["x"]) - len(inside) <= 2  # one point beyond each edge
+    assert max(inside) - min(inside) > 0.9 * (hi - lo)  # recomputed for the new range
+
+    over.dblclick()
+    assert chart_debug(board, "train", "batch_loss")["range"] == [0, BIG_POINTS - 1]
+
+
+def test_hover_reads_out_run_step_value_and_smoothed(board):
+    wait_drawn(board, "train", "epoch_loss")
+    over = board.locator('div.gk-chart[data-run=train][data-tag=epoch_loss] .u-over')
+    box = over.bounding_box()
+    board.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    readout = board.locator('div.gk-chart[data-run=train][data-tag=epoch_loss] + .gk-readout')
+    board.wait_for_function("el => el.textContent.includes('step')", arg=readout.element_handle(), timeout=WAIT_MS)
+    text = readout.text_content()
+    assert text.startswith("train") and "value" in text and "smoothed" in text
+
+
+def test_linked_selection_across_dashboards(board):
+    show(board, "graph")
+    node = board.locator('[data-dashboard=graph] g.node[data-gk-id="hidden"]')
+    node.wait_for(timeout=WAIT_MS)
+    node.click()
+    root = board.locator("div.gk-board")
+    assert root.get_attribute("data-selected-layer") == "hidden"
+    stats = board.locator("[data-dashboard=graph] .gk-details .gk-span-stats")
+    text = stats.text_content()
+    assert "forward" in text and "backward" in text and "optimizer" in text and "%" in text
+
+    lanes = debug(board)["timeline"]["lanes"]
+    assert {lane["phase"] for lane in lanes if lane["selected"]} == {"forward", "backward", "optimizer"}
+    linked = board.locator("div.gk-hist.gk-linked").evaluate_all("hs => hs.map(h => h.dataset.tag)")
+    assert sorted(linked) == ["activations/hidden", "hidden/kernel"]
+
+    # a click on a Timeline lane selects that layer everywhere
+    show(board, "timeline")
+    canvas = board.locator("[data-dashboard=timeline] canvas")
+    lane = next(l for l in debug(board)["timeline"]["lanes"] if l["layer"] == "classes" and l["phase"] == "backward")
+    x0, x1, _ = lane["boxes"][0]
+    canvas.click(position={"x": (x0 + x1) / 2, "y": lane["y"]})
+    assert root.get_attribute("data-selected-layer") == "classes"
+    show(board, "graph")
+    assert "gk-linked" in board.locator('[data-dashboard=graph] g.node[data-gk-id="classes"]').get_attribute("class")
+    assert "gk-linked" not in board.locator('[data-dashboard=graph] g.node[data-gk-id="hidden"]').get_attribute("class")
+    assert board.locator("div.gk-hist.gk-linked").evaluate_all("hs => hs.map(h => h.dataset.tag)") == ["classes/kernel"]
+
+
+def test_timeline_lanes_zoom_pan_and_hover(board):
+    show(board, "timeline")
+    state = debug(board)["timeline"]
+    lanes = [(lane["layer"], lane["phase"], lane["kind"]) for lane in state["lanes"]]
+    assert lanes[0] == ("step", "forward", "step")
+    for layer in LAYERS[1:]:
+        for phase in ("forward", "backward", "optimizer"):
+            assert (layer, phase, "layer") in lanes
+    assert ("features", "optimizer", "layer") not in lanes
+    assert all(lane["count"] == 3 for lane in state["lanes"])  # one span per step
+
+    full = state["fullRange"]
+    board.locator("button[data-action=timeline-zoom-in]").click()
+    board.wait_for_timeout(50)
+    lo, hi = debug(board)["timeline"]["range"]
+    assert hi - lo == pytest.approx((full[1] - full[0]) / 2)
+
+    canvas = board.locator("[data-dashboard=timeline] canvas")
+    box = canvas.bounding_box()
+    y = box["y"] + state["lanes"][1]["y"]
+    board.mouse.move(box["x"] + 600, y)
+    board.mouse.down()
+    board.mouse.move(box["x"] + 400, y, steps=4)
+    board.mouse.up()
+    panned = debug(board)["timeline"]["range"]
+    assert panned[0] > lo and panned[1] - panned[0] == pytest.approx(hi - lo)
+
+    board.locator("select[data-control=timeline-step]").select_option("1")
+    one = debug(board)["timeline"]
+    assert one["range"][1] - one["range"][0] < (full[1] - full[0]) / 2
+
+    lane = next(l for l in one["lanes"] if l["layer"] == "hidden" and l["phase"] == "forward")
+    x0, x1, step = lane["boxes"][1]
+    assert step == 1 and 180 < x0 < x1 < box["width"]  # step 1 fills the view
+    board.mouse.move(box["x"] + (x0 + x1) / 2, box["y"] + lane["y"])
+    board.mouse.move(box["x"] + (x0 + x1) / 2 + 1, box["y"] + lane["y"])
+    tooltip = board.locator("[data-dashboard=timeline] .gk-tooltip")
+    tooltip.wait_for(state="visible", timeout=WAIT_MS)
+    text = tooltip.text_content()
+    assert "hidden.forward" in text and "forward" in text and "duration 40" in text
+
+
+def test_histogram_modes_switch(board):
+    show(board, "histograms")
+    dashboard = board.locator("[data-dashboard=histograms]")
+    canvas = board.locator('div.gk-hist[data-tag="hidden/kernel"] canvas')
+    canvas.wait_for(timeout=WAIT_MS)
+    assert dashboard.get_attribute("data-hist-mode") == "offset"
+    offset = canvas.evaluate("c => c.toDataURL()")
+    board.locator("button[data-hist-mode=overlay]").click()
+    assert dashboard.get_attribute("data-hist-mode") == "overlay"
+    assert board.locator("button[data-hist-mode=overlay]").get_attribute("aria-pressed") == "true"
+    assert canvas.evaluate("c => c.toDataURL()") != offset
+    board.locator("button[data-hist-mode=offset]").click()
+    assert canvas.evaluate("c => c.toDataURL()") == offset
+
+
+def _luminance(css: str) -> float:
+    parts = [float(p) for p in css[css.index("(") + 1:css.index(")")].replace("/", ",").split(",")[:3]]
+
+    def channel(c):
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in parts)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+JUPYTERLAB_DARK = {"--jp-layout-color0": "#111111", "--jp-layout-color1": "#212121",
+                   "--jp-ui-font-color1": "rgba(255, 255, 255, 0.87)", "--jp-ui-font-color2": "rgba(255, 255, 255, 0.54)",
+                   "--jp-border-color1": "#616161", "--jp-border-color2": "#424242", "--jp-brand-color1": "#42a5f5"}
+
+
+@pytest.mark.parametrize("how", ["system", "jupyterlab"])
+def test_dark_theme_readable(browser, site, how):
+    page, errors = open_board(browser, site, color_scheme="dark" if how == "system" else "light")
+    try:
+        if how == "jupyterlab":
+            page.evaluate("vars => { for (const [k, v] of Object.entries(vars)) document.body.style.setProperty(k, v);"
+                          " document.body.dataset.jpThemeLight = 'false'; }", JUPYTERLAB_DARK)
+        colors = page.evaluate("""() => {
+            const root = document.querySelector('.gk-board');
+            const style = getComputedStyle(root);
+            const tab = getComputedStyle(document.querySelector('.gk-board-tab[aria-selected=true]'));
+            return { bg: style.backgroundColor, fg: style.color, tab: tab.color };
+        }""")
+        assert _luminance(colors["bg"]) < 0.05
+        assert _contrast(colors["bg"], colors["fg"]) > 7
+        assert _contrast(colors["bg"], colors["tab"]) > 3
+        show(page, "graph")
+        page.locator('[data-dashboard=graph] g.node[data-gk-id="hidden"]').wait_for(timeout=WAIT_MS)
+        view_bg = page.evaluate("() => getComputedStyle(document.querySelector('.gk-board .gk-graph-view')).backgroundColor")
+        assert _luminance(view_bg) < 0.05  # the core's view takes the board's dark colours
+    finally:
+        page.close()
+    assert not errors, errors
+
+
+def test_live_refresh_updates_in_place(browser, tmp_path):
+    """The board polls `${url}/api/payload?since=token`; new points appear, the zoom stays."""
+    require(BUNDLE.is_file(), f"the board bundle is not built ({BUNDLE.name})")
+    state = {"points": 100, "token": "t1", "requests": []}
+
+    def payload():
+        steps = numpy.arange(state["points"])
+        run = {"name": "train", "scalars": {"loss": scalar_series(steps, numpy.sin(steps / 10.0))},
+               "histograms": {}, "text": {}, "graph": None, "spans": None}
+        return {"format": "graphkit.board", "version": 1, "title": "live", "live": True,
+                "token": state["token"], "runs": [run]}
+
+    class Api(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            state["requests"].append(self.path)
+            if self.path.startswith("/api/payload"):
+                unchanged = self.path.endswith(f"since={state['token']}")
+                body = json.dumps({"token": state["token"], "changed": False} if unchanged else payload())
+                kind = "application/json"
+            elif self.path == "/graphkit-board.js":
+                body, kind = BUNDLE.read_text(encoding="utf-8"), "text/javascript"
+            else:
+                body, kind = PAGE, "text/html"
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(url + "/")
+        page.evaluate("""async url => {
+            const { mountBoard } = await import('./graphkit-board.js');
+            mountBoard(document.getElementById('board'), { url, poll_ms: 100 });
+        }""", url)
+        page.locator(".gk-board[data-state=ready]").wait_for(timeout=WAIT_MS)
+        wait_drawn(page, "train", "loss")
+        assert [p for p in state["requests"] if p.startswith("/api/")][0] == "/api/payload"
+        page.evaluate("() => document.getElementById('board').__gkBoard.board.dashboards.scalars"
+                      ".chart('train', 'loss').zoomTo([20, 40])")
+        state["points"], state["token"] = 200, "t2"
+        page.wait_for_function("""() => document.getElementById('board').__gkBoard.debug()
+            .scalars.charts[0].points === 200""", timeout=WAIT_MS)
+        chart = chart_debug(page, "train", "loss")
+        assert chart["range"] == [20, 40]
+        assert chart["fullRange"] == [0, 199]
+        assert any(path == "/api/payload?since=t1" for path in state["requests"])
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()
+    assert not errors, errors
