@@ -4,6 +4,8 @@ The saving that matters: a model's first layer is fed data, so its backward must
 the input gradient (the dense input GEMM, the conv col2im). Each test spies on the backend
 method that computes it and checks it is skipped for data and done for a watched input.
 """
+import json
+
 import numpy as np
 import pytest
 
@@ -154,3 +156,53 @@ def test_gk_function_replay_skips_the_input_gradient_for_data(monkeypatch):
     assert calls == [(False, False), (True, True)]
     np.testing.assert_allclose(gx.numpy(), np.ones((3, 2), "float32") @ w.numpy().T, rtol=1e-6)
     np.testing.assert_array_equal(gw_data.numpy(), gw.numpy())
+
+
+@pytest.mark.parametrize("watch_targets", [False, True], ids=["data-targets", "watched-targets"])
+def test_a_loss_computes_its_targets_gradient_only_when_they_need_one(watch_targets, monkeypatch):
+    ops = gk.backend.current()
+    kernel, told = ops.softmax_cross_entropy_backward, []
+
+    def recorded(saved, gl, want_targets):
+        told.append(want_targets)
+        return kernel(saved, gl, want_targets)
+
+    monkeypatch.setattr(ops, "softmax_cross_entropy_backward", recorded)
+    logits = gk.Variable(_rand(4, 3))
+    targets = gk.constant(np.eye(3, dtype="float32")[[0, 2, 1, 1]])
+    with gk.GradientTape() as tape:
+        if watch_targets:
+            tape.watch(targets)
+        loss = gk.losses.categorical_crossentropy(targets, logits, from_logits=True)
+    g_logits, g_targets = tape.gradient(loss, [logits, targets])
+    assert told == [watch_targets]
+    assert (g_targets is not None) == watch_targets
+    probs = np.exp(logits.numpy()) / np.exp(logits.numpy()).sum(-1, keepdims=True)
+    np.testing.assert_allclose(g_logits.numpy(), probs - targets.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_saved_loss_function_from_before_needs_input_grad_still_loads(tmp_path):
+    """Files written before this protocol give loss nodes a ``true_grad`` attribute; loading drops it."""
+    class Scorer(gk.Module):
+        def __init__(self):
+            super().__init__()
+            self.dense = gk.layers.Dense(3)
+
+        @gk.function
+        def __call__(self, x, y):
+            return gk.losses.categorical_crossentropy(y, self.dense(x), from_logits=True)
+
+    x, y = _rand(4, 5), np.eye(3, dtype="float32")[[0, 1, 2, 1]]
+    scorer = Scorer()
+    expected = scorer(x, y).numpy()
+    export = str(tmp_path / "scorer")
+    gk.saved_model.save(scorer, export)
+    graph_file = tmp_path / "scorer" / "saved_model.json"
+    saved = json.loads(graph_file.read_text())
+    loss_nodes = [node for function in saved["functions"].values() for concrete in function
+                  for node in concrete["nodes"] if node["op"] == "softmax_cross_entropy"]
+    assert loss_nodes
+    for node in loss_nodes:
+        node["attrs"]["true_grad"] = True
+    graph_file.write_text(json.dumps(saved))
+    np.testing.assert_allclose(gk.saved_model.load(export)(x, y).numpy(), expected, rtol=1e-6)

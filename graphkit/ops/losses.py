@@ -286,8 +286,7 @@ def _sparse_b(ops, saved, gl, want_true):
 
 
 def _loss_primitive(name: str, kernel_forward, kernel_backward) -> Primitive:
-    def forward(ops, pred, true, args=(), reduction="none", sample_weight=None, mask=None,
-                true_grad=False, pred_shape=None):
+    def forward(ops, pred, true, args=(), reduction="none", sample_weight=None, mask=None, pred_shape=None):
         source_shape = None
         if pred_shape is not None and pred_shape != pred.shape:
             source_shape = pred.shape
@@ -296,11 +295,11 @@ def _loss_primitive(name: str, kernel_forward, kernel_backward) -> Primitive:
         if own_mask is not None:
             mask = own_mask if mask is None else (mask & own_mask)
         out, reduced = _reduce_forward(ops, losses, sample_weight, mask, reduction)
-        return out, (saved, reduced, true_grad, source_shape)
+        return out, (saved, reduced, source_shape)
 
-    def backward(ops, saved, g):
-        saved, reduced, true_grad, source_shape = saved
-        gp, gt = kernel_backward(ops, saved, _reduce_backward(ops, reduced, g), true_grad)
+    def backward(ops, saved, g, needs_input_grad):
+        saved, reduced, source_shape = saved  # the targets' gradient only when they need one
+        gp, gt = kernel_backward(ops, saved, _reduce_backward(ops, reduced, g), needs_input_grad[1])
         if source_shape is not None:
             gp = gp.reshape(source_shape)
         return gp, gt
@@ -462,8 +461,7 @@ def compute_loss(kind: str, y_true: Any, y_pred: Any, *, reduction: Any = "none"
         standardize_reduction(reduction)
     return prim.apply(pred, true, args=args, reduction=reduction,
                       sample_weight=None if sample_weight is None else _weights_array(sample_weight, pdtype),
-                      mask=None if mask is None else _mask_array(mask), true_grad=true._tracked,
-                      pred_shape=pred_shape)
+                      mask=None if mask is None else _mask_array(mask), pred_shape=pred_shape)
 
 
 # ------------------------------------------------------------ keras.ops-style functions

@@ -35,6 +35,10 @@ FORMAT_VERSION = 1
 GRAPH_FILE = "saved_model.json"
 VARIABLES_FILE = "variables.npz"
 CONSTANTS_FILE = "constants.npz"
+# Attributes that files written by older graphkit versions recorded and no primitive takes any
+# more; loading drops them. ``true_grad``: whether a loss primitive's targets needed a gradient,
+# which the tape now tells the backward itself (``needs_input_grad``).
+RETIRED_ATTRS = frozenset({"true_grad"})
 
 
 # ------------------------------------------------------------------------------------ saving
@@ -379,7 +383,8 @@ def _build(document: dict, var_arrays: dict, const_arrays: dict, graph_path: str
                         f"(primitive '{node['prim']}'), which is not registered in this process; import the "
                         f"module that defines it before loading.")
                 graph.nodes.append(GraphNode(node["name"], prim, [ref(r) for r in node["inputs"]],
-                                             {k: decode(v) for k, v in node["attrs"].items()},
+                                             {k: decode(v) for k, v in node["attrs"].items()
+                                              if k not in RETIRED_ATTRS},
                                              [decode(s) for s in node["outputs"]]))
             graph.structured_outputs = _map_leaves(lambda leaf: ("ref", ref(list(leaf[1]))) if leaf[0] == "ref"
                                                    else leaf, _decode_outputs(entry["outputs"]))
