@@ -159,8 +159,8 @@ def test_it_keeps_serving_while_runs_appear_disappear_and_shrink(served, logs):
         finally:
             stop.set()
             thread.join()
+        final = get_json(served, "/api/payload")
     assert len(tokens) > 1
-    final = get_json(served, "/api/payload")
     assert {"train", "validation"} <= {run["name"] for run in final["runs"]}
 
 
@@ -193,16 +193,15 @@ def test_export_without_the_bundle_says_how_to_build_it(logs, tmp_path, monkeypa
 
 
 def test_the_command_serves_and_prints_its_url(logs):
-    process = subprocess.Popen([sys.executable, "-m", "graphkit", "board", "--logdir", str(logs), "--port", "0"],
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        line = process.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert url, line
-        connection = http.client.HTTPConnection("127.0.0.1", int(url.group(1)), timeout=30)
-        connection.request("GET", "/api/payload")
-        assert json.loads(connection.getresponse().read())["title"] == "logs"
-        connection.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with subprocess.Popen([sys.executable, "-m", "graphkit", "board", "--logdir", str(logs), "--port", "0"],
+                          stdout=subprocess.PIPE, text=True) as process:
+        try:
+            line = process.stdout.readline()
+            url = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+            assert url, line
+            connection = http.client.HTTPConnection("127.0.0.1", int(url.group(1)), timeout=30)
+            connection.request("GET", "/api/payload")
+            assert json.loads(connection.getresponse().read())["title"] == "logs"
+            connection.close()
+        finally:
+            process.terminate()
