@@ -12,6 +12,17 @@ export function formatValue(v: number | null | undefined): string {
   return abs !== 0 && (abs >= 1e6 || abs < 1e-4) ? v.toExponential(4) : String(+v.toPrecision(6));
 }
 
+/** An axis tick: 3 significant digits, k / M / G for large magnitudes. */
+export function formatTick(v: number): string {
+  const abs = Math.abs(v);
+  for (const [scale, suffix] of [[1e9, 'G'], [1e6, 'M'], [1e4, 'k']] as const) {
+    if (abs >= scale) {
+      return `${+(v / (suffix === 'k' ? 1e3 : scale)).toPrecision(3)}${suffix}`;
+    }
+  }
+  return abs !== 0 && abs < 1e-3 ? v.toExponential(1) : String(+v.toPrecision(3));
+}
+
 /** A duration given in nanoseconds, in the unit that reads best. */
 export function formatDuration(ns: number): string {
   const abs = Math.abs(ns);

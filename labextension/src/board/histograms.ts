@@ -7,7 +7,8 @@
 import type { BoardContext, Dashboard } from './dashboard';
 import type { BoardData } from './data';
 import { button, el } from './dom';
-import { formatValue } from './format';
+import { cardTitle, groupedGrids } from './layout';
+import { formatTick } from './format';
 import type { HistogramJson } from './types';
 
 export type HistogramMode = 'offset' | 'overlay';
@@ -51,11 +52,7 @@ class HistogramChart {
   constructor(readonly run: string, readonly tag: string, private color: string) {
     this.node.dataset.run = run;
     this.node.dataset.tag = tag;
-    const title = el('div', 'gk-card-title');
-    const swatch = el('span', 'gk-swatch');
-    swatch.style.background = color;
-    title.append(swatch, el('span', undefined, run));
-    this.node.append(title, this.canvas);
+    this.node.append(cardTitle(tag, run, color), this.canvas);
   }
 
   draw(histograms: HistogramJson[], mode: HistogramMode, context: BoardContext): void {
@@ -112,7 +109,7 @@ class HistogramChart {
     ctx.textBaseline = 'top';
     for (const f of [0, 0.5, 1]) {
       const v = span[0] + f * (span[1] - span[0]);
-      const text = formatValue(v);
+      const text = formatTick(v);
       const x = MARGIN.left + f * plotW - (f === 1 ? ctx.measureText(text).width : f === 0.5 ? ctx.measureText(text).width / 2 : 0);
       ctx.fillText(text, x, HEIGHT - MARGIN.bottom + 4);
     }
@@ -161,7 +158,7 @@ export class HistogramsDashboard implements Dashboard {
         entries.push([run.name, tag, list]);
       }
     }
-    entries.sort((a, b) => a[1].localeCompare(b[1]));
+    entries.sort((a, b) => a[1].localeCompare(b[1]) || a[0].localeCompare(b[0]));
     const layout = JSON.stringify(entries.map(([run, tag]) => [run, tag]));
     const next = new Map<string, { chart: HistogramChart; data: HistogramJson[] }>();
     for (const [run, tag, list] of entries) {
@@ -172,18 +169,7 @@ export class HistogramsDashboard implements Dashboard {
     this.charts = next;
     if (layout !== this.layout) {
       this.layout = layout;
-      const sections: HTMLElement[] = [];
-      let grid: HTMLElement | null = null;
-      let lastTag: string | null = null;
-      for (const { chart } of next.values()) {
-        if (chart.tag !== lastTag) {
-          lastTag = chart.tag;
-          grid = el('div', 'gk-grid');
-          sections.push(el('div', 'gk-section-title', chart.tag), grid);
-        }
-        grid!.append(chart.node);
-      }
-      this.content.replaceChildren(...sections);
+      this.content.replaceChildren(...groupedGrids([...next.values()].map(({ chart }) => chart)));
       if (!entries.length) {
         this.content.append(el('div', 'gk-board-message', 'No histograms (histogram_freq > 0, or gk.summary.histogram).'));
       }

@@ -6,7 +6,7 @@
 import uPlot from 'uplot';
 import type { ScalarSeries } from './data';
 import { downsample, type Drawn } from './downsample';
-import { formatRelative, formatValue } from './format';
+import { formatRelative, formatTick, formatValue } from './format';
 import { smoothTensorBoard } from './smoothing';
 import type { BoardColors } from './theme';
 import { withAlpha } from './theme';
@@ -234,10 +234,10 @@ export class ScalarChart {
     const mode = this.settings.xAxis;
     const xAxis =
       mode === 'relative'
-        ? axis({ values: (_u, ticks) => ticks.map(formatRelative) })
+        ? axis({ size: 30, values: (_u, ticks) => ticks.map(formatRelative) })
         : mode === 'step'
-          ? axis({ values: (_u, ticks) => ticks.map(t => formatValue(t)) })
-          : axis({});
+          ? axis({ size: 30, values: (_u, ticks) => ticks.map(formatTick) })
+          : axis({ size: 30 });
     const options: uPlot.Options = {
       width,
       height: HEIGHT,
@@ -246,10 +246,10 @@ export class ScalarChart {
         x: { time: mode === 'wall', auto: false, range: () => this.range() },
         y: { distr: this.settings.logY ? 3 : 1 }
       },
-      axes: [xAxis, axis({ size: 56, values: (_u, ticks) => ticks.map(t => formatValue(t)) })],
+      axes: [xAxis, axis({ size: 48, values: (_u, ticks) => ticks.map(formatTick) })],
       series: [
         {},
-        { label: 'value', stroke: withAlpha(this.color, 0.3), width: 1, points: { show: false } },
+        { label: 'value', stroke: withAlpha(this.color, 0.35), width: 1, points: { show: false } },
         { label: 'smoothed', stroke: this.color, width: 1.5, points: { show: false } }
       ],
       cursor: {

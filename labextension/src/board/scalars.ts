@@ -2,6 +2,7 @@
 import type { BoardContext, Dashboard } from './dashboard';
 import type { BoardData } from './data';
 import { el, select } from './dom';
+import { cardTitle, groupedGrids } from './layout';
 import { ScalarChart, type ScalarSettings, type XAxisMode } from './scalar-chart';
 
 const DEFAULT_SMOOTHING = 0.6;
@@ -56,41 +57,31 @@ export class ScalarsDashboard implements Dashboard {
   }
 
   update(data: BoardData): void {
-    const wanted = new Map<string, [string, string][]>();
-    for (const run of data.runs) {
-      for (const tag of run.scalars.keys()) {
-        wanted.set(tag, [...(wanted.get(tag) ?? []), [run.name, tag]]);
-      }
-    }
-    const tags = [...wanted.keys()].sort();
-    const layout = JSON.stringify(tags.map(tag => [tag, wanted.get(tag)]));
+    const entries = data.runs
+      .flatMap(run => [...run.scalars].map(([tag, series]) => ({ run: run.name, tag, series })))
+      .sort((a, b) => a.tag.localeCompare(b.tag) || a.run.localeCompare(b.run));
+    const wanted = new Set(entries.map(e => key(e.run, e.tag)));
     for (const [k, chart] of this.charts) {
-      if (!tags.some(tag => wanted.get(tag)!.some(([run, t]) => key(run, t) === k))) {
+      if (!wanted.has(k)) {
         chart.dispose();
         this.charts.delete(k);
       }
     }
-    const runs = new Map(data.runs.map(run => [run.name, run]));
-    const cards: HTMLElement[] = [];
-    for (const tag of tags) {
-      const grid = el('div', 'gk-grid');
-      for (const [runName] of wanted.get(tag)!) {
-        const series = runs.get(runName)!.scalars.get(tag)!;
-        let chart = this.charts.get(key(runName, tag));
-        if (chart) {
-          chart.setSeries(series);
-        } else {
-          chart = new ScalarChart(runName, tag, series, this.context.runColor(runName), this.settings, this.context.colors);
-          this.charts.set(key(runName, tag), chart);
-        }
-        grid.append(this.card(chart, series.reducedFrom));
+    const cards = entries.map(({ run, tag, series }) => {
+      let chart = this.charts.get(key(run, tag));
+      if (chart) {
+        chart.setSeries(series);
+      } else {
+        chart = new ScalarChart(run, tag, series, this.context.runColor(run), this.settings, this.context.colors);
+        this.charts.set(key(run, tag), chart);
       }
-      cards.push(el('div', 'gk-section-title', tag), grid);
-    }
+      return { tag, node: this.card(chart, series.reducedFrom) };
+    });
+    const layout = [...wanted].join('\n');
     if (layout !== this.layout) {
       this.layout = layout;
-      this.content.replaceChildren(...cards);
-      if (!tags.length) {
+      this.content.replaceChildren(...groupedGrids(cards));
+      if (!cards.length) {
         this.content.append(el('div', 'gk-board-message', 'No scalars in this log directory.'));
       }
     }
@@ -133,14 +124,8 @@ export class ScalarsDashboard implements Dashboard {
       return existing;
     }
     const card = el('div', 'gk-card');
-    const title = el('div', 'gk-card-title');
-    const swatch = el('span', 'gk-swatch');
-    swatch.style.background = this.context.runColor(chart.run);
-    title.append(swatch, el('span', undefined, chart.run));
-    if (reducedFrom !== null) {
-      title.append(el('span', 'gk-note', `min/max of ${reducedFrom.toLocaleString()} points`));
-    }
-    card.append(title, chart.node, chart.readoutNode);
+    const note = reducedFrom === null ? undefined : `min/max of ${reducedFrom.toLocaleString()} points`;
+    card.append(cardTitle(chart.tag, chart.run, this.context.runColor(chart.run), note), chart.node, chart.readoutNode);
     return card;
   }
 

@@ -37,6 +37,9 @@ const CSS = `
 }
 @media (prefers-color-scheme: dark) { .gk-board {${DARK}} }
 .gk-board *, .gk-board *::before, .gk-board *::after { box-sizing: border-box; }
+.gk-board [hidden] { display: none !important; }
+/* the board's graph has no weight statistics to wait for */
+.gk-board .gk-details .gk-muted { display: none; }
 .gk-board .gk-graph-view {
   --gk-bg: var(--gkb-bg); --gk-fill: var(--gkb-panel); --gk-panel: var(--gkb-panel);
   --gk-fg: var(--gkb-fg); --gk-muted: var(--gkb-muted); --gk-border: var(--gkb-border);
@@ -76,6 +79,8 @@ const CSS = `
 .gk-card.gk-linked { border-color: var(--gkb-accent); box-shadow: 0 0 0 1px var(--gkb-accent); }
 .gk-card-title { display: flex; gap: 6px; align-items: center; font-size: 12px; min-height: 18px; }
 .gk-card-title .gk-swatch { width: 10px; height: 10px; border-radius: 2px; flex: none; }
+.gk-card-title .gk-tag { font-family: var(--gkb-mono); font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.gk-card-title .gk-run { color: var(--gkb-muted); }
 .gk-card-title .gk-note { color: var(--gkb-muted); margin-left: auto; }
 .gk-readout { font-family: var(--gkb-mono); font-size: 11px; color: var(--gkb-muted); min-height: 16px; white-space: pre; overflow: hidden; }
 .gk-chart { position: relative; width: 100%; height: 200px; }

@@ -9,7 +9,6 @@ import type { BoardData, RunData, SpanTable } from './data';
 import { button, el, select, setOptions } from './dom';
 import { formatDuration } from './format';
 import { buildLanes, type Lane } from './spans';
-import { withAlpha } from './theme';
 
 const LANE_HEIGHT = 20;
 const AXIS_HEIGHT = 22;
@@ -27,12 +26,25 @@ const PHASE_COLORS: Record<string, string> = {
   callback: '#ab47bc',
   step: '#90a4ae'
 };
+const ODD_STEP_COLOR = '#cfd8dc';
 
 const phaseColor = (lane: Lane): string => PHASE_COLORS[lane.kind === 'step' ? 'step' : lane.phase] ?? '#bdbdbd';
 
 /** Start times of a lane's spans, ascending (for binary search). */
 function laneStarts(spans: SpanTable, lane: Lane): Float64Array {
   return Float64Array.from(lane.spans, i => spans.start[i]);
+}
+
+/** `text` cut (with an ellipsis) to fit `width` pixels. */
+function fitText(ctx: CanvasRenderingContext2D, text: string, width: number): string {
+  if (ctx.measureText(text).width <= width) {
+    return text;
+  }
+  let n = text.length;
+  while (n > 0 && ctx.measureText(`${text.slice(0, n)}…`).width > width) {
+    n--;
+  }
+  return n ? `${text.slice(0, n)}…` : '';
 }
 
 /** Round tick spacing (1, 2 or 5 × 10^k ns) giving about `count` ticks over `span` ns. */
@@ -158,7 +170,7 @@ export class TimelineDashboard implements Dashboard {
         }
       }
     }
-    this.full = hi > lo ? [lo, hi] : [0, 1];
+    this.full = hi > lo ? [lo, hi + (hi - lo) * 0.01] : [0, 1];
     const stepOptions = [...steps].sort((a, b) => a - b).map((s): [string, string] => [String(s), `step ${s}`]);
     setOptions(this.stepSelect.input, [[ALL_STEPS, 'All steps'], ...stepOptions], changed ? ALL_STEPS : this.stepSelect.input.value);
     if (changed || !this.zoomed) {
@@ -259,7 +271,7 @@ export class TimelineDashboard implements Dashboard {
       }
       ctx.fillStyle = lane.kind === 'op' ? colors.muted : colors.fg;
       const label = lane.kind === 'step' ? 'steps' : `${lane.layer} · ${lane.phase}${lane.kind === 'op' ? ' ops' : ''}`;
-      ctx.fillText(label, 6, top + LANE_HEIGHT / 2, LABEL_WIDTH - 10);
+      ctx.fillText(fitText(ctx, label, LABEL_WIDTH - 10), 6, top + LANE_HEIGHT / 2);
       ctx.save();
       ctx.beginPath();
       ctx.rect(LABEL_WIDTH, top, width - LABEL_WIDTH, LANE_HEIGHT);
@@ -280,12 +292,13 @@ export class TimelineDashboard implements Dashboard {
           continue; // inside a pixel already painted
         }
         const from = Math.max(x0, drawnTo);
-        ctx.fillStyle = lane.kind === 'step' && spans.step[i] % 2 ? withAlpha(color, 0.6) : color;
+        ctx.fillStyle = lane.kind === 'step' && spans.step[i] % 2 ? ODD_STEP_COLOR : color;
         ctx.fillRect(from, top + 2, x1 - from, LANE_HEIGHT - 4);
         if (x1 - x0 > 48) {
           ctx.fillStyle = '#000000';
           const text = lane.kind === 'step' ? `step ${spans.step[i]}` : spans.name[i];
-          ctx.fillText(text, Math.max(x0, LABEL_WIDTH) + 3, top + LANE_HEIGHT / 2, x1 - Math.max(x0, LABEL_WIDTH) - 6);
+          const left = Math.max(x0, LABEL_WIDTH) + 3;
+          ctx.fillText(fitText(ctx, text, x1 - left - 3), left, top + LANE_HEIGHT / 2);
         }
         if (lane.layer === this.selected) {
           ctx.strokeStyle = colors.fg;
