@@ -5,12 +5,16 @@
    (no network) with ``compile``/``fit``, RMSprop, batch 64, 20 epochs, 20 % validation split.
 3. Reports test accuracy and writes the training history (CSV and plot), the saved model and its
    picture (DOT, and SVG when graphviz is installed).
+4. Logs the training for the board (``logs/``: ``callbacks.TensorBoard`` with weight histograms,
+   and ``gk.trace`` spans of every step), writes the trace for Perfetto (``trace.json``) and the
+   board as one offline file (``board.html``).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import pathlib
+import shutil
 import sys
 
 import graphkit as gk
@@ -43,14 +47,21 @@ def train_digits(out: pathlib.Path, epochs: int, verbose: int) -> dict:
     x_test = x_test.reshape(len(x_test), 64).astype("float32") / 16.0
     model = digits_mlp()
     model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    history = model.fit(x_train, y_train, batch_size=64, epochs=epochs, validation_split=0.2,
-                        callbacks=[gk.callbacks.CSVLogger(str(out / "history.csv"))], verbose=verbose)
+    logs = out / "logs"
+    shutil.rmtree(logs, ignore_errors=True)                  # this run's logs only
+    callbacks = [gk.callbacks.CSVLogger(str(out / "history.csv")),
+                 gk.callbacks.TensorBoard(str(logs), histogram_freq=1)]
+    with gk.trace(logdir=logs / "train") as trace:
+        history = model.fit(x_train, y_train, batch_size=64, epochs=epochs, validation_split=0.2,
+                            callbacks=callbacks, verbose=verbose)
+    trace.to_chrome_trace(out / "trace.json")
     results = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
     print(f"test accuracy: {results['accuracy']:.3f}  test loss: {results['loss']:.4f}")
     figure = gk.utils.plot_history(history)
     figure.savefig(out / "history.png", dpi=96)
     model.save(str(out / "digits_mlp.gk"))
     write_model_pictures(model, out)
+    write_board(logs, out / "board.html")
     return {"test_accuracy": results["accuracy"], "test_loss": results["loss"], "epochs": epochs,
             "train_samples": len(x_train), "test_samples": len(x_test)}
 
@@ -63,6 +74,14 @@ def write_model_pictures(model: gk.Model, out: pathlib.Path) -> list[str]:
         gk.utils.plot_model(model, to_file=str(out / name), show_shapes=True, show_params=True,
                             show_layer_activations=True)
     return names
+
+
+def write_board(logs: pathlib.Path, path: pathlib.Path) -> None:
+    """The board of the training logs as one offline HTML file (needs the front-end bundle)."""
+    try:
+        gk.board.export_html(logs, path)
+    except FileNotFoundError as error:
+        print(f"board.html not written: {error}")
 
 
 def main(argv: list[str] | None = None) -> int:
