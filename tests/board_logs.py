@@ -1,7 +1,7 @@
 """Log directories for the board's tests, written the way training writes them: a short real
 fit logged through ``gk.summary`` (Keras's layout: ``train/`` and ``validation/`` runs,
 ``epoch_*`` tags, weight histograms), the model's graph JSON and layer spans per
-docs/board.md."""
+docs/board.md; or logged by ``callbacks.TensorBoard``."""
 from __future__ import annotations
 
 import contextlib
@@ -22,14 +22,28 @@ def small_model() -> gk.Model:
     return gk.Model(inputs, outputs, name="small")
 
 
+def training_data() -> tuple[numpy.ndarray, numpy.ndarray]:
+    rng = numpy.random.default_rng(0)
+    x = rng.normal(size=(160, 8)).astype("float32")
+    return x, (x[:, :4].sum(axis=1) > 0).astype("int64")
+
+
+def write_keras_run(logdir: pathlib.Path, epochs: int = 2) -> None:
+    """Fit the small classifier with ``callbacks.TensorBoard`` logging to ``logdir`` (Keras's
+    layout, batch scalars, weight histograms, the graph and a profiled batch range)."""
+    gk.random.set_seed(0)
+    model = small_model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    board = gk.callbacks.TensorBoard(str(logdir), histogram_freq=1, update_freq="batch", profile_batch=(2, 3))
+    model.fit(*training_data(), batch_size=32, epochs=epochs, validation_split=0.2, verbose=0, callbacks=[board])
+
+
 def write_training_run(logdir: pathlib.Path, epochs: int = 3, traced: bool = False) -> gk.Model:
     """Fit a small classifier for ``epochs`` epochs, logging to ``logdir/train`` and
     ``logdir/validation``; the model's graph goes to ``logdir/train/graphkit-graph.json`` and,
     when ``traced``, the fit's spans (``gk.trace``) to ``logdir/train/graphkit-spans.jsonl``."""
     gk.random.set_seed(0)
-    rng = numpy.random.default_rng(0)
-    x = rng.normal(size=(160, 8)).astype("float32")
-    y = (x[:, :4].sum(axis=1) > 0).astype("int64")
+    x, y = training_data()
     model = small_model()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     train = gk.summary.create_file_writer(str(logdir / "train"))

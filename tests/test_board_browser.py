@@ -1,11 +1,11 @@
 """The board in real Chromium: the served page (live, from `graphkit board`) and the exported
-offline file each show the four dashboards with data from a real short training run (logged
-through gk.summary, traced with gk.trace), selecting a layer links the views, and the console
-stays clean. Skipped (failed under CI=true) without chromium, playwright or the built bundle."""
+offline file each show the four dashboards with data from real short training runs (one logged
+through gk.summary and traced with gk.trace, one by callbacks.TensorBoard), selecting a layer
+links the views, and the console stays clean. Skipped (failed under CI=true) without chromium, playwright or the built bundle."""
 import pytest
 
 from browser import chromium, require
-from board_logs import write_training_run
+from board_logs import write_keras_run, write_training_run
 from graphkit.board import BoardServer, export_html
 from graphkit.board.page import BUNDLE
 
@@ -18,6 +18,7 @@ def logs(tmp_path_factory):
     require(BUNDLE.exists(), f"the board bundle {BUNDLE} is not built (npm run build in labextension/)")
     logs = tmp_path_factory.mktemp("board") / "logs"
     write_training_run(logs, epochs=2, traced=True)
+    write_keras_run(logs / "keras")
     return logs
 
 
@@ -43,7 +44,8 @@ def check_dashboards(page) -> None:
     assert page.eval_on_selector_all("button.gk-board-tab", "tabs => tabs.map(tab => tab.dataset.tab)") == TABS
     charts = page.eval_on_selector_all("div.gk-chart", "charts => charts.filter(c => c.querySelector('canvas'))"
                                                         ".map(c => c.dataset.run + ':' + c.dataset.tag)")
-    assert {"train:batch_loss", "train:epoch_loss", "validation:epoch_loss", "validation:epoch_accuracy"} <= set(charts)
+    assert {"train:batch_loss", "train:epoch_loss", "validation:epoch_loss", "validation:epoch_accuracy",
+            "keras/train:batch_loss", "keras/train:epoch_loss", "keras/validation:epoch_loss"} <= set(charts)
     scalars = {(chart["run"], chart["tag"]): chart for chart in debug(page)["scalars"]["charts"]}
     assert scalars[("train", "batch_loss")]["points"] == 8 and scalars[("validation", "epoch_loss")]["points"] == 2
 
