@@ -21,7 +21,7 @@ VERSION = 1
 EMBED_POINT_LIMIT = 200_000
 EMBED_BUCKETS = 4096
 
-__all__ = ["build_payload", "extreme_indices", "numeric", "EMBED_POINT_LIMIT", "EMBED_BUCKETS"]
+__all__ = ["build_payload", "extreme_indices", "layer_timing", "numeric", "EMBED_POINT_LIMIT", "EMBED_BUCKETS"]
 
 
 def numeric(values) -> dict:

@@ -16,6 +16,7 @@ import gzip
 import ipaddress
 import json
 import os
+import socket
 import threading
 import warnings
 from http import HTTPStatus
@@ -85,7 +86,9 @@ class BoardServer:
         self._lock = threading.Lock()
         self._cached: tuple[str, bytes] | None = None
         handler = type("BoardRequestHandler", (_Handler,), {"board": self})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]     # IPv4 or IPv6
+        server_class = type("BoardHTTPServer", (ThreadingHTTPServer,), {"address_family": family})
+        self.httpd = server_class((host, port), handler)
         self.httpd.daemon_threads = True
         self._serving = False
 
