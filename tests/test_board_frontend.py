@@ -110,6 +110,11 @@ def graph_with_timing(spans: dict) -> dict:
         "edges": [{"source": "features", "target": "hidden", "label": "(None, 8)", "status": "model"},
                   {"source": "hidden", "target": "classes", "label": "(None, 16)", "status": "model"}],
         "timing": timing,
+        "op_graphs": {"train_step": {
+            "format": "graphkit.graph", "version": 1, "title": "train_step", "rankdir": "TB",
+            "total_params": 0, "trainable_params": 0, "summary": None, "groups": [],
+            "nodes": [dict(_node("matmul", "MatMul"), group=None), dict(_node("relu", "Relu"), group=None)],
+            "edges": [{"source": "matmul", "target": "relu", "label": "(32, 16)", "status": "model"}]}},
     }
 
 
@@ -261,6 +266,11 @@ def test_four_dashboards_render(board):
     assert set(colored) == set(LAYERS)
     assert len(set(colored.values())) == 3
     assert "Measured time" in board.locator("[data-dashboard=graph] .gk-legend").text_content()
+    # a traced op graph is one menu choice away
+    board.locator("select[data-control=graph-name]").select_option("train_step")
+    board.locator('[data-dashboard=graph] g.node[data-gk-id="relu"]').wait_for(timeout=WAIT_MS)
+    board.locator("select[data-control=graph-name]").select_option("")
+    hidden.wait_for(timeout=WAIT_MS)
 
     show(board, "timeline")
     assert board.locator("[data-dashboard=timeline] canvas").is_visible()
@@ -533,3 +543,22 @@ def test_live_refresh_updates_in_place(browser, tmp_path):
         server.shutdown()
         server.server_close()
     assert not errors, errors
+
+
+def test_axis_modes_and_log_scale(board):
+    wait_drawn(board, "validation", "epoch_loss")
+    assert chart_debug(board, "validation", "epoch_loss")["fullRange"] == [0, 294]
+    board.locator("select[data-control=x-axis]").select_option("relative")
+    relative = chart_debug(board, "validation", "epoch_loss")
+    assert relative["fullRange"] == pytest.approx([0, 2.94])  # seconds since the run's first point
+    board.locator("select[data-control=x-axis]").select_option("wall")
+    assert chart_debug(board, "validation", "epoch_loss")["fullRange"] == pytest.approx([1_700_000_000.0, 1_700_000_002.94])
+
+    board.locator("select[data-control=x-axis]").select_option("step")
+    linear = chart_debug(board, "validation", "epoch_loss")
+    assert linear["yRange"][0] < 0  # the noisy curve dips below zero
+    board.locator("input[data-control=log-y]").check()
+    wait_drawn(board, "validation", "epoch_loss")
+    log = chart_debug(board, "validation", "epoch_loss")
+    assert log["logY"] and log["fullRange"] == [0, 294]
+    assert 0 < log["yRange"][0] < log["yRange"][1]  # non-positive values are left out

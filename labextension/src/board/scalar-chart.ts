@@ -28,6 +28,9 @@ export interface ScalarChartDebug {
   points: number;
   range: [number, number];
   fullRange: [number, number];
+  /** The y scale's range (log scale: its minimum is positive). */
+  yRange: [number, number] | null;
+  logY: boolean;
   x: number[];
   value: (number | null)[];
   smoothed: (number | null)[];
@@ -52,6 +55,12 @@ function xValues(series: ScalarSeries, mode: XAxisMode): { x: Float64Array; orde
   }
   return { x: raw, order: null };
 }
+
+/** An axis' tick labels from `format` (uPlot passes null for ticks it leaves unlabelled). */
+const ticks =
+  (format: (v: number) => string) =>
+  (_u: uPlot, values: (number | null)[]): string[] =>
+    values.map(v => (v == null ? '' : format(v)));
 
 const reorder = (values: Float64Array, order: Int32Array | null): Float64Array =>
   order ? Float64Array.from(order, i => values[i]) : values;
@@ -137,6 +146,8 @@ export class ScalarChart {
       points: this.x.length,
       range: this.plot ? [this.plot.scales.x.min ?? lo, this.plot.scales.x.max ?? hi] : [lo, hi],
       fullRange: this.fullRange(),
+      yRange: this.plot ? [this.plot.scales.y.min ?? NaN, this.plot.scales.y.max ?? NaN] : null,
+      logY: this.settings.logY,
       x: this.drawn.x,
       value: this.drawn.ys[0],
       smoothed: this.drawn.ys[1],
@@ -234,9 +245,9 @@ export class ScalarChart {
     const mode = this.settings.xAxis;
     const xAxis =
       mode === 'relative'
-        ? axis({ size: 30, values: (_u, ticks) => ticks.map(formatRelative) })
+        ? axis({ size: 30, values: ticks(formatRelative) })
         : mode === 'step'
-          ? axis({ size: 30, values: (_u, ticks) => ticks.map(formatTick) })
+          ? axis({ size: 30, values: ticks(formatTick) })
           : axis({ size: 30 });
     const options: uPlot.Options = {
       width,
@@ -246,7 +257,7 @@ export class ScalarChart {
         x: { time: mode === 'wall', auto: false, range: () => this.range() },
         y: { distr: this.settings.logY ? 3 : 1 }
       },
-      axes: [xAxis, axis({ size: 48, values: (_u, ticks) => ticks.map(formatTick) })],
+      axes: [xAxis, axis({ size: 48, values: ticks(formatTick) })],
       series: [
         {},
         { label: 'value', stroke: withAlpha(this.color, 0.35), width: 1, points: { show: false } },
