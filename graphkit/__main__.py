@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 
@@ -37,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except FileNotFoundError as error:
-        parser.exit(1, f"graphkit: {error}\n")
+    except OSError as error:                 # a missing log directory or bundle, a port in use
+        hint = " (pass another --port, or --port 0 for any free one)" if error.errno == errno.EADDRINUSE else ""
+        parser.exit(1, f"graphkit: {error}{hint}\n")
 
 
 if __name__ == "__main__":

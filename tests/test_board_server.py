@@ -205,3 +205,9 @@ def test_the_command_serves_and_prints_its_url(logs):
             connection.close()
         finally:
             process.terminate()
+
+
+def test_a_port_in_use_is_one_clear_error(served, logs, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["board", "--logdir", str(logs), "--port", str(served.httpd.server_address[1])])
+    assert exit_.value.code == 1 and "pass another --port" in capsys.readouterr().err
