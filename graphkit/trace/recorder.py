@@ -191,7 +191,7 @@ class Trace:
             return
         if self._sync is not None:
             end = self._sync()
-        self._raw.append((assemble.OPTIMIZER, optimizer, start, end, self._step, tuple(variables)))
+        self._raw.append((assemble.OPTIMIZER, optimizer, start, end, self._step, variables))
 
     # ------------------------------------------------------------ training steps
     def _subscribe_tails(self, on: bool) -> None:

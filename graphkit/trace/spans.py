@@ -15,12 +15,13 @@ class Span:
     forward layer span and the backward span of that call. ``inputs``/``outputs`` are shapes.
     """
 
-    __slots__ = FIELDS + ("parent_span", "layer_span")
+    __slots__ = ("name", "kind", "layer", "op", "phase", "step", "start_ns", "end_ns", "inputs", "outputs", "dtype",
+                 "bytes", "flops", "id", "parent", "flow", "context", "parent_span", "layer_span")
 
     def __init__(self, id: int, name: str, kind: str, phase: str | None, start_ns: int, end_ns: int,
                  step: int | None = None, layer: str | None = None, op: str | None = None,
                  inputs: tuple = (), outputs: tuple = (), dtype: str | None = None, flops: int = 0,
-                 bytes: int = 0) -> None:
+                 bytes: int = 0, context: tuple = (0, "", "numpy", "cpu")) -> None:
         self.id = id
         self.name = name
         self.kind = kind
@@ -35,14 +36,30 @@ class Span:
         self.dtype = dtype
         self.flops = flops
         self.bytes = bytes
-        self.thread = 0
-        self.thread_name = ""
-        self.backend = "numpy"
-        self.device = "cpu"
+        self.context = context                   # (thread, thread_name, backend, device): one per trace
         self.parent: int | None = None
         self.flow: int | None = None
         self.parent_span: Span | None = None     # the enclosing Span object (assembly only)
         self.layer_span: Span | None = None      # the innermost layer span at or above this one
+
+    @property
+    def thread(self) -> int:
+        """The recording thread's native id."""
+        return self.context[0]
+
+    @property
+    def thread_name(self) -> str:
+        return self.context[1]
+
+    @property
+    def backend(self) -> str:
+        """``"numpy"`` or ``"cupy"``."""
+        return self.context[2]
+
+    @property
+    def device(self) -> str:
+        """``"cpu"`` or ``"gpu:<id>"``."""
+        return self.context[3]
 
     @property
     def duration_ns(self) -> int:
