@@ -23,7 +23,7 @@ from graphkit import examples
 
 from train_step_models import data, graphkit_models, set_blas_threads
 
-REPEAT, ROUND_SECONDS = 15, 0.05       # rounds per case; steps per round fill about ROUND_SECONDS
+REPEAT, ROUND_SECONDS = 25, 0.05       # rounds per case; steps per round fill about ROUND_SECONDS
 CLOCK = time.process_time
 
 

@@ -36,7 +36,7 @@ from .spans import Span
 PRIM, LAYER, OPTIMIZER, STEP = range(4)      # raw record kinds (first item of each record tuple)
 
 _DTYPE_NAMES: dict = {}
-_FLOPS: dict = {}
+_COSTS: dict = {}
 
 
 def _dtype_name(dtype) -> str | None:
@@ -49,15 +49,32 @@ def _dtype_name(dtype) -> str | None:
     return name
 
 
-def _flops(op: str, inputs: tuple, outputs: tuple) -> int:
-    """:func:`estimate_flops`, cached by op and shapes (a training loop repeats them)."""
-    key = (op, inputs, outputs)
-    flops = _FLOPS.get(key)
-    if flops is None:
-        if len(_FLOPS) > 65536:
-            _FLOPS.clear()
-        flops = _FLOPS[key] = estimate_flops(op, inputs, outputs)
-    return flops
+def _costs(op: str, inputs: tuple, outputs: tuple, dtype) -> tuple[int, int, int]:
+    """``(FLOPs, input bytes, input and output bytes)`` of a forward call, cached by op, shapes
+    and dtype (a training loop repeats them)."""
+    key = (op, inputs, outputs, dtype)
+    costs = _COSTS.get(key)
+    if costs is None:
+        if len(_COSTS) > 65536:
+            _COSTS.clear()
+        input_bytes = _nbytes(inputs, dtype.itemsize)
+        costs = _COSTS[key] = (estimate_flops(op, inputs, outputs), input_bytes,
+                               input_bytes + _nbytes(outputs, dtype.itemsize))
+    return costs
+
+
+_IO_BYTES: dict = {}
+
+
+def _io_bytes(inputs: tuple, outputs: tuple, dtype) -> int:
+    """Bytes of a layer call's inputs and outputs (all of ``dtype``), cached."""
+    key = (inputs, outputs, dtype)
+    nbytes = _IO_BYTES.get(key)
+    if nbytes is None:
+        if len(_IO_BYTES) > 65536:
+            _IO_BYTES.clear()
+        nbytes = _IO_BYTES[key] = _nbytes(inputs + outputs, 0 if dtype is None else dtype.itemsize)
+    return nbytes
 
 
 def _nbytes(shapes: Iterable[tuple], itemsize: int) -> int:
@@ -73,9 +90,6 @@ class SpanAssembler:
         self.context = (thread, thread_name, backend, device)
         self._ids = itertools.count(first_id)
         self._flows = itertools.count(1)
-
-    def _span(self, *args, **kwargs) -> Span:
-        return Span(next(self._ids), *args, context=self.context, **kwargs)
 
     def assemble(self, raw: list[tuple]) -> list[Span]:
         """The spans of ``raw`` (records in arrival order), sorted by start time. The garbage
@@ -102,7 +116,8 @@ class SpanAssembler:
                 spans.append(self._optimizer(record, variables))
             else:
                 _, name, phase, start, end, step = record
-                span = self._span(name, "step", phase, start, end, step)
+                span = Span(next(self._ids), name, "step", phase, start, end, step, None, None, (), (), None, 0, 0,
+                            self.context)
                 if phase is None:
                     steps[step] = span
                 spans.append(span)
@@ -122,9 +137,8 @@ class SpanAssembler:
     def _layer(self, record: tuple) -> Span:
         _, layer, start, end, step, inputs, outputs, dtype = record
         name = layer.name
-        return self._span(name, "layer", "forward", start, end, step, layer=name, inputs=inputs,
-                          outputs=outputs, dtype=_dtype_name(dtype),
-                          bytes=_nbytes(inputs + outputs, 0 if dtype is None else dtype.itemsize))
+        return Span(next(self._ids), name, "layer", "forward", start, end, step, name, None, inputs, outputs,
+                    _dtype_name(dtype), 0, _io_bytes(inputs, outputs, dtype), self.context)
 
     def _optimizer(self, record: tuple, seen: dict[int, tuple]) -> Span:
         _, optimizer, start, end, step, variables = record
@@ -135,15 +149,15 @@ class SpanAssembler:
             summary = seen[id(variables)] = (shapes, dtype, sum(prod(shape) for shape in shapes))
         shapes, dtype, size = summary
         name = getattr(optimizer, "name", type(optimizer).__name__)
-        return self._span(name, "op", "optimizer", start, end, step, op="optimizer_update", inputs=shapes,
-                          outputs=shapes, dtype=_dtype_name(dtype), flops=4 * size,
-                          bytes=3 * size * (0 if dtype is None else dtype.itemsize))
+        return Span(next(self._ids), name, "op", "optimizer", start, end, step, None, "optimizer_update", shapes,
+                    shapes, _dtype_name(dtype), 4 * size, 3 * size * (0 if dtype is None else dtype.itemsize),
+                    self.context)
 
     def _ops(self, raw: list[tuple], containers: dict[int, Span | None], steps: dict[int, Span]) -> list[Span]:
         """Account for every primitive record: FLOPs into its layers and step, backward spans of
         layer calls; returns the backward layer spans and, at level ``"op"``, the op spans."""
         keep_ops = self.level == "op"
-        forward_by_inputs: dict[int, tuple] = {}   # id(inputs) -> (op, owner, flops, inputs, dtype)
+        forward_by_inputs: dict[int, tuple] = {}   # id(inputs) -> (op, owner, costs, inputs, dtype)
         backward_of: dict[int, Span] = {}          # forward layer span id -> its backward span
         out: list[Span] = []
         for position, record in enumerate(raw):
@@ -154,13 +168,13 @@ class SpanAssembler:
             container = containers[position]
             if phase == "forward":
                 owner = None if container is None else container.layer_span
-                flops = _flops(name, inputs, outputs)
-                forward_by_inputs[inputs_id] = (name, owner, flops, inputs, dtype)
+                costs = _costs(name, inputs, outputs, dtype)
+                flops = costs[0]
+                forward_by_inputs[inputs_id] = (name, owner, costs, inputs, dtype)
                 _add_flops(owner, flops)
                 if keep_ops:
-                    span = self._span(name, "op", phase, start, end, step, op=name, inputs=inputs,
-                                      outputs=outputs, dtype=_dtype_name(dtype), flops=flops,
-                                      bytes=_nbytes(inputs + outputs, dtype.itemsize))
+                    span = Span(next(self._ids), name, "op", phase, start, end, step, None, name, inputs, outputs,
+                                _dtype_name(dtype), flops, costs[2], self.context)
                     span.parent_span = container
                     span.layer = None if owner is None else owner.layer
                     out.append(span)
@@ -170,53 +184,70 @@ class SpanAssembler:
                     forward = None
                 flops, nbytes, owner, shapes, dtype = 0, 0, None, (), None
                 if forward is not None:
-                    _, owner, forward_flops, shapes, dtype = forward
-                    flops = 2 * forward_flops
-                    nbytes = 2 * _nbytes(shapes, dtype.itemsize)
-                backward = None if owner is None else self._extend_backward(
-                    owner, start, end, step, flops, nbytes, container, backward_of, out)
+                    _, owner, costs, shapes, dtype = forward
+                    flops, nbytes = 2 * costs[0], 2 * costs[1]
+                backward = None
+                if owner is not None:
+                    backward = backward_of.get(owner.id)
+                    if backward is None:
+                        backward = backward_of[owner.id] = self._backward_span(owner, start, end, step, container)
+                        out.append(backward)
+                    else:
+                        if start < backward.start_ns:
+                            backward.start_ns = start
+                        if end > backward.end_ns:
+                            backward.end_ns = end
+                    backward.flops += flops
+                    backward.bytes += nbytes
                 if keep_ops:    # gradients have the inputs' shapes
-                    span = self._span(name, "op", phase, start, end, step, op=name, inputs=shapes, outputs=shapes,
-                                      dtype=_dtype_name(dtype), flops=flops, bytes=nbytes)
+                    span = Span(next(self._ids), name, "op", phase, start, end, step, None, name, shapes, shapes,
+                                _dtype_name(dtype), flops, nbytes, self.context)
                     span.parent_span = container if backward is None else backward
                     span.layer = None if owner is None else owner.layer
                     out.append(span)
             if step in steps:
                 steps[step].flops += flops
+        self._nest_backward(backward_of, out)
         return out
 
-    def _extend_backward(self, owner: Span, start: int, end: int, step: int | None, flops: int, nbytes: int,
-                         container: Span | None, backward_of: dict[int, Span], out: list[Span]) -> Span:
-        """Grow the backward spans of ``owner`` and of the layers around it to cover one backward
-        op (``container``: the innermost recorded span around that op, the parent of a new
-        outermost backward span); returns ``owner``'s."""
-        innermost = child = None
-        layer = owner
-        while layer is not None:
-            backward = backward_of.get(layer.id)
-            if backward is None:
-                if layer.flow is None:
-                    layer.flow = next(self._flows)
-                backward = backward_of[layer.id] = self._span(
-                    layer.name, "layer", "backward", start, end, step, layer=layer.layer, inputs=layer.outputs,
-                    outputs=layer.inputs, dtype=layer.dtype)
-                backward.flow = layer.flow
-                backward.layer_span = backward
-                backward.parent_span = container
-                out.append(backward)
-            else:
-                if start < backward.start_ns:
-                    backward.start_ns = start
-                if end > backward.end_ns:
-                    backward.end_ns = end
-            backward.flops += flops
-            backward.bytes += nbytes
-            if child is not None:
-                child.parent_span = backward
-            innermost = innermost or backward
-            child = backward
-            layer = _enclosing_layer(layer)
-        return innermost
+    def _backward_span(self, layer: Span, start: int, end: int, step: int | None, container: Span | None) -> Span:
+        """A new backward span for the forward layer span ``layer`` (``container``: the span
+        around its first backward op, its parent unless a layer around ``layer`` gives one)."""
+        if layer.flow is None:
+            layer.flow = next(self._flows)
+        backward = Span(next(self._ids), layer.name, "layer", "backward", start, end, step, layer.layer, None,
+                        layer.outputs, layer.inputs, layer.dtype, 0, 0, self.context)
+        backward.flow = layer.flow
+        backward.layer_span = layer                     # a backward span's forward call
+        backward.parent_span = container
+        return backward
+
+    def _nest_backward(self, backward_of: dict[int, Span], out: list[Span]) -> None:
+        """Give the layers around each backward span a backward span covering it (times, FLOPs,
+        bytes) and make it the parent. Forward layer spans were numbered as their calls ended,
+        so in id order every layer comes after the layers it called."""
+        pending = list(backward_of)
+        while pending:                                  # every enclosing layer gets a backward span
+            layer_id = pending.pop()
+            parent = _enclosing_layer(backward_of[layer_id].layer_span)
+            if parent is not None and parent.id not in backward_of:
+                child = backward_of[layer_id]
+                backward_of[parent.id] = self._backward_span(parent, child.start_ns, child.end_ns, child.step,
+                                                             child.parent_span)
+                out.append(backward_of[parent.id])
+                pending.append(parent.id)
+        for layer_id in sorted(backward_of):
+            parent = _enclosing_layer(backward_of[layer_id].layer_span)
+            if parent is None:
+                continue
+            child, backward = backward_of[layer_id], backward_of[parent.id]
+            if child.start_ns < backward.start_ns:
+                backward.start_ns = child.start_ns
+            if child.end_ns > backward.end_ns:
+                backward.end_ns = child.end_ns
+            backward.flops += child.flops
+            backward.bytes += child.bytes
+            child.parent_span = backward
 
 
 def _nest(raw: list[tuple], spans: list[Span | None]) -> dict[int, Span | None]:

@@ -41,6 +41,7 @@ class Span:
         self.flow: int | None = None
         self.parent_span: Span | None = None     # the enclosing Span object (assembly only)
         self.layer_span: Span | None = None      # the innermost layer span at or above this one
+        #                                          (a backward span: the forward call it belongs to)
 
     @property
     def thread(self) -> int:
