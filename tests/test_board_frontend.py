@@ -64,7 +64,8 @@ def histogram_series(rng, steps=8, spread=1.0) -> list[dict]:
 
 
 def span_columns(steps=3) -> dict:
-    """Layer spans per step: forward through the layers, backward in reverse, then the optimizer."""
+    """Layer spans per step (forward through the layers, backward in reverse, then the
+    optimizer) inside a `train_step` span, as gk.trace records them."""
     rows = []
     t = 0.0
     for step in range(steps):
@@ -74,7 +75,7 @@ def span_columns(steps=3) -> dict:
                 duration = {"features": 2e3, "hidden": 40e3, "classes": 10e3}[layer] * (2 if phase == "backward" else 1)
                 rows.append((f"{layer}.{phase}", layer, phase, step, t, t + duration, "layer"))
                 t += duration + 500
-        rows.append((f"step {step}", None, "forward", step, step_start, t, "step"))
+        rows.append(("train_step", None, None, step, step_start, t, "step"))
         t += 5e3
     names, layers, phases, steps_col, starts, ends, kinds = zip(*rows)
     return {"count": len(rows), "columns": {
@@ -382,7 +383,7 @@ def test_timeline_lanes_zoom_pan_and_hover(board):
     show(board, "timeline")
     state = debug(board)["timeline"]
     lanes = [(lane["layer"], lane["phase"], lane["kind"]) for lane in state["lanes"]]
-    assert lanes[0] == ("step", "forward", "step")
+    assert lanes[0] == ("train_step", "", "step")
     for layer in LAYERS[1:]:
         for phase in ("forward", "backward", "optimizer"):
             assert (layer, phase, "layer") in lanes

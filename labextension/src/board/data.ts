@@ -15,7 +15,7 @@ export interface SpanTable {
   count: number;
   name: string[];
   layer: (string | null)[];
-  phase: string[];
+  phase: (string | null)[];
   kind: string[];
   step: Float64Array;
   start: Float64Array;

@@ -20,7 +20,7 @@ export function formatTick(v: number): string {
       return `${+(v / (suffix === 'k' ? 1e3 : scale)).toPrecision(3)}${suffix}`;
     }
   }
-  return abs !== 0 && abs < 1e-3 ? v.toExponential(1) : String(+v.toPrecision(3));
+  return abs !== 0 && abs < 1e-4 ? v.toExponential(1) : String(+v.toPrecision(3));
 }
 
 /** A duration given in nanoseconds, in the unit that reads best. */

@@ -60,7 +60,8 @@ export class GraphDashboard implements Dashboard {
     const controls = el('div', 'gk-controls');
     controls.append(this.runSelect.node, this.graphSelect.node, this.legend);
     this.node.append(controls, this.message);
-    this.view = new GraphView(this.node, { onSelect: id => this.context.select(id) });
+    // the board selects layers by name (a nested model's node id is `model/layer`)
+    this.view = new GraphView(this.node, { onSelect: id => this.context.select(this.layerName(id)) });
     this.observer.observe(this.view.node, { childList: true, subtree: true, attributeFilter: ['hidden'], attributes: true });
   }
 
@@ -101,6 +102,11 @@ export class GraphDashboard implements Dashboard {
     this.node.remove();
   }
 
+  /** The layer name of graph node `id`. */
+  private layerName(id: string): string {
+    return this.currentGraph()?.nodes.find(node => node.id === id)?.name ?? id;
+  }
+
   private run(): RunData | undefined {
     return this.runs.find(run => run.name === this.runName);
   }
@@ -117,7 +123,15 @@ export class GraphDashboard implements Dashboard {
     setOptions(this.graphSelect.input, [[MODEL, 'Model'], ...opGraphs.map((n): [string, string] => [n, n])], graphName);
     this.graphSelect.node.hidden = !opGraphs.length;
     this.graphName = this.graphSelect.input.value;
-    this.times = run && this.graphName === MODEL ? nodeTimes(run) : new Map();
+    // the drawn layers' times, by node id (a nested model's layer is timed under its own name)
+    const measured = run && this.graphName === MODEL ? nodeTimes(run) : new Map<string, number>();
+    this.times = new Map();
+    for (const node of this.graphName === MODEL ? run?.graph?.nodes ?? [] : []) {
+      const time = measured.get(node.id) ?? measured.get(node.name);
+      if (time !== undefined) {
+        this.times.set(node.id, time);
+      }
+    }
     this.showLegend();
     this.message.textContent = this.runs.length ? '' : 'No run has a model graph (write_graph=True, or trace_export).';
     const graph = this.currentGraph();
@@ -144,8 +158,8 @@ export class GraphDashboard implements Dashboard {
     const max = Math.max(0, ...this.times.values());
     for (const g of Array.from(this.view.node.querySelectorAll('g.node[data-gk-id]'))) {
       const id = g.getAttribute('data-gk-id')!;
-      g.classList.toggle('gk-linked', id === this.selected);
-      const time = this.times.get(id) ?? this.times.get(id.split('/').pop()!);
+      g.classList.toggle('gk-linked', this.selected !== null && this.layerName(id) === this.selected);
+      const time = this.times.get(id);
       const shape = g.querySelector(':scope > polygon, :scope > path');
       if (time === undefined || !max || !shape) {
         continue;
@@ -162,7 +176,8 @@ export class GraphDashboard implements Dashboard {
 
   private placeStats(): void {
     const run = this.run();
-    const rows = run?.spans && this.selected !== null ? layerStats(run.spans, this.selected) : [];
+    const layers = new Set(run?.graph?.nodes.map(node => node.name));
+    const rows = run?.spans && this.selected !== null ? layerStats(run.spans, this.selected, layers) : [];
     if (!rows.length) {
       if (this.stats.isConnected) {
         this.stats.remove();
@@ -186,10 +201,15 @@ export class GraphDashboard implements Dashboard {
       }
       this.stats.replaceChildren(el('div', 'gk-heading', `Spans of ${this.selected}`), table);
     }
+    // right under the layer's properties in the details panel, else under the graph
     const details = this.view.node.querySelector<HTMLElement>('.gk-details');
-    const home = details && !details.hidden ? details : this.node;
-    if (this.stats.parentElement !== home || (home === details && details.lastElementChild !== this.stats)) {
-      home.append(this.stats);
+    const props = details && !details.hidden ? details.querySelector(':scope > .gk-props') : null;
+    if (props) {
+      if (props.nextElementSibling !== this.stats) {
+        props.after(this.stats);
+      }
+    } else if (this.stats.parentElement !== this.node) {
+      this.node.append(this.stats);
     }
   }
 }

@@ -62,6 +62,20 @@ const ticks =
   (_u: uPlot, values: (number | null)[]): string[] =>
     values.map(v => (v == null ? '' : format(v)));
 
+/** Tick spacings of the step axis: whole steps only. */
+const STEP_INCREMENTS = Array.from({ length: 13 * 3 }, (_, i) => [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3));
+
+/** The y axis' width: room for its longest label (uPlot sizes axes before labelling them again). */
+function labelWidth(u: uPlot, values: string[] | null, axisIdx: number): number {
+  const font = u.axes[axisIdx].font;
+  const ctx = u.ctx;
+  ctx.save();
+  ctx.font = (Array.isArray(font) ? font[0] : font) ?? '11px sans-serif';
+  const widest = Math.max(0, ...(values ?? []).map(v => ctx.measureText(v).width));
+  ctx.restore();
+  return Math.ceil(widest / devicePixelRatio) + 16;
+}
+
 const reorder = (values: Float64Array, order: Int32Array | null): Float64Array =>
   order ? Float64Array.from(order, i => values[i]) : values;
 
@@ -247,7 +261,7 @@ export class ScalarChart {
       mode === 'relative'
         ? axis({ size: 30, values: ticks(formatRelative) })
         : mode === 'step'
-          ? axis({ size: 30, values: ticks(formatTick) })
+          ? axis({ size: 30, values: ticks(formatTick), incrs: STEP_INCREMENTS })
           : axis({ size: 30 });
     const options: uPlot.Options = {
       width,
@@ -257,7 +271,7 @@ export class ScalarChart {
         x: { time: mode === 'wall', auto: false, range: () => this.range() },
         y: { distr: this.settings.logY ? 3 : 1 }
       },
-      axes: [xAxis, axis({ size: 48, values: ticks(formatTick) })],
+      axes: [xAxis, axis({ size: labelWidth, values: ticks(formatTick) })],
       series: [
         {},
         { label: 'value', stroke: withAlpha(this.color, 0.35), width: 1, points: { show: false } },

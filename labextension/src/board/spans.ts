@@ -9,15 +9,18 @@ export interface LayerStats {
   count: number;
   totalNs: number;
   meanNs: number;
-  /** Of the time of all layer spans of the run. */
+  /** Of the time of all the run's layer spans (of the layers `among`, when given). */
   share: number;
 }
 
 /** A span's lane: its layer (or, for spans without one, its name). */
 export const laneLayer = (spans: SpanTable, i: number): string => spans.layer[i] ?? spans.name[i];
 
-/** Count, total, mean and share of `layer`'s layer spans per phase, then over all phases. */
-export function layerStats(spans: SpanTable, layer: string): LayerStats[] {
+/**
+ * Count, total, mean and share of `layer`'s layer spans per phase, then over all phases. `among`
+ * limits the layers whose time the share divides by (a model's span contains its layers' spans).
+ */
+export function layerStats(spans: SpanTable, layer: string, among?: ReadonlySet<string>): LayerStats[] {
   let all = 0;
   const byPhase = new Map<string, { count: number; total: number }>();
   for (let i = 0; i < spans.count; i++) {
@@ -25,12 +28,16 @@ export function layerStats(spans: SpanTable, layer: string): LayerStats[] {
       continue;
     }
     const duration = spans.end[i] - spans.start[i];
-    all += duration;
-    if (laneLayer(spans, i) === layer) {
-      const entry = byPhase.get(spans.phase[i]) ?? { count: 0, total: 0 };
+    const name = laneLayer(spans, i);
+    if (!among || among.has(name)) {
+      all += duration;
+    }
+    if (name === layer) {
+      const phase = spans.phase[i] ?? '';
+      const entry = byPhase.get(phase) ?? { count: 0, total: 0 };
       entry.count++;
       entry.total += duration;
-      byPhase.set(spans.phase[i], entry);
+      byPhase.set(phase, entry);
     }
   }
   const row = (phase: string, count: number, total: number): LayerStats => ({
@@ -53,7 +60,8 @@ export function phaseRank(phase: string): number {
   return i < 0 ? PHASES.length : i;
 }
 
-/** One timeline lane: the spans of a layer (or step / op group) in one phase, by start time. */
+/** One timeline lane: the spans of a layer (or of one kind of step span: train_step, data,
+ * callbacks; or of ops) in one phase, by start time. `phase` is "" for spans without one. */
 export interface Lane {
   layer: string;
   phase: string;
@@ -65,18 +73,20 @@ export interface Lane {
 }
 
 /**
- * The lanes of a run: steps first, then one lane per layer and phase (forward, backward,
- * optimizer, ...) in the order layers first ran; op spans share their layer's lane group.
+ * The lanes of a run: step spans first (a lane per name), then one lane per layer and phase
+ * (forward, backward, optimizer, ...) in the order layers first ran, each layer's op lanes after
+ * its layer lanes.
  */
 export function buildLanes(spans: SpanTable): Lane[] {
   const lanes = new Map<string, { layer: string; phase: string; kind: string; list: number[]; first: number }>();
   for (let i = 0; i < spans.count; i++) {
     const kind = spans.kind[i] === 'step' ? 'step' : spans.kind[i] === 'op' ? 'op' : 'layer';
-    const layer = kind === 'step' ? 'step' : laneLayer(spans, i);
-    const k = `${kind}\u0000${layer}\u0000${spans.phase[i]}`;
+    const layer = kind === 'step' ? spans.name[i] : laneLayer(spans, i);
+    const phase = spans.phase[i] ?? '';
+    const k = `${kind}\u0000${layer}\u0000${phase}`;
     let lane = lanes.get(k);
     if (!lane) {
-      lane = { layer, phase: spans.phase[i], kind, list: [], first: spans.start[i] };
+      lane = { layer, phase, kind, list: [], first: spans.start[i] };
       lanes.set(k, lane);
     }
     lane.list.push(i);

@@ -28,7 +28,8 @@ const PHASE_COLORS: Record<string, string> = {
 };
 const ODD_STEP_COLOR = '#cfd8dc';
 
-const phaseColor = (lane: Lane): string => PHASE_COLORS[lane.kind === 'step' ? 'step' : lane.phase] ?? '#bdbdbd';
+const phaseColor = (lane: Lane): string =>
+  PHASE_COLORS[lane.kind === 'step' && !(lane.phase in PHASE_COLORS) ? 'step' : lane.phase] ?? '#bdbdbd';
 
 /** Start times of a lane's spans, ascending (for binary search). */
 function laneStarts(spans: SpanTable, lane: Lane): Float64Array {
@@ -270,7 +271,9 @@ export class TimelineDashboard implements Dashboard {
         ctx.globalAlpha = 1;
       }
       ctx.fillStyle = lane.kind === 'op' ? colors.muted : colors.fg;
-      const label = lane.kind === 'step' ? 'steps' : `${lane.layer} · ${lane.phase}${lane.kind === 'op' ? ' ops' : ''}`;
+      const label = [lane.layer, lane.kind === 'step' ? '' : lane.phase, lane.kind === 'op' ? 'ops' : '']
+        .filter(Boolean)
+        .join(' · ');
       ctx.fillText(fitText(ctx, label, LABEL_WIDTH - 10), 6, top + LANE_HEIGHT / 2);
       ctx.save();
       ctx.beginPath();
@@ -292,11 +295,11 @@ export class TimelineDashboard implements Dashboard {
           continue; // inside a pixel already painted
         }
         const from = Math.max(x0, drawnTo);
-        ctx.fillStyle = lane.kind === 'step' && spans.step[i] % 2 ? ODD_STEP_COLOR : color;
+        ctx.fillStyle = color === PHASE_COLORS.step && spans.step[i] % 2 ? ODD_STEP_COLOR : color;
         ctx.fillRect(from, top + 2, x1 - from, LANE_HEIGHT - 4);
         if (x1 - x0 > 48) {
           ctx.fillStyle = '#000000';
-          const text = lane.kind === 'step' ? `step ${spans.step[i]}` : spans.name[i];
+          const text = lane.kind === 'step' && Number.isFinite(spans.step[i]) ? `${spans.name[i]} ${spans.step[i]}` : spans.name[i];
           const left = Math.max(x0, LABEL_WIDTH) + 3;
           ctx.fillText(fitText(ctx, text, x1 - left - 3), left, top + LANE_HEIGHT / 2);
         }
@@ -438,7 +441,7 @@ export class TimelineDashboard implements Dashboard {
     const i = hit.span;
     const lines = [
       spans.name[i],
-      `${spans.kind[i]} · ${spans.phase[i]}${spans.layer[i] ? ` · layer ${spans.layer[i]}` : ''}`,
+      [spans.kind[i], spans.phase[i], spans.layer[i] ? `layer ${spans.layer[i]}` : ''].filter(Boolean).join(' · '),
       `duration ${formatDuration(spans.end[i] - spans.start[i])}`,
       Number.isFinite(spans.step[i]) ? `step ${spans.step[i]}` : ''
     ];

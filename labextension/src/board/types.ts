@@ -50,7 +50,7 @@ export interface SpanColumnsJson {
   columns: {
     name: string[];
     layer: (string | null)[];
-    phase: string[];
+    phase: (string | null)[];
     step: NumericArray;
     start_ns: NumericArray;
     end_ns: NumericArray;
