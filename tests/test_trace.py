@@ -296,9 +296,13 @@ def test_flop_estimates():
     assert estimate_flops("conv", [(2, 3)], [(2, 3)]) == 6          # malformed: elementwise
 
 
-def test_bad_level_is_refused():
+def test_bad_level_is_refused_and_a_trace_records_once():
     with pytest.raises(ValueError, match="level"):
         gk.trace(level="kernel")
+    with gk.trace() as tr:
+        pass
+    with pytest.raises(RuntimeError, match="records once"):
+        tr.start()
 
 
 # ------------------------------------------------------------------ TensorFlow's trace API

@@ -84,11 +84,10 @@ def _nbytes(shapes: Iterable[tuple], itemsize: int) -> int:
 class SpanAssembler:
     """Builds the spans of one trace, batch by batch of raw records (ids keep counting)."""
 
-    def __init__(self, level: str, thread: int, thread_name: str, backend: str, device: str,
-                 first_id: int = 1) -> None:
+    def __init__(self, level: str, thread: int, thread_name: str, backend: str, device: str) -> None:
         self.level = level
         self.context = (thread, thread_name, backend, device)
-        self._ids = itertools.count(first_id)
+        self._ids = itertools.count(1)
         self._flows = itertools.count(1)
 
     def assemble(self, raw: list[tuple]) -> list[Span]:

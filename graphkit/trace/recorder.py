@@ -97,14 +97,14 @@ class Trace:
 
     def start(self) -> "Trace":
         """Start recording (what entering the ``with`` block does)."""
-        if self._active:
-            raise RuntimeError("gk.trace: this trace is already recording.")
+        if self._assembler is not None:
+            raise RuntimeError("gk.trace: a trace records once; make a new gk.trace() to record again.")
         thread = threading.current_thread()
         ops = PROCESS.ops
         backend, device = backend_and_device(ops)
         self._assembler = assemble.SpanAssembler(
             level=self.level, thread=threading.get_native_id(), thread_name=thread.name, backend=backend,
-            device=device, first_id=len(self.spans) + 1)
+            device=device)
         self._ident = _get_ident()
         self._sync = span_end_clock(ops)
         self._handlers = (
