@@ -152,25 +152,27 @@ class SpanAssembler:
                     shapes, _dtype_name(dtype), 4 * size, 3 * size * (0 if dtype is None else dtype.itemsize),
                     self.context)
 
-    def _ops(self, raw: list[tuple], containers: dict[int, Span | None], steps: dict[int, Span]) -> list[Span]:
+    def _ops(self, raw: list[tuple], containers: list[Span | None], steps: dict[int, Span]) -> list[Span]:
         """Account for every primitive record: FLOPs into its layers and step, backward spans of
         layer calls; returns the backward layer spans and, at level ``"op"``, the op spans."""
         keep_ops = self.level == "op"
         forward_by_inputs: dict[int, tuple] = {}   # id(inputs) -> (op, owner, costs, inputs, dtype)
         backward_of: dict[int, Span] = {}          # forward layer span id -> its backward span
         out: list[Span] = []
-        for position, record in enumerate(raw):
+        for record, container in zip(raw, containers):
             if record[0] != PRIM:
                 continue
             _, prim, inputs_id, start, end, phase, step, inputs, outputs, dtype = record
             name = prim.name
-            container = containers[position]
             if phase == "forward":
                 owner = None if container is None else container.layer_span
                 costs = _costs(name, inputs, outputs, dtype)
                 flops = costs[0]
                 forward_by_inputs[inputs_id] = (name, owner, costs, inputs, dtype)
-                _add_flops(owner, flops)
+                layer = owner
+                while layer is not None and layer.kind == "layer":     # into the layer and those around it
+                    layer.flops += flops
+                    layer = layer.parent_span
                 if keep_ops:
                     span = Span(next(self._ids), name, "op", phase, start, end, step, None, name, inputs, outputs,
                                 _dtype_name(dtype), flops, costs[2], self.context)
@@ -249,15 +251,16 @@ class SpanAssembler:
             child.parent_span = backward
 
 
-def _nest(raw: list[tuple], spans: list[Span | None]) -> dict[int, Span | None]:
+def _nest(raw: list[tuple], spans: list[Span | None]) -> list[Span | None]:
     """Set ``parent_span`` and ``layer_span`` of the spans of non-primitive records and return the
-    innermost of them around each primitive record (by position), in one backward scan.
+    innermost of them around each primitive record (by position; None for the others), in one
+    backward scan.
 
     Records arrive as their spans end (one thread), so scanning backwards every span that
     ended later and started no later than a span encloses it, and the innermost such is the
     one ending first; one that started later ran after it (and after every earlier record).
     """
-    around: dict[int, Span | None] = {}
+    around: list[Span | None] = [None] * len(raw)
     stack: list[Span] = []
     for position in range(len(raw) - 1, -1, -1):
         start = raw[position][3] if raw[position][0] == PRIM else spans[position].start_ns
@@ -277,13 +280,6 @@ def _nest(raw: list[tuple], spans: list[Span | None]) -> dict[int, Span | None]:
 def _enclosing_layer(span: Span) -> Span | None:
     parent = span.parent_span
     return parent.layer_span if parent is not None else None
-
-
-def _add_flops(layer: Span | None, flops: int) -> None:
-    """Add ``flops`` to ``layer`` and the layers around it."""
-    while layer is not None and layer.kind == "layer":
-        layer.flops += flops
-        layer = layer.parent_span
 
 
 _START = attrgetter("start_ns")
