@@ -563,3 +563,50 @@ def test_axis_modes_and_log_scale(board):
     log = chart_debug(board, "validation", "epoch_loss")
     assert log["logY"] and log["fullRange"] == [0, 294]
     assert 0 < log["yRange"][0] < log["yRange"][1]  # non-positive values are left out
+
+
+BOARD_MIME = "application/vnd.graphkit.board+json"
+
+
+def test_saved_notebook_shows_the_board_in_jupyterlab_without_a_kernel(browser, tmp_path):
+    """JupyterLab's extension draws a saved `application/vnd.graphkit.board+json` output (safe
+    renderer, rank 0) on a server that has no kernel to start."""
+    pytest.importorskip("jupyterlab")
+    import nbformat
+    from lab_server import LabServer
+    from test_lab_browser import _labextension_installed, _open_notebook
+    require(_labextension_installed(), "the graphkit-nn labextension is not installed (make test builds it)")
+
+    payload = fixture_payload()
+    del payload["runs"][0]["scalars"]["batch_loss"]  # a notebook-sized payload
+    output = nbformat.v4.new_output("display_data", data={BOARD_MIME: payload, "text/plain": "<board>"})
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("board", outputs=[output])])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    nbformat.write(notebook, str(root / "board.ipynb"))  # untrusted: only safe renderers draw it
+
+    server = LabServer(str(root), str(tmp_path),
+                       extra_args=("--KernelSpecManager.ensure_native_kernel=False",
+                                   "--KernelSpecManager.allowed_kernelspecs=graphkit-no-such-kernel"))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        _open_notebook(page, server, "board.ipynb")
+        page.locator(".jp-Dialog button", has_text="No Kernel").click(timeout=180_000)
+        board = page.locator(f'.jp-OutputArea-output[data-mime-type="{BOARD_MIME}"] div.gk-board[data-state=ready]')
+        board.wait_for(timeout=180_000)
+        board.locator("div.gk-chart[data-run][data-tag] canvas").first.wait_for(timeout=WAIT_MS)
+        assert board.locator("div.gk-chart[data-run][data-tag]").count() == 2
+        board.locator("button.gk-board-tab[data-tab=graph]").click()
+        board.locator('g.node[data-gk-id="hidden"]').click(timeout=WAIT_MS)
+        assert board.get_attribute("data-selected-layer") == "hidden"
+        assert server.api("kernels") == []
+    except Exception:
+        print(server.log())
+        raise
+    finally:
+        page.close()
+        server.stop()
+    assert not errors, errors

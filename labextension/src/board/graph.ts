@@ -168,6 +168,7 @@ export class GraphDashboard implements Dashboard {
       shape.setAttribute('fill', fill);
       for (const text of Array.from(g.querySelectorAll('text'))) {
         text.setAttribute('fill', textOn(fill));
+        text.removeAttribute('fill-opacity'); // the theme's translucent text colours
       }
       g.setAttribute('data-gk-timed', '');
     }
