@@ -3,7 +3,7 @@
  * (`data-selected-layer` on the root) and, when a server is given, live refresh that keeps every
  * dashboard's zoom and selection.
  */
-import type { BoardContext, Dashboard } from './dashboard';
+import type { BoardContext } from './dashboard';
 import { decodePayload, type BoardData } from './data';
 import { button, el } from './dom';
 import { GraphDashboard } from './graph';
@@ -39,7 +39,12 @@ export class Board {
   private status = el('span', 'gk-board-status');
   private message = el('div', 'gk-board-message');
   private tabs = new Map<TabName, HTMLButtonElement>();
-  readonly dashboards: Record<TabName, Dashboard>;
+  readonly dashboards: {
+    scalars: ScalarsDashboard;
+    graph: GraphDashboard;
+    timeline: TimelineDashboard;
+    histograms: HistogramsDashboard;
+  };
   private active: TabName = 'scalars';
   private colors: BoardColors | null = null;
   private runIndex = new Map<string, number>();
@@ -70,12 +75,7 @@ export class Board {
 
     const context: BoardContext = {
       colors: () => (this.colors ??= boardColors(this.root)),
-      runColor: name => {
-        if (!this.runIndex.has(name)) {
-          this.runIndex.set(name, this.runIndex.size);
-        }
-        return runColor(this.runIndex.get(name)!);
-      },
+      runColor: name => runColor(this.runIndex.get(name) ?? 0),
       select: layer => this.select(layer)
     };
     this.dashboards = {
@@ -110,6 +110,7 @@ export class Board {
     }
     this.token = payload.token ?? this.token;
     this.title.textContent = data.title;
+    // a run keeps its colour while the board lives, whatever runs come and go
     for (const run of data.runs) {
       if (!this.runIndex.has(run.name)) {
         this.runIndex.set(run.name, this.runIndex.size);

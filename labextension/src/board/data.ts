@@ -1,6 +1,6 @@
 /** The payload decoded once into typed arrays: what the dashboards draw from. */
 import { decodeNumeric } from './arrays';
-import type { BoardGraph, BoardPayload, HistogramJson, SpanColumnsJson, TextJson } from './types';
+import type { BoardGraph, BoardPayload, HistogramJson, SpanColumnsJson } from './types';
 
 /** One scalar tag of one run. `reducedFrom` is the original point count when Python reduced it. */
 export interface ScalarSeries {
@@ -26,7 +26,6 @@ export interface RunData {
   name: string;
   scalars: Map<string, ScalarSeries>;
   histograms: Map<string, HistogramJson[]>;
-  text: Map<string, TextJson[]>;
   graph: BoardGraph | null;
   spans: SpanTable | null;
 }
@@ -82,7 +81,6 @@ export function decodePayload(payload: BoardPayload): BoardData {
       name: run.name,
       scalars,
       histograms: new Map(Object.entries(run.histograms ?? {})),
-      text: new Map(Object.entries(run.text ?? {})),
       graph: run.graph ?? null,
       spans: run.spans ? decodeSpans(run.spans, run.name) : null
     };

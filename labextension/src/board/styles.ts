@@ -117,8 +117,9 @@ const CSS = `
 }
 .gk-timeline-view.gk-dragging { cursor: grabbing; }
 .gk-timeline-view canvas { display: block; }
+.gk-dashboard[data-dashboard='timeline'] { position: relative; }
 .gk-tooltip {
-  position: fixed; z-index: 1000; pointer-events: none; padding: 4px 6px; font-size: 12px;
+  position: absolute; z-index: 1000; pointer-events: none; padding: 4px 6px; font-size: 12px;
   font-family: var(--gkb-mono); white-space: pre; color: var(--gkb-fg); background: var(--gkb-panel);
   border: 1px solid var(--gkb-border); border-radius: 3px; box-shadow: 0 2px 6px rgba(0, 0, 0, 0.25);
 }

@@ -447,7 +447,8 @@ export class TimelineDashboard implements Dashboard {
     ];
     this.tooltip.textContent = lines.filter(Boolean).join('\n');
     this.tooltip.hidden = false;
-    this.tooltip.style.left = `${event.clientX + 12}px`;
-    this.tooltip.style.top = `${event.clientY + 12}px`;
+    const origin = this.node.getBoundingClientRect();
+    this.tooltip.style.left = `${event.clientX - origin.left + 12}px`;
+    this.tooltip.style.top = `${event.clientY - origin.top + 12}px`;
   }
 }
