@@ -119,12 +119,14 @@ def built(layer, shape):
 
 
 @pytest.mark.parametrize("layer,shape,formula,count", [
-    (L.Dense(64), (None, 784), "784 × 64 + 64 = 50,240", 784 * 64 + 64),
-    (L.Dense(10, use_bias=False), (None, 64), "64 × 10 = 640", 640),
-    (L.Conv2D(32, 3), (None, 28, 28, 16), "3 × 3 × 16 × 32 + 32 = 4,640", 3 * 3 * 16 * 32 + 32),
-    (L.BatchNormalization(), (None, 64), "64 + 64 + 64 + 64 = 256", 4 * 64),
-    (L.Embedding(10000, 64), (None, 12), "10,000 × 64 = 640,000", 10000 * 64),
-    (L.LSTM(128), (None, 10, 64), "64 × 512 + 128 × 512 + 512 = 98,816", 64 * 512 + 128 * 512 + 512),
+    (L.Dense(64), (None, 784), "kernel 784×64 + bias 64 = 50,240", 784 * 64 + 64),
+    (L.Dense(10, use_bias=False), (None, 64), "kernel 64×10 = 640", 640),
+    (L.Conv2D(32, 3), (None, 28, 28, 16), "kernel 3×3×16×32 + bias 32 = 4,640", 3 * 3 * 16 * 32 + 32),
+    (L.BatchNormalization(), (None, 4),
+     "gamma 4 + beta 4 = 8 trainable; moving_mean 4 + moving_variance 4 = 8 non-trainable; total 16", 16),
+    (L.Embedding(10000, 64), (None, 12), "embeddings 10,000×64 = 640,000", 10000 * 64),
+    (L.LSTM(128), (None, 10, 64), "kernel 64×512 + recurrent_kernel 128×512 + bias 512 = 98,816",
+     64 * 512 + 128 * 512 + 512),
 ])
 def test_parameter_formula(layer, shape, formula, count):
     layer = built(layer, shape)
@@ -138,7 +140,13 @@ def test_formula_is_null_without_weights():
     graph = model_graph(examples.small_resnet())
     assert all((n["formula"] is None) == (n["params"] == 0) for n in graph["nodes"])
     dense = [n["formula"] for n in graph["nodes"] if n["class_name"] == "Dense"]
-    assert dense == ["64 × 256 + 256 = 16,640", "256 × 10 + 10 = 2,570"]
+    assert dense == ["kernel 64×256 + bias 256 = 16,640", "kernel 256×10 + bias 10 = 2,570"]
+
+
+def test_formula_of_a_frozen_layer():
+    layer = built(L.Dense(3), (None, 2))
+    layer.trainable = False
+    assert param_formula(layer) == "kernel 2×3 + bias 3 = 9 non-trainable"
 
 
 # ------------------------------------------------------------------------------- weights

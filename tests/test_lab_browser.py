@@ -109,7 +109,7 @@ def test_live_builder_and_saved_notebook_in_jupyterlab(browser, tmp_path):
         hidden.click()
         formula = widget.locator(".gk-details .gk-formula")
         formula.wait_for(timeout=WAIT_MS)
-        assert formula.text_content().strip() == "784 × 64 + 64 = 50,240"
+        assert formula.text_content().strip() == "kernel 784×64 + bias 64 = 50,240"
 
         # --- the model's own output is drawn by the MIME renderer (no graphviz in the kernel)
         mime_view = _output(page, GRAPH_MIME).first.locator(".gk-graph-view")
@@ -152,7 +152,7 @@ def test_live_builder_and_saved_notebook_in_jupyterlab(browser, tmp_path):
         mime_view.locator('g.node[data-gk-id="hidden"]').click()
         formula = mime_view.locator(".gk-details .gk-formula")
         formula.wait_for(timeout=WAIT_MS)
-        assert formula.text_content().strip() == "784 × 64 + 64 = 50,240"
+        assert formula.text_content().strip() == "kernel 784×64 + bias 64 = 50,240"
         assert server.api("kernels") == []
     except Exception:
         print(server.log())

@@ -119,7 +119,7 @@ def test_each_layer_call_sends_one_delta(make_view):
     nodes = by_id(delta["nodes"])
     assert set(nodes) == {"hidden", "img"}
     assert nodes["hidden"]["status"] == "pending" and nodes["hidden"]["params"] == 50240
-    assert nodes["hidden"]["formula"] == "784 × 64 + 64 = 50,240" and nodes["hidden"]["output_shape"] == "(None, 64)"
+    assert nodes["hidden"]["formula"] == "kernel 784×64 + bias 64 = 50,240" and nodes["hidden"]["output_shape"] == "(None, 64)"
     assert delta["edges"] == [{"source": "img", "target": "hidden", "label": "(None, 784)", "status": "pending"}]
     assert delta["total_params"] == 50240
     y = L.Dense(10, name="logits")(L.Dropout(0.5, name="drop")(h))

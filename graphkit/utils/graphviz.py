@@ -6,13 +6,14 @@ Pure Python around a subprocess; no pydot or graphviz Python package. When ``dot
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 
 from ..saving.archive import atomic_write
 
 __all__ = ["GraphvizNotFoundError", "GraphvizError", "find_dot", "have_dot", "render", "write_rendered",
-           "RENDERED_FORMATS", "DOT_FORMATS"]
+           "sized_svg", "RENDERED_FORMATS", "DOT_FORMATS"]
 
 RENDERED_FORMATS = ("svg", "png", "pdf")
 DOT_FORMATS = ("dot", "gv")
@@ -45,7 +46,8 @@ def missing_dot_message(target: str | None = None) -> str:
 
 
 def render(source: str, fmt: str = "svg", target: str | None = None) -> bytes:
-    """``source`` (DOT text) rendered by ``dot -T<fmt>``; raises GraphvizNotFoundError/GraphvizError."""
+    """``source`` (DOT text) rendered by ``dot -T<fmt>`` (an SVG sized by :func:`sized_svg`);
+    raises GraphvizNotFoundError/GraphvizError."""
     dot = find_dot()
     if dot is None:
         raise GraphvizNotFoundError(missing_dot_message(target))
@@ -57,7 +59,46 @@ def render(source: str, fmt: str = "svg", target: str | None = None) -> bytes:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GraphvizError(f"graphviz's `dot -T{fmt}` failed{' for ' + repr(target) if target else ''}: "
                             f"{message[-1] if message else 'exit status ' + str(done.returncode)}")
-    return done.stdout
+    return sized_svg(done.stdout.decode("utf-8")).encode("utf-8") if fmt == "svg" else done.stdout
+
+
+_SVG_TAG = re.compile(r"<svg\b[^>]*>")
+_GRAPH_TRANSFORM = re.compile(r'<g\b[^>]*\bclass="graph"[^>]*\btransform="([^"]*)"')
+_PAGE_POLYGON = re.compile(r'<polygon\b[^>]*\bpoints="([^"]*)"')
+_NUMBER = r"(-?[\d.]+(?:e-?\d+)?)"
+_SCALE = re.compile(rf"scale\(\s*{_NUMBER}(?:[\s,]+{_NUMBER})?\s*\)")
+_TRANSLATE = re.compile(rf"translate\(\s*{_NUMBER}(?:[\s,]+{_NUMBER})?\s*\)")
+_ROTATE = re.compile(rf"rotate\(\s*{_NUMBER}")
+_SIZE_ATTRIBUTES = re.compile(r'\s(?:width|height|viewBox)="[^"]*"')
+
+
+def sized_svg(svg: str) -> str:
+    """graphviz's SVG with ``viewBox`` set to the drawing's real extent and ``width``/``height``
+    to that extent in px (graphviz's units at the graph's ``dpi``: 1 pt = dpi/72 px).
+
+    graphviz scales the drawing by dpi/72 (``scale(1.33)`` at dpi 96) but some versions (2.43)
+    leave the viewBox unscaled and every version writes the size in pt, so the picture came out
+    clipped at the right and bottom, or a third too large. The extent is the page's background
+    polygon (drawn first in every graphviz SVG) mapped through the graph's transform. An SVG
+    without those pieces (or rotated by ``landscape``) is returned as it is."""
+    tag = _SVG_TAG.search(svg)
+    transform = _GRAPH_TRANSFORM.search(svg, tag.end()) if tag else None
+    page = _PAGE_POLYGON.search(svg, transform.end()) if transform else None
+    if page is None or float((_ROTATE.search(transform.group(1)) or [0, 0])[1]):
+        return svg
+    scale = _SCALE.search(transform.group(1))
+    translate = _TRANSLATE.search(transform.group(1))
+    sx = float(scale.group(1)) if scale else 1.0
+    sy = float(scale.group(2) or scale.group(1)) if scale else 1.0
+    tx = float(translate.group(1)) if translate else 0.0
+    ty = float(translate.group(2) or 0) if translate else 0.0
+    points = [tuple(map(float, pair.split(","))) for pair in page.group(1).split()]
+    xs = [sx * (x + tx) for x, _ in points]
+    ys = [sy * (y + ty) for _, y in points]
+    left, top, width, height = min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
+    sized = (_SIZE_ATTRIBUTES.sub("", tag.group(0))[:-1].rstrip() +
+             f' width="{width:.2f}px" height="{height:.2f}px" viewBox="{left:.2f} {top:.2f} {width:.2f} {height:.2f}">')
+    return svg[:tag.start()] + sized + svg[tag.end():]
 
 
 def write_atomic(path: str, data: bytes) -> None:

@@ -30,16 +30,33 @@ def param_counts(layer) -> tuple[int, int]:
 
 
 def param_formula(layer) -> str | None:
-    """How the parameter count adds up, one term per weight: ``784 × 64 + 64 = 50,240``
+    """How the parameter count adds up, one labelled term per weight:
+    ``kernel 784×64 + bias 64 = 50,240``; a layer with both kinds splits them:
+    ``gamma 4 + beta 4 = 8 trainable; moving_mean 4 + moving_variance 4 = 8 non-trainable; total 16``
     (None when the layer has no weights)."""
-    return _formula(unique_weights(layer))
+    return _formula(layer, unique_weights(layer))
 
 
-def _formula(weights: list) -> str | None:
-    if not weights:
-        return None
-    terms = [" × ".join(f"{d:,}" for d in w.shape) or "1" for w in weights]
+def _weight_name(layer, weight) -> str:
+    """The weight's name without its layer's prefix (``kernel`` for ``dense/kernel``)."""
+    prefix = f"{layer.name}/"
+    return weight.name[len(prefix):] if weight.name.startswith(prefix) else weight.name
+
+
+def _sum(layer, weights: list) -> str:
+    terms = (f"{_weight_name(layer, w)} {'×'.join(f'{d:,}' for d in w.shape) or '1'}" for w in weights)
     return f"{' + '.join(terms)} = {param_count(weights):,}"
+
+
+def _formula(layer, weights: list) -> str | None:
+    trainable = [w for w in weights if w.trainable]
+    frozen = [w for w in weights if not w.trainable]
+    if trainable and frozen:
+        return (f"{_sum(layer, trainable)} trainable; {_sum(layer, frozen)} non-trainable; "
+                f"total {param_count(weights):,}")
+    if frozen:
+        return f"{_sum(layer, frozen)} non-trainable"
+    return _sum(layer, trainable) if trainable else None
 
 
 def _number(value: Any) -> float | None:
@@ -52,12 +69,10 @@ def weight_stats(layer) -> list[dict] | None:
     statistics are None for empty or non-finite values)."""
     if not getattr(layer, "built", True):
         return None
-    prefix = f"{layer.name}/"
     stats = []
     for w in unique_weights(layer):
         values = numpy.asarray(w.numpy(), dtype=numpy.float64)
-        name = w.name[len(prefix):] if w.name.startswith(prefix) else w.name
-        entry = {"name": name, "shape": list(w.shape), "trainable": bool(w.trainable)}
+        entry = {"name": _weight_name(layer, w), "shape": list(w.shape), "trainable": bool(w.trainable)}
         if values.size:
             entry.update(mean=_number(values.mean()), std=_number(values.std()), min=_number(values.min()),
                          max=_number(values.max()))
@@ -119,7 +134,7 @@ def layer_node(layer, node_id: str, calls: list, group: str | None = None, statu
         "status": status,
         "input_shapes": _distinct(call_inputs(n) for n in calls if not n.is_input),
         "output_shape": _output_shape(layer, calls), "dtype": _dtype(layer, calls),
-        "params": param_count(weights), "trainable": bool(layer.trainable), "formula": _formula(weights),
+        "params": param_count(weights), "trainable": bool(layer.trainable), "formula": _formula(layer, weights),
         "activation": activation_name(layer), "config": _config(layer), "error": None,
         "weights": weight_stats(layer) if with_weights else None,
     }
