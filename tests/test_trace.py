@@ -239,6 +239,31 @@ def test_logdir_spans_file_is_appended_at_each_epoch_end(tmp_path):
     assert all(set(line) == set(gk.trace.FIELDS) for line in on_disk)
 
 
+def _manual_loop_spans(steps):
+    model = _model()
+    x, y = _data(8)
+    optimizer = gk.optimizers.SGD(0.01)
+    with gk.trace(level="op") as tr:
+        for _ in range(steps):
+            with gk.GradientTape() as tape:
+                loss = gk.ops.mean(gk.ops.square(model(x) - y))
+            optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+    return [(s.name, s.kind, s.phase, s.layer, s.flops, s.parent is None) for s in tr.spans]
+
+
+def test_many_waiting_records_are_assembled_between_steps(monkeypatch):
+    whole = _manual_loop_spans(6)
+    gk.utils.clear_session()
+    monkeypatch.setattr(gk.trace.recorder, "FLUSH_RECORDS", 10)    # a flush after every update
+    flushes = []
+    flush = gk.trace.Trace.flush
+    monkeypatch.setattr(gk.trace.Trace, "flush", lambda self: flushes.append(len(self._raw)) or flush(self))
+    assert _manual_loop_spans(6) == whole
+    assert len(flushes) == 7 and all(n >= 10 for n in flushes[:6])          # six updates and the end
+    backward = [row for row in whole if row[2] == "backward" and row[1] == "op" and row[0] == "dense"]
+    assert len(backward) == 12 and {row[3] for row in backward} == {"hidden", "out"}
+
+
 # ------------------------------------------------------------------ CuPy clock
 class _FakeStream:
     def __init__(self, log):

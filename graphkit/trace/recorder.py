@@ -8,8 +8,8 @@
 While the block runs the tracer subscribes to graphkit's events (:mod:`graphkit.events`) and
 keeps only those of the thread that opened it, as small raw records (times, shapes, ids); the
 records become :class:`Span` objects (:mod:`graphkit.trace.assemble`) at each training epoch's
-end and when the block ends, and with ``logdir`` are appended to ``<logdir>/graphkit-spans.jsonl``
-then. Level ``"layer"`` keeps layer, optimizer and step spans; ``"op"`` adds a span per primitive
+end, when many are waiting (see ``FLUSH_RECORDS``) and when the block ends, and with ``logdir``
+are appended to ``<logdir>/graphkit-spans.jsonl`` then. Level ``"layer"`` keeps layer, optimizer and step spans; ``"op"`` adds a span per primitive
 call. Both listen to primitive calls: backward work is attributed to layers through them.
 """
 from __future__ import annotations
@@ -28,6 +28,9 @@ from .device import backend_and_device, span_end_clock
 from .spans import Span
 
 LEVELS = ("layer", "op")
+# Records are also turned into spans once this many wait, at the next point where no span is
+# open: a training step's end, or an optimizer update outside fit (after its step's backward).
+FLUSH_RECORDS = 1 << 16
 _clock = time.perf_counter_ns
 _get_ident = threading.get_ident
 
@@ -192,6 +195,8 @@ class Trace:
         if self._sync is not None:
             end = self._sync()
         self._raw.append((assemble.OPTIMIZER, optimizer, start, end, self._step, variables))
+        if self._step is None and len(self._raw) >= FLUSH_RECORDS:    # a long hand-written loop
+            self.flush()
 
     # ------------------------------------------------------------ training steps
     def _subscribe_tails(self, on: bool) -> None:
@@ -239,6 +244,8 @@ class Trace:
         now = _clock()
         self._raw.append((assemble.STEP, "train_step", None, self._step_start, now, self._step))
         self._batch_end = now
+        if len(self._raw) >= FLUSH_RECORDS:                            # a long epoch
+            self.flush()
         if not self._tails_on:
             self._last_batch_end = now
             self._step = None
