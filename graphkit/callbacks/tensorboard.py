@@ -201,7 +201,7 @@ class TensorBoard(Callback):
         train_logs = {k: v for k, v in logs.items() if not k.startswith("val_")}
         val_logs = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
         learning_rate = getattr(getattr(self.model, "optimizer", None), "learning_rate", None)
-        if learning_rate is not None and not callable(learning_rate):
+        if learning_rate is not None:       # the rate of the next update (a schedule evaluated)
             train_logs["learning_rate"] = float(to_host_scalar(learning_rate))
         if self.write_steps_per_second:
             elapsed = max(1e-9, time.time() - self._epoch_start_time)

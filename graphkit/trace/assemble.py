@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import gc
 import itertools
-from operator import attrgetter
 from math import prod
+from operator import attrgetter
 from typing import Iterable
-
-import numpy
 
 from .flops import estimate_flops
 from .spans import Span

@@ -9,8 +9,9 @@ While the block runs the tracer subscribes to graphkit's events (:mod:`graphkit.
 keeps only those of the thread that opened it, as small raw records (times, shapes, ids); the
 records become :class:`Span` objects (:mod:`graphkit.trace.assemble`) at each training epoch's
 end, when many are waiting (see ``FLUSH_RECORDS``) and when the block ends, and with ``logdir``
-are appended to ``<logdir>/graphkit-spans.jsonl`` then. Level ``"layer"`` keeps layer, optimizer and step spans; ``"op"`` adds a span per primitive
-call. Both listen to primitive calls: backward work is attributed to layers through them.
+are appended to ``<logdir>/graphkit-spans.jsonl`` then. Level ``"layer"`` keeps layer,
+optimizer and step spans; ``"op"`` adds a span per primitive call. Both listen to primitive
+calls: backward work is attributed to layers through them.
 """
 from __future__ import annotations
 
