@@ -237,9 +237,35 @@ def test_render_files(tmp_path, ext, magic):
 def test_inline_svg_display():
     plot = gk.utils.plot_model(examples.mlp())
     bundle = plot._repr_mimebundle_()
-    assert "<svg" in bundle["image/svg+xml"] and bundle["text/plain"] == plot.source
+    assert "<svg" in bundle["image/svg+xml"] and bundle["text/vnd.graphviz"] == plot.source
     assert plot._repr_svg_() == bundle["image/svg+xml"]
-    assert "image/svg+xml" in gk.utils.model_to_dot(examples.mlp())._repr_mimebundle_()
+    # front ends without graphkit's extension show the HTML: the picture, scaled to fit
+    assert bundle["text/html"].count("<svg") == 1 and "max-width:100%" in bundle["text/html"]
+    assert_no_raw_dot(bundle)
+    dot_bundle = gk.utils.model_to_dot(examples.mlp())._repr_mimebundle_()
+    assert "image/svg+xml" in dot_bundle
+    assert_no_raw_dot(dot_bundle)
+
+
+def assert_no_raw_dot(bundle):
+    """What a front end shows (text or HTML) is never the DOT source."""
+    for mime in ("text/plain", "text/html"):
+        assert "digraph" not in bundle[mime] and not edges(bundle[mime]) and "[label=<" not in bundle[mime], mime
+
+
+def test_picture_carries_layer_details():
+    model = examples.conv_autoencoder()
+    plot = gk.utils.plot_model(model, show_shapes=True)
+    graph = plot._repr_mimebundle_()["application/vnd.graphkit.graph+json"]
+    # one node per DOT node, same ids (the front end finds them by graphviz title)
+    assert [n["id"] for n in graph["nodes"]] == node_ids(plot.source)
+    encoder = next(n for n in graph["nodes"] if n["id"] == "encoder")
+    assert encoder["class_name"] == "Functional" and encoder["params"] == model.get_layer("encoder").count_params()
+    nested = gk.utils.plot_model(model, expand_nested=True)
+    conv = next(n for n in nested.nodes if n["class_name"] == "Conv2D")
+    assert conv["id"].startswith("encoder/") and conv["group"] == "encoder"
+    assert conv["formula"].startswith("kernel 3×3×") and conv["weights"][0]["name"] == "kernel"
+    assert [n["id"] for n in nested.nodes] == node_ids(nested.source)
 
 
 def test_write_dot_file(tmp_path):
@@ -267,11 +293,15 @@ def test_missing_dot(tmp_path, monkeypatch):
         ".dot file.")
     assert info.value.__context__ is None  # one error, raised by plot_model itself
     assert os.listdir(tmp_path) == []
-    # the notebook still gets the graph (as DOT text), and .dot files still work
+    # the notebook still gets the graph (laid out by the extension), and .dot files still work
     plot = gk.utils.plot_model(examples.mlp())
     bundle = plot._repr_mimebundle_()
     assert "image/svg+xml" not in bundle and bundle["text/vnd.graphviz"] == plot.source
     assert plot._repr_svg_() is None
+    # without the extension: the summary and what to install, never the DOT source
+    assert_no_raw_dot(bundle)
+    assert 'Model: "mnist_model"' in bundle["text/html"] and "install graphviz" in bundle["text/html"]
+    assert "graphkit in the Jupyter server" in bundle["text/html"]
     # ... and the graph MIME, which JupyterLab's extension lays out with its WASM graphviz
     graph = bundle["application/vnd.graphkit.graph+json"]
     assert graph["dot"] == plot.source and graph["format"] == "graphkit.graph"

@@ -13,7 +13,7 @@ import subprocess
 from ..saving.archive import atomic_write
 
 __all__ = ["GraphvizNotFoundError", "GraphvizError", "find_dot", "have_dot", "render", "write_rendered",
-           "sized_svg", "RENDERED_FORMATS", "DOT_FORMATS"]
+           "sized_svg", "svg_html", "NO_PICTURE_HINT", "RENDERED_FORMATS", "DOT_FORMATS"]
 
 RENDERED_FORMATS = ("svg", "png", "pdf")
 DOT_FORMATS = ("dot", "gv")
@@ -99,6 +99,20 @@ def sized_svg(svg: str) -> str:
     sized = (_SIZE_ATTRIBUTES.sub("", tag.group(0))[:-1].rstrip() +
              f' width="{width:.2f}px" height="{height:.2f}px" viewBox="{left:.2f} {top:.2f} {width:.2f} {height:.2f}">')
     return svg[:tag.start()] + sized + svg[tag.end():]
+
+
+NO_PICTURE_HINT = (
+    "To see the graph here, install graphviz's `dot` program in the kernel's environment "
+    "(`apt-get install graphviz`, `brew install graphviz` or `conda install graphviz`) "
+    "or graphkit in the Jupyter server's environment (its JupyterLab extension draws graphs without `dot`).")
+
+
+def svg_html(svg: str) -> str:
+    """``svg`` (sized by :func:`sized_svg`) as HTML for notebook outputs and their HTML exports:
+    no XML prolog, natural size, scaled down (never cropped) to the width available."""
+    start = svg.index("<svg")
+    return ('<div class="graphkit-graph" style="overflow:auto">'
+            f'<svg style="max-width:100%;height:auto"{svg[start + len("<svg"):]}</div>')
 
 
 def write_atomic(path: str, data: bytes) -> None:

@@ -28,7 +28,7 @@ import os
 from typing import Any
 
 from ..viz.dot import DotText, quote_id as _quote
-from ..viz.nodes import param_count, param_counts
+from ..viz.nodes import layer_node, param_count, param_counts
 from ..viz.walk import ModelWalker, activation_name, call_inputs, call_outputs, format_shape, shapes_text
 from . import graphviz as _gv
 
@@ -83,12 +83,16 @@ def _white(text: str) -> str:
 
 class _Writer(ModelWalker):
     """Feeds a :class:`~graphkit.viz.dot.DotText`: layers as Keras-style table nodes, nested
-    models as clusters, edges labelled with shapes when ``show_shapes`` says so."""
+    models as clusters, edges labelled with shapes when ``show_shapes`` says so; ``nodes`` collects
+    the graph JSON node of each layer drawn (the details the front end shows on a click), with
+    weight statistics when ``with_weights``."""
 
-    def __init__(self, opts: _Options) -> None:
+    def __init__(self, opts: _Options, with_weights: bool = False) -> None:
         super().__init__(opts.expand_nested)
         self.opts = opts
+        self.with_weights = with_weights
         self.dot = DotText()
+        self.nodes: list[dict] = []
 
     def node(self, node_id: str, label: str, group: str | None = None) -> None:
         self.dot.add_node(node_id, [f"label={label}"], group)
@@ -101,6 +105,7 @@ class _Writer(ModelWalker):
 
     def on_node(self, node_id: str, layer, calls: list, group: str | None) -> None:
         self.node(node_id, _layer_label(layer, calls, self.opts), group)
+        self.nodes.append(layer_node(layer, node_id, calls, group=group, with_weights=self.with_weights))
 
     def on_group_start(self, group_id: str, model, parent: str | None) -> None:
         self.dot.add_cluster(group_id, f"label=<{_h(model.name)}>; style=dashed; labeljust=l;", parent)
@@ -230,7 +235,16 @@ def _function_graph(obj: Any):
 # ---------------------------------------------------------------------------- results
 class DotGraph(str):
     """DOT text (a ``str``) with pydot-like helpers: ``source``, ``to_string()``, ``create(format)``,
-    ``write(path)`` and an inline SVG display in notebooks when graphviz is installed."""
+    ``write(path)``, and a notebook display (see :class:`ModelPlot`). ``nodes``: the graph JSON
+    nodes of the layers drawn."""
+
+    nodes: list[dict]
+
+    def __new__(cls, text: str, nodes: list[dict] | None = None, title: str = "graph") -> "DotGraph":
+        self = super().__new__(cls, text)
+        self.nodes = nodes or []
+        self._title = title
+        return self
 
     @property
     def source(self) -> str:
@@ -246,38 +260,51 @@ class DotGraph(str):
         return _gv.write_rendered(self.source, os.fspath(path))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        return _mimebundle(self.source, None, "graph", (0, 0))
+        plain = f"<DotGraph {self._title!r}: {len(self.nodes)} layers; .source is the DOT text>"
+        return _mimebundle(self.source, None, self._title, (0, 0), self.nodes, plain, "")
 
 
-def _mimebundle(source: str, cache: dict | None, title: str, params: tuple[int, int]) -> dict:
-    """DOT text and the graph MIME (laid out in the browser by the JupyterLab extension's WASM
-    graphviz, so JupyterLab shows the picture without a system graphviz), plus the SVG rendered
-    by ``dot`` when installed, for other front ends."""
+def _mimebundle(source: str, cache: dict | None, title: str, params: tuple[int, int], nodes: list[dict],
+                plain: str, summary_html: str) -> dict:
+    """The notebook display of a picture, never its raw DOT as what is shown: the graph MIME
+    (DOT and nodes, laid out in the browser by graphkit's JupyterLab extension, no system
+    graphviz needed), the DOT as ``text/vnd.graphviz``, ``plain`` as text and, for front ends
+    without the extension, the SVG of graphviz's ``dot`` when installed (also as HTML), else
+    ``summary_html`` and one line saying what to install."""
     from ..viz.graph_data import GRAPH_MIME, dot_document
-    bundle = {"text/plain": source, "text/vnd.graphviz": source, GRAPH_MIME: dot_document(title, source, *params)}
-    if _gv.have_dot():
-        svg = cache.get("svg") if cache is not None else None
-        if svg is None:
-            try:
-                svg = _gv.render(source, "svg").decode("utf-8")
-            except _gv.GraphvizError:
-                return bundle
-            if cache is not None:
-                cache["svg"] = svg
+    bundle = {"text/plain": plain, "text/vnd.graphviz": source,
+              GRAPH_MIME: dot_document(title, source, *params, nodes=nodes)}
+    svg = cache.get("svg") if cache is not None else None
+    if svg is None and _gv.have_dot():
+        try:
+            svg = _gv.render(source, "svg").decode("utf-8")
+        except _gv.GraphvizError:
+            svg = None
+        if cache is not None and svg is not None:
+            cache["svg"] = svg
+    if svg is not None:
         bundle["image/svg+xml"] = svg
+        bundle["text/html"] = _gv.svg_html(svg)
+    else:
+        bundle["text/html"] = f'{summary_html}<p class="graphkit-hint">{_h(_gv.NO_PICTURE_HINT)}</p>'
     return bundle
 
 
 class ModelPlot:
-    """What ``plot_model`` returns: displays inline (SVG) in notebooks; ``source`` is the DOT text,
-    ``path`` the file written (or None); ``svg()`` the rendered SVG; ``save(path)`` writes again."""
+    """What ``plot_model`` returns: displays inline in notebooks; ``source`` is the DOT text,
+    ``path`` the file written (or None); ``svg()`` the rendered SVG; ``save(path)`` writes again.
+    ``nodes`` are the graph JSON nodes of the layers drawn (with weight statistics), shown when a
+    node of the notebook picture is clicked."""
 
     def __init__(self, source: str, path: str | None = None, title: str = "graph",
-                 params: tuple[int, int] = (0, 0)) -> None:
+                 params: tuple[int, int] = (0, 0), nodes: list[dict] | None = None,
+                 summary_html: str = "") -> None:
         self.source = source
         self.path = path
         self.title = title
         self.params = params  # (total, trainable) parameter counts shown beside the picture
+        self.nodes = nodes or []
+        self._summary_html = summary_html  # shown, with a hint, where no picture can be drawn
         self._cache: dict = {}
 
     def svg(self) -> str:
@@ -297,14 +324,15 @@ class ModelPlot:
             return None
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        return _mimebundle(self.source, self._cache, self.title, self.params)
+        return _mimebundle(self.source, self._cache, self.title, self.params, self.nodes, repr(self),
+                           self._summary_html)
 
     def __str__(self) -> str:
         return self.source
 
     def __repr__(self) -> str:
         where = f", written to {self.path!r}" if self.path else ""
-        return f"<ModelPlot: {self.source.count(' [label=')} nodes{where}>"
+        return f"<ModelPlot of {self.title!r}: {self.source.count(' [label=')} nodes{where}>"
 
 
 # --------------------------------------------------------------------------------- API
@@ -318,15 +346,25 @@ def model_to_dot(model: Any, show_shapes: bool | str = False, show_dtype: bool =
     Keras does, ``"edges"`` labels the edges with tensor shapes, ``"both"`` does both.
     ``subgraph=True`` returns a ``subgraph cluster_<name> {...}`` block instead of a digraph.
     """
+    opts = _checked_options(rankdir, kwargs, show_shapes, show_dtype, show_layer_names, expand_nested,
+                            show_layer_activations, show_trainable, show_params)
+    return _draw(model, opts, rankdir, dpi, subgraph, with_weights=False)
+
+
+def _checked_options(rankdir: str, kwargs: dict, *flags: Any) -> _Options:
     if kwargs.pop("layer_range", None) is not None:
         raise NotImplementedError("model_to_dot: layer_range is not supported (Keras 3 does not support it either).")
     if kwargs:
         raise TypeError(f"model_to_dot got unexpected keyword arguments {sorted(kwargs)}.")
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"rankdir must be 'TB', 'LR', 'BT' or 'RL'; got {rankdir!r}.")
-    opts = _Options(show_shapes, show_dtype, show_layer_names, expand_nested, show_layer_activations,
-                    show_trainable, show_params)
-    w = _Writer(opts)
+    return _Options(*flags)
+
+
+def _draw(model: Any, opts: _Options, rankdir: str, dpi: int, subgraph: bool, with_weights: bool) -> DotGraph:
+    """model_to_dot's work, after its arguments are checked; ``with_weights`` puts weight
+    statistics in the nodes."""
+    w = _Writer(opts, with_weights)
     fn_graph = _function_graph(model)
     if fn_graph is not None:
         graph, name = fn_graph
@@ -345,7 +383,7 @@ def model_to_dot(model: Any, show_shapes: bool | str = False, show_dtype: bool =
         splines = "" if opts.show_edge_shapes else ", splines=ortho"
         text = w.dot.text(f"digraph {_quote(name)} {{", [f"graph [rankdir={rankdir}, dpi={int(dpi)}{splines}];",
                                                          *defaults])
-    return DotGraph(text)
+    return DotGraph(text, w.nodes, name)
 
 
 def _write(source: str, to_file: Any) -> str:
@@ -369,17 +407,27 @@ def plot_model(model: Any, to_file: Any = None, show_shapes: bool | str = False,
     """Draw ``model`` (see :func:`model_to_dot` for the options).
 
     Returns a :class:`ModelPlot` that shows inline in notebooks: JupyterLab (with graphkit's
-    extension) lays it out in the browser, other front ends get the SVG of graphviz's ``dot`` when
-    installed, else the DOT text. ``to_file`` writes ``.svg``/``.png``/``.pdf`` (needs ``dot``)
+    extension) lays it out in the browser, and clicking a layer shows its details; other front
+    ends get the SVG of graphviz's ``dot`` when installed, else the model summary and a line
+    saying what to install (never the DOT text). ``to_file`` writes ``.svg``/``.png``/``.pdf`` (needs ``dot``)
     or ``.dot``, atomically; without ``dot`` a rendered format raises one GraphvizNotFoundError saying how
     to install graphviz, and nothing is written.
     """
-    source = model_to_dot(model, show_shapes=show_shapes, show_dtype=show_dtype,
-                          show_layer_names=show_layer_names, rankdir=rankdir, expand_nested=expand_nested,
-                          dpi=dpi, show_layer_activations=show_layer_activations,
-                          show_trainable=show_trainable, show_params=show_params, **kwargs).source
-    path = _write(source, to_file) if to_file is not None else None
-    return ModelPlot(source, path, getattr(model, "name", "graph"), _param_counts(model))
+    opts = _checked_options(rankdir, kwargs, show_shapes, show_dtype, show_layer_names, expand_nested,
+                            show_layer_activations, show_trainable, show_params)
+    dot = _draw(model, opts, rankdir, dpi, subgraph=False, with_weights=True)
+    path = _write(dot.source, to_file) if to_file is not None else None
+    return ModelPlot(dot.source, path, getattr(model, "name", "graph"), _param_counts(model), dot.nodes,
+                     _summary_html(model))
+
+
+def _summary_html(model: Any) -> str:
+    """The HTML summary of a built model (shown where no picture can be drawn); "" for anything else."""
+    from ..models.model import Model
+    if not isinstance(model, Model) or not model.built:
+        return ""
+    from ..models.summary import summary_html
+    return summary_html(model)
 
 
 def _param_counts(model: Any) -> tuple[int, int]:

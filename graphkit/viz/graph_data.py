@@ -2,6 +2,8 @@
 and the display hook that puts it (and the rendered picture) in every built model's notebook display."""
 from __future__ import annotations
 
+import html
+
 from ..display import register_display_hook
 from .nodes import edge_dict, group_dict, layer_node, param_counts
 from .walk import ModelWalker
@@ -19,10 +21,12 @@ def graph_document(title: str, nodes: list[dict], edges: list[dict], groups: lis
             "groups": groups, "nodes": nodes, "edges": edges}
 
 
-def dot_document(title: str, dot: str, total_params: int = 0, trainable_params: int = 0) -> dict:
+def dot_document(title: str, dot: str, total_params: int = 0, trainable_params: int = 0,
+                 nodes: list[dict] | None = None) -> dict:
     """A graph JSON that carries finished DOT text (``plot_model`` pictures): the front end lays
-    it out as is with its WASM graphviz instead of building DOT from nodes and edges."""
-    return {**graph_document(title, [], [], [], total_params, trainable_params), "dot": dot}
+    it out as is with its WASM graphviz instead of building DOT from nodes and edges; ``nodes``
+    (ids = the DOT's node ids) give the details shown when a node is clicked."""
+    return {**graph_document(title, nodes or [], [], [], total_params, trainable_params), "dot": dot}
 
 
 class _GraphBuilder(ModelWalker):
@@ -65,10 +69,12 @@ def model_graph(model, expand_nested: bool = False, rankdir: str = "TB") -> dict
 @register_display_hook
 def _display_graph(model, bundle: dict) -> None:
     """Display hook (graphkit.display): the graph JSON for graphkit's JupyterLab extension and,
-    when graphviz's ``dot`` is installed, the SVG picture after the HTML summary."""
-    from ..utils.graphviz import have_dot, render
+    after the HTML summary, the SVG picture when graphviz's ``dot`` is installed, else one line
+    saying what to install (front ends without the extension show the HTML)."""
+    from ..utils.graphviz import NO_PICTURE_HINT, have_dot, render, svg_html
     from ..utils.model_visualization import model_to_dot
     bundle[GRAPH_MIME] = model_graph(model)
     if have_dot():
-        svg = render(str(model_to_dot(model, show_shapes=True)), "svg").decode("utf-8")
-        bundle["text/html"] += f'<div class="graphkit-graph">{svg[svg.index("<svg"):]}</div>'
+        bundle["text/html"] += svg_html(render(str(model_to_dot(model, show_shapes=True)), "svg").decode("utf-8"))
+    else:
+        bundle["text/html"] += f'<p class="graphkit-hint">{html.escape(NO_PICTURE_HINT)}</p>'
