@@ -108,6 +108,15 @@ class Model(Trainer, Layer):
         from ..saving.saving_api import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
+    def export(self, filepath: Any, format: str = "onnx", opset: int | None = None) -> str:
+        """Export for inference elsewhere (Keras 3's ``Model.export``): ``format="onnx"`` writes
+        an ONNX model (opset 18 unless ``opset``, a dynamic batch dimension, the model's input and
+        output names) that ONNX Runtime runs with this model's predictions. Functional and
+        Sequential models of built-in layers; a layer that cannot be exported raises an error
+        naming it, and nothing is written (see graphkit.export.onnx)."""
+        from ..export import DEFAULT_OPSET, export_model
+        return export_model(self, filepath, format=format, opset=DEFAULT_OPSET if opset is None else opset)
+
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Model":
         """A model from ``get_config()`` output: Functional and Sequential configs (or a full

@@ -1,0 +1,89 @@
+"""ONNX export: ``model.export("m.onnx", format="onnx")`` for Functional and Sequential models of
+built-in layers.
+
+The model's graph of layer calls becomes one ONNX graph (opset 18 by default, nested models
+inlined) with float32 weights, a dynamic batch dimension (``dim_param "batch"``) and the model's
+input and output names. Channels-last convolutions and pooling run as ONNX's channels-first
+operators between transposes; transposes that undo each other are removed. The file is
+written by hand (no ``onnx`` package needed) and atomically: a layer that cannot be exported
+raises :class:`UnsupportedLayerError` naming it, and nothing is written.
+
+One module per layer family registers its converters (:mod:`.core`, :mod:`.convolution`,
+:mod:`.reshaping`, :mod:`.normalization`, :mod:`.recurrent`, :mod:`.merging`,
+:mod:`.op_layers`).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy
+
+from . import convolution, core, merging, normalization, op_layers, recurrent, reshaping  # noqa: F401 (register)
+from . import proto
+from .convert import UnsupportedLayerError, convert_graph, graph_of
+from .graph import GraphBuilder, OnnxNode
+
+DEFAULT_OPSET = 18
+_IR_VERSION = 8  # the IR version of opset 18 (ONNX 1.13)
+_MIN_OPSET = 18  # ReduceMean/ReduceMax with axes as an input
+
+
+def export_onnx(model: Any, filepath: str | os.PathLike, opset: int = DEFAULT_OPSET) -> str:
+    """Write ``model`` as an ONNX file at ``filepath``; returns the path."""
+    from ...saving.atomic import atomic_write
+    data = onnx_bytes(model, opset)
+    return atomic_write(filepath, lambda handle: handle.write(data))
+
+
+def onnx_bytes(model: Any, opset: int = DEFAULT_OPSET) -> bytes:
+    """The serialized ONNX ModelProto of ``model``."""
+    if isinstance(opset, bool) or not isinstance(opset, int) or opset < _MIN_OPSET:
+        raise ValueError(f"ONNX export of model '{model.name}': opset must be an int >= {_MIN_OPSET}, got {opset!r}.")
+    from ... import __version__
+    functional = graph_of(model)
+    g = GraphBuilder()
+    input_names = [g.fresh(name) for name in functional.input_names]
+    output_names = [g.fresh(name) for name in functional.output_names]
+    values = {id(t): name for t, name in zip(functional.inputs, input_names)}
+    convert_graph(g, functional, values)
+    results = [values[id(t)] for t in functional.outputs]
+    g.simplify(results)
+    _name_outputs(g, results, output_names, set(input_names))
+    inputs = [proto.value_info(name, _input_dtype(t), _dims(t.shape))
+              for t, name in zip(functional.inputs, input_names)]
+    outputs = [proto.value_info(name, "float32" if t.dtype.kind == "f" else t.dtype, _dims(t.shape))
+               for t, name in zip(functional.outputs, output_names)]
+    graph_proto = g.encode(model.name, inputs, outputs)
+    return proto.model(graph_proto, opset, _IR_VERSION, "graphkit", __version__)
+
+
+def _name_outputs(g: GraphBuilder, results: list[str], output_names: list[str], inputs: set[str]) -> None:
+    """Give each graph output its model output name: rename the value that a node makes, or add
+    an Identity where it is an input, a weight or another output's value."""
+    renamed: dict[str, str] = {}
+    for value, name in zip(results, output_names):
+        if value in renamed:
+            g.nodes.append(_identity(renamed[value], name))
+        elif value in inputs or value in g.initializers:
+            g.nodes.append(_identity(value, name))
+        else:
+            g.rename(value, name)
+            renamed[value] = name
+
+
+def _identity(value: str, name: str) -> OnnxNode:
+    return OnnxNode("Identity", [value], [name], name, {})
+
+
+def _input_dtype(tensor: Any) -> numpy.dtype:
+    dtype = numpy.dtype(tensor.dtype)
+    return numpy.dtype("float32") if dtype.kind == "f" else dtype
+
+
+def _dims(shape: tuple) -> list:
+    """A Keras shape's ONNX dims: the batch axis is ``"batch"``, other unknown sizes stay unknown."""
+    return ["batch", *shape[1:]] if shape else []
+
+
+__all__ = ["DEFAULT_OPSET", "UnsupportedLayerError", "export_onnx", "onnx_bytes"]
