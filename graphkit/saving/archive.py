@@ -204,7 +204,7 @@ def write_zip(path: str | os.PathLike, entries: Iterable[tuple[str, bytes]]) -> 
 
 def _write_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     # Arrays compress poorly: store the weights archive, deflate the JSON.
-    compress = zipfile.ZIP_STORED if name.endswith(".npz") else zipfile.ZIP_DEFLATED
+    compress = zipfile.ZIP_STORED if name.endswith((".npz", ".h5")) else zipfile.ZIP_DEFLATED
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
     info.external_attr = 0o644 << 16
     archive.writestr(info, data, compress_type=compress)

@@ -8,14 +8,17 @@ Model file (``.gk``, or ``.keras``): a zip with
 - ``config.json``: the model's Keras 3 config (:mod:`graphkit.saving.serialization`), plus
   ``compile_config`` (the ``compile`` arguments, with the optimizer's config) for a compiled
   model, as Keras writes it;
-- ``model.weights.npz``: a variables archive (:mod:`graphkit.saving.archive`) keyed by weight path
-  inside the model (``layers/dense/kernel``, see :mod:`graphkit.train.object_graph`), holding the
-  optimizer's variables too (``optimizer/vars/0``...) when the model is compiled, so training
-  resumes where it stopped.
+- the weights, holding the optimizer's variables too (``optimizer/vars/0``...) when the model is
+  compiled, so training resumes where it stopped: in a ``.gk`` file ``model.weights.npz``, a
+  variables archive (:mod:`graphkit.saving.archive`) keyed by weight path inside the model
+  (``layers/dense/kernel``, see :mod:`graphkit.train.object_graph`); in a ``.keras`` file
+  ``model.weights.h5``, Keras 3's HDF5 layout (``layers/dense/vars/0``,
+  :mod:`graphkit.saving.keras_format`), so Keras 3 loads the file. ``load_model`` reads both, and
+  the ``.keras`` files Keras 3 writes.
 
-Weights file: ``model.save_weights("w.weights.npz")`` writes just the variables archive (Keras 3
-requires ``.weights.h5``; graphkit's files are ``.weights.npz``, readable with
-``numpy.load(path, allow_pickle=False)``). ``load_weights`` also accepts a model file.
+Weights file: ``model.save_weights("w.weights.npz")`` writes just the variables archive
+(readable with ``numpy.load(path, allow_pickle=False)``); ``"w.weights.h5"`` writes Keras 3's
+weights file. ``load_weights`` reads both (Keras's own too) and also accepts a model file.
 
 Loading never unpickles and never executes code from the file, except the Python lambdas of
 ``Lambda`` layers, which load only with ``safe_mode=False``. A file that does not fit the model
@@ -31,15 +34,19 @@ import sys
 import warnings
 from typing import Any
 
-from . import archive
+from . import archive, keras_format
 from .archive import FileFormatError
+from .atomic import atomic_write
 from .code_serialization import DumpCodeScope, SafeModeScope
 
 MODEL_SUFFIXES = (".gk", ".keras")
 WEIGHTS_SUFFIX = ".weights.npz"
+WEIGHTS_SUFFIXES = (WEIGHTS_SUFFIX, keras_format.WEIGHTS_H5_SUFFIX)
+KERAS_SUFFIX = ".keras"
 CONFIG_NAME = "config.json"
 METADATA_NAME = "metadata.json"
 WEIGHTS_NAME = "model.weights.npz"
+WEIGHTS_NAMES = (WEIGHTS_NAME, keras_format.WEIGHTS_H5_NAME)
 MODEL_FORMAT = "graphkit.model"
 MODEL_FORMAT_VERSION = 1
 _OPTIMIZER_PREFIX = "optimizer/"
@@ -54,7 +61,7 @@ def _path(filepath: Any) -> str:
 
 def _check_model_suffix(path: str) -> None:
     if not path.endswith(MODEL_SUFFIXES):
-        hint = " (to save only the weights use model.save_weights('....weights.npz'))" \
+        hint = " (to save only the weights use model.save_weights('....weights.npz' or '....weights.h5'))" \
             if path.endswith((".npz", ".h5")) else ""
         raise ValueError(f"Invalid filepath extension for saving '{path}': a whole-model file must end in '.gk' "
                          f"(or '.keras'){hint}.")
@@ -173,26 +180,67 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, 
     except TypeError as exc:
         raise TypeError(f"Cannot save model '{getattr(model, 'name', model)}' to '{path}': its config is not "
                         f"JSON-serializable ({exc}).") from None
-    weights = archive.variables_bytes(_weights_arrays(model, include_optimizer), kind="model")
+    arrays = _weights_arrays(model, include_optimizer)
+    if path.endswith(KERAS_SUFFIX):
+        weights_entry = (keras_format.WEIGHTS_H5_NAME, keras_format.h5_bytes(model, arrays, include_optimizer))
+    else:
+        weights_entry = (WEIGHTS_NAME, archive.variables_bytes(arrays, kind="model"))
     entries = [(METADATA_NAME, json.dumps(_metadata(), indent=1).encode("utf-8")),
                (CONFIG_NAME, config_json.encode("utf-8")),
-               (WEIGHTS_NAME, weights)]
+               weights_entry]
     return archive.write_zip(path, entries)
 
 
 def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> str:
-    """Save the model's variables (and its optimizer's, once compiled) to ``*.weights.npz``; atomic."""
+    """Save the model's variables (and its optimizer's, once compiled) to ``*.weights.npz`` or, in
+    Keras 3's layout, ``*.weights.h5``; atomic."""
     path = _path(filepath)
-    if not path.endswith(WEIGHTS_SUFFIX):
-        raise ValueError(f"The filename must end in '{WEIGHTS_SUFFIX}' (graphkit's counterpart of Keras 3's "
-                         f"'.weights.h5'); got '{path}'.")
+    if not path.endswith(WEIGHTS_SUFFIXES):
+        raise ValueError(f"The filename must end in '{WEIGHTS_SUFFIX}' (graphkit's archive) or "
+                         f"'{keras_format.WEIGHTS_H5_SUFFIX}' (Keras 3's); got '{path}'.")
     _check_overwrite(path, overwrite)
+    if path.endswith(keras_format.WEIGHTS_H5_SUFFIX):
+        data = keras_format.h5_bytes(model, _weights_arrays(model))
+        return atomic_write(path, lambda handle: handle.write(data))
     return archive.write_variables(path, _weights_arrays(model), kind="weights")
 
 
 # ---------------------------------------------------------------------------------- load
-def _read_model_file(path: str) -> tuple[dict, dict, archive.VariablesFile]:
-    entries = archive.read_zip(path, "model file", required=(CONFIG_NAME, WEIGHTS_NAME))
+class _StoredWeights:
+    """The weights read from a file: graphkit's keys, or Keras 3's HDF5 dataset paths."""
+
+    __slots__ = ("arrays", "keras_layout", "label")
+
+    def __init__(self, arrays: dict, keras_layout: bool, label: str) -> None:
+        self.arrays, self.keras_layout, self.label = arrays, keras_layout, label
+
+    def for_model(self, model: Any) -> dict:
+        """The arrays keyed by ``model``'s weight keys (its optimizer built first, if it is to load)."""
+        if self.keras_layout:
+            return keras_format.model_arrays(model, self.arrays, self.label)
+        return self.arrays
+
+
+def _read_weights_file(path: str) -> _StoredWeights:
+    if path.endswith(keras_format.WEIGHTS_H5_SUFFIX):
+        _check_readable(path, "weights file")
+        return _StoredWeights(keras_format.read_h5(path, path), True, path)
+    return _StoredWeights(archive.read_variables(path, "weights file").arrays, False, path)
+
+
+def _check_readable(path: str, what: str) -> None:
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Cannot read {what} '{path}': it is a directory.")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Cannot read {what} '{path}': no such file.")
+
+
+def _read_model_file(path: str) -> tuple[dict, dict, _StoredWeights]:
+    entries = archive.read_zip(path, "model file", required=(CONFIG_NAME,))
+    present = [name for name in WEIGHTS_NAMES if name in entries]
+    if not present:
+        raise FileFormatError(f"Cannot read model file '{path}': it has a config.json but no weights entry "
+                              f"({' or '.join(WEIGHTS_NAMES)}); entries: {sorted(entries)[:8]}.")
     try:
         config = json.loads(entries[CONFIG_NAME].decode("utf-8"))
         metadata = json.loads(entries[METADATA_NAME].decode("utf-8")) if METADATA_NAME in entries else {}
@@ -205,7 +253,12 @@ def _read_model_file(path: str) -> tuple[dict, dict, archive.VariablesFile]:
                                                                   or version > MODEL_FORMAT_VERSION):
         raise FileFormatError(f"Cannot read model file '{path}': it uses format version {version!r}; this graphkit "
                               f"reads versions up to {MODEL_FORMAT_VERSION} (upgrade graphkit).")
-    weights = archive.read_variables(entries[WEIGHTS_NAME], "model file", path_for_errors=f"{path}!{WEIGHTS_NAME}")
+    label = f"{path}!{present[0]}"
+    if present[0] == keras_format.WEIGHTS_H5_NAME:
+        weights = _StoredWeights(keras_format.read_h5(entries[present[0]], label), True, label)
+    else:
+        weights = _StoredWeights(archive.read_variables(entries[WEIGHTS_NAME], "model file",
+                                                        path_for_errors=label).arrays, False, label)
     return config, metadata, weights
 
 
@@ -232,19 +285,19 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict | None = None, 
             raise
         if compile and compile_config:
             _compile_from_config(model, compile_config, custom_objects, path)
-    arrays = weights.arrays
     optimizer = getattr(model, "optimizer", None) if compile else None
-    saved_count = sum(1 for k in arrays if _is_optimizer_key(k))
+    saved_count = sum(1 for k in weights.arrays if _is_optimizer_key(k))
     if optimizer is not None and not getattr(optimizer, "built", True) and saved_count > len(optimizer.variables):
         optimizer.build(list(model.trainable_variables))  # create the slots, then assign them below
-    _load_arrays(model, arrays, path, what="model file", use_optimizer=optimizer is not None)
+    _load_arrays(model, weights.for_model(model), path, what="model file", use_optimizer=optimizer is not None)
     if _any_pending(model, has_pending):
         _build_by_running(model)
     return model
 
 
 def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = False, **kwargs: Any) -> None:
-    """Load ``*.weights.npz`` (or the weights of a ``.gk``/``.keras`` model file) into ``model``.
+    """Load ``*.weights.npz``, ``*.weights.h5`` (Keras 3's) or the weights of a ``.gk``/``.keras``
+    model file into ``model``.
 
     Keys must match the model's weights exactly (else a ValueError lists the missing and
     unexpected ones and nothing changes); ``skip_mismatch=True`` skips (with a warning) values of
@@ -255,16 +308,16 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
     if kwargs:
         raise TypeError(f"load_weights() got unexpected keyword arguments {sorted(kwargs)}.")
     path = _path(filepath)
-    if path.endswith(WEIGHTS_SUFFIX):
-        arrays = archive.read_variables(path, "weights file").arrays
+    if path.endswith(WEIGHTS_SUFFIXES):
+        weights = _read_weights_file(path)
     elif path.endswith(MODEL_SUFFIXES):
-        arrays = _read_model_file(path)[2].arrays
+        weights = _read_model_file(path)[2]
     else:
-        raise ValueError(f"Cannot load weights from '{path}': expected a '{WEIGHTS_SUFFIX}' weights file (Keras 3's "
-                         f"'.weights.h5' counterpart) or a '.gk'/'.keras' model file. (A gk.train checkpoint is "
-                         f"restored with gk.train.Checkpoint(model=model).restore(path).)")
+        raise ValueError(f"Cannot load weights from '{path}': expected a '{WEIGHTS_SUFFIX}' or "
+                         f"'{keras_format.WEIGHTS_H5_SUFFIX}' weights file or a '.gk'/'.keras' model file. (A "
+                         f"gk.train checkpoint is restored with gk.train.Checkpoint(model=model).restore(path).)")
     optimizer = getattr(model, "optimizer", None)
-    _load_arrays(model, arrays, path, what="weights file", use_optimizer=optimizer is not None,
+    _load_arrays(model, weights.for_model(model), path, what="weights file", use_optimizer=optimizer is not None,
                  skip_mismatch=skip_mismatch)
 
 

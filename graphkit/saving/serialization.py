@@ -27,6 +27,7 @@ import numpy
 
 from ..graph.node import map_structure
 from ..graph.symbolic import SymbolicTensor
+from .keras_config import accept_keras_layer_config
 
 __all__ = ["register_serializable", "register_keras_serializable", "get_registered_name",
            "get_registered_object", "get_custom_objects", "custom_object_scope", "CustomObjectScope",
@@ -281,6 +282,8 @@ def deserialize_keras_object(config: Any, custom_objects: dict | None = None, sa
     if not isinstance(inner, dict):
         raise TypeError(f"Expected a dict as the config of {class_name!r}, got {type(inner).__name__}: {config}")
     cls = _retrieve_class(class_name, registered_name, module, config, custom_objects)
+    if _is_builtin_layer(cls):
+        inner = accept_keras_layer_config(cls, class_name, inner)
     with CustomObjectScope(custom_objects):
         from_config = getattr(cls, "from_config", None)
         if from_config is None:
@@ -300,6 +303,13 @@ def deserialize_keras_object(config: Any, custom_objects: dict | None = None, sa
         if build_config and not getattr(instance, "built", True):
             _build_from_config(instance, build_config)
     return instance
+
+
+def _is_builtin_layer(cls: type) -> bool:
+    """A graphkit layer class (not a model, not a user's class): Keras's configs of it are accepted."""
+    from ..layers.layer import Layer
+    from ..models.model import Model
+    return issubclass(cls, Layer) and not issubclass(cls, Model) and cls.__module__.startswith("graphkit.layers")
 
 
 def _build_from_config(instance: Any, build_config: dict) -> None:
