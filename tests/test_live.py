@@ -316,7 +316,7 @@ def test_clear_and_close(make_view):
     L.Dense(3, name="second")(x)
     assert [n["id"] for n in view.nodes] == ["second", "x"] and view.total_params == 9
     view.close()
-    assert view._on_call not in SUBSCRIBERS.layer_call and view._on_model not in SUBSCRIBERS.model
+    assert SUBSCRIBERS.layer_call == () and SUBSCRIBERS.model == ()
     sent = len(view.sent)
     L.Dense(3, name="third")(x)
     assert len(view.sent) == sent and [n["id"] for n in view.nodes] == ["second", "x"]
@@ -332,7 +332,7 @@ def test_two_views_record_independently(make_view):
     L.Dense(2, name="only_second")(x)
     assert "only_second" in [n["id"] for n in second.nodes]
     assert "only_second" not in [n["id"] for n in first.nodes]
-    assert SUBSCRIBERS.layer_call == (second._on_call,) and SUBSCRIBERS.model == (second._on_model,)
+    assert len(SUBSCRIBERS.layer_call) == len(SUBSCRIBERS.model) == 1
 
 
 def test_live_view_of_an_existing_nested_model(make_view):
@@ -422,17 +422,169 @@ def test_gk_viz_live_stays_the_function_after_a_view_opened():
     gk.viz.live().close()
 
 
-def test_live_displays_once_per_cell(monkeypatch):
+class Notebook:
+    """An IPython shell run as a notebook kernel would: each ``run(cell_id, source)`` is one
+    execution of that cell (a new execute request, with JupyterLab's ``cellId`` metadata), and
+    ``outputs`` collects what it publishes: (data, display_id, update)."""
+
+    def __init__(self, shell):
+        self.shell = shell
+        self.outputs = []
+        self.runs = 0
+
+    def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+        self.outputs.append((data, (transient or {}).get("display_id"), update))
+
+    def run(self, cell_id, source):
+        self.runs += 1
+        self.shell.parent_header = {"header": {"msg_id": f"run-{self.runs}"}, "metadata": {"cellId": cell_id}}
+        start = len(self.outputs)
+        result = self.shell.run_cell(source)
+        result.raise_error()
+        return self.outputs[start:]
+
+
+@pytest.fixture
+def notebook(monkeypatch):
     from IPython.core.interactiveshell import InteractiveShell
     monkeypatch.setenv("GRAPHKIT_PROGRESS", "widget")  # in_notebook(): as inside a kernel
     shell = InteractiveShell.instance()
-    shown = []
-    monkeypatch.setattr(shell.display_pub, "publish", lambda data, *args, **kwargs: shown.append(data))
+    book = Notebook(shell)
+    monkeypatch.setattr(shell.display_pub, "publish", book.publish)
+    shell.run_cell("import graphkit as gk")
     try:
-        shell.run_cell("import graphkit as gk\nview = gk.live()\nview")
-        assert len(shown) == 1 and "application/vnd.jupyter.widget-view+json" in shown[0]
-        shell.run_cell("view")  # a later cell shows it again
-        assert len(shown) == 2
-        shell.run_cell("view.close()")
+        yield book
     finally:
+        shell.run_cell("[v.close() for v in list(globals().values()) if isinstance(v, gk.viz.LiveView)]")
         InteractiveShell.clear_instance()
+
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def test_live_displays_the_widget_then_its_picture_once_per_cell(notebook):
+    widget, picture = notebook.run("a", "view = gk.live()\nview")
+    assert WIDGET_MIME in widget[0] and widget[2] is False
+    view = notebook.shell.user_ns["view"]
+    data, display_id, update = picture
+    assert display_id == f"graphkit-live-{view._uid}" and not update
+    assert set(data) == {gk.viz.GRAPH_MIME, "text/html", "text/plain"} and WIDGET_MIME not in data
+    assert data[gk.viz.GRAPH_MIME] == view.graph and data[gk.viz.GRAPH_MIME]["live"] is True
+    assert f'data-gk-live="{view._uid}"' in data["text/html"]
+    again = notebook.run("b", "view")  # a later cell shows both again, the picture with the same display id
+    assert [WIDGET_MIME in d for d, _, _ in again] == [True, False] and again[1][1] == display_id
+
+
+def test_picture_follows_the_graph_when_a_cell_finishes(notebook):
+    notebook.run("a", "view = gk.live()")
+    view = notebook.shell.user_ns["view"]
+    (data, display_id, update), = notebook.run(
+        "b", "x = gk.Input((4,), name='x')\nm = gk.Model(x, gk.layers.Dense(3, name='fc')(x), name='tiny')")
+    assert update is True and display_id == f"graphkit-live-{view._uid}"
+    assert data[gk.viz.GRAPH_MIME] == view.graph and data[gk.viz.GRAPH_MIME]["title"] == "tiny"
+    assert data["text/plain"] == "graphkit live view 'tiny': 2 nodes, 15 params"
+    assert notebook.run("c", "y = 1") == []  # nothing changed: no update
+
+
+@pytest.mark.skipif(not shutil.which("dot"), reason="graphviz's dot is not installed")
+def test_picture_is_a_correctly_sized_svg(make_view):
+    import re
+    view = make_view(examples.mlp())
+    html = view.picture()["text/html"]
+    assert html.startswith('<div class="gk-live-picture"') and html.count("<svg") == 1
+    tag = re.search(r"<svg\b[^>]*>", html).group(0)
+    width = float(re.search(r'width="([\d.]+)(?:px|pt)?"', tag).group(1))
+    height = float(re.search(r'height="([\d.]+)(?:px|pt)?"', tag).group(1))
+    left, top, box_width, box_height = [float(v) for v in re.search(r'viewBox="([^"]*)"', tag).group(1).split()]
+    assert [box_width, box_height] == pytest.approx([width, height], rel=0.01), tag  # drawn 1:1
+    transform = re.search(r'class="graph" transform="([^"]*)"', html).group(1)
+    scale = float(re.search(r"scale\(([\d.]+)", transform).group(1))
+    dx, dy = map(float, re.search(r"translate\(([-\d.]+)[ ,]([-\d.]+)\)", transform).groups())
+    for x, y in re.findall(r'<text[^>]* x="([-\d.]+)" y="([-\d.]+)"', html):  # every label inside the picture
+        assert left <= scale * (float(x) + dx) <= left + box_width and top <= scale * (float(y) + dy) <= top + box_height
+    for node in view.nodes:
+        assert f"<title>{node['id']}</title>" in html
+
+
+def test_rerunning_a_cell_replaces_its_views(notebook):
+    notebook.run("a", "view = gk.live()\nsecond = gk.live()")
+    first = notebook.shell.user_ns["view"], notebook.shell.user_ns["second"]
+    assert len(SUBSCRIBERS.layer_call) == 2  # two views of one run are kept
+    notebook.run("b", "other = gk.live()")
+    for _ in range(3):
+        notebook.run("a", "view = gk.live()")
+    assert all(old.comm is None for old in first)  # closed by the re-run
+    assert len(SUBSCRIBERS.layer_call) == len(SUBSCRIBERS.model) == 2  # cell a's latest view, cell b's
+    notebook.run("c", "x = gk.Input((3,), name='x')\ny = gk.layers.Dense(2, name='fc')(x)")
+    assert [n["id"] for n in notebook.shell.user_ns["view"].nodes] == ["fc", "x"]
+    assert all(old.nodes == [] for old in first)
+
+
+def test_a_view_the_front_end_closed_stops_recording():
+    view = gk.viz.LiveView()
+    view.comm._closed = True  # as the kernel's comm manager does before handle_close
+    view.comm.handle_close({"content": {"comm_id": view.model_id, "data": {}}})
+    assert view.comm is None and SUBSCRIBERS.layer_call == () and SUBSCRIBERS.model == ()
+
+
+def test_restored_front_ends_start_from_the_current_graph(make_view):
+    """A reloaded page asks the widget's state: its _initial is the graph now, at the seq of the
+    last message, so the restored view is complete and applies the next delta."""
+    view = make_view()
+    x = gk.Input((3,), name="x")
+    L.Dense(2, name="fc")(x)
+    assert view.get_state()["_initial"] == {"seq": 1, "graph": view.graph}
+    assert view.get_state("_initial") == {"_initial": {"seq": 1, "graph": view.graph}}
+    L.Dense(4, name="more")(x)
+    assert view.get_state()["_initial"]["seq"] == view.sent[-1]["seq"] == 2
+    assert [n["id"] for n in view.get_state()["_initial"]["graph"]["nodes"]] == ["fc", "x", "more"]
+
+
+def test_live_of_a_model_is_scoped_to_it(make_view):
+    model = examples.mlp()
+    view = make_view(model)
+    assert view.title == view.graph["title"] == model.name
+    # unrelated work elsewhere in the kernel does not join the view
+    other = gk.Input((5,), name="other")
+    L.Dense(1000, name="unrelated")(other)
+    gk.Model(other, L.Dense(2, name="unrelated_out")(other), name="unrelated_model")
+    with pytest.raises(ValueError):
+        L.Add(name="unrelated_bad")([other, gk.Input((6,))])
+    assert view.sent == [] and view.total_params == 55_050 and view.title == model.name
+    # what grows out of the model does
+    head = L.Dense(3, name="head")(model.output)
+    assert [n["id"] for n in view.sent[-1]["nodes"]] == ["head"] and view.total_params == 55_050 + 33
+    gk.Model(model.input, head, name="extended")
+    assert view.title == "extended" and view.sent[-1]["title"] == "extended"
+    assert "extended" in by_id(view.graph["groups"])
+    view.clear()
+    assert view.total_params == 55_050 and view.sent[-1]["graph"]["title"] == model.name
+
+
+def test_titles_follow_the_last_model(make_view):
+    view = make_view()
+    assert view.title == "live"
+    x = gk.Input((3,), name="x")
+    y = L.Dense(2, name="fc")(x)
+    assert view.sent[-1]["title"] == "live"
+    gk.Model(x, y, name="classifier")
+    assert view.title == view.graph["title"] == view.sent[-1]["title"] == "classifier"
+    assert view.picture()["text/plain"].startswith("graphkit live view 'classifier'")
+
+
+def test_clear_errors_removes_every_red_node(make_view):
+    view = make_view()
+    a, b = gk.Input((3,), name="a"), gk.Input((4,), name="b")
+    joined = L.concatenate([a, b], name="joined")
+    with pytest.raises(ValueError):
+        L.add([a, b], name="bad_add")
+    with pytest.raises(ValueError):
+        gk.Model(a, joined, name="broken")
+    assert {n["id"] for n in view.nodes if n["status"] == "error"} == {"bad_add:error", "broken:error"}
+    view.clear_errors()
+    assert sorted(view.sent[-1]["remove"]) == ["bad_add:error", "broken:error"]
+    assert [n["status"] for n in view.nodes] == ["pending"] * 3 and sorted(view.edges) == [("a", "joined"), ("b", "joined")]
+    with pytest.raises(ValueError):
+        L.add([a, b], name="bad_again")
+    incoming(view, {"type": "clear_errors"})  # the toolbar's button
+    assert view.sent[-1]["remove"] == ["bad_again:error"] and all(n["status"] != "error" for n in view.nodes)

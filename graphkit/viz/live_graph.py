@@ -23,7 +23,10 @@ Rules:
   (``"<model>:error"``) with edges from the outputs it was given; the next model created
   removes it, as does a call consuming one of those outputs;
 * a model built before the view saw it (``gk.live(model)``, or calling an older model) is
-  added whole: its nested models as groups, collapsed.
+  added whole: its nested models as groups, collapsed;
+* a graph scoped to a model (``LiveGraph(model)``) keeps only what grows out of it: calls
+  consuming a tensor it draws, models made over its tensors (``in_scope``);
+* the title is the name of the last model added (``"live"`` before any).
 """
 from __future__ import annotations
 
@@ -37,13 +40,16 @@ __all__ = ["LiveGraph"]
 
 
 class LiveGraph:
-    """Nodes, edges and groups of everything recorded since creation (or :meth:`clear`)."""
+    """Nodes, edges and groups of everything recorded since creation (or :meth:`clear`); with a
+    ``scope`` model, that model and what grows out of it."""
 
-    def __init__(self) -> None:
+    def __init__(self, scope=None) -> None:
+        self.scope = scope
         self.clear()
 
     def clear(self) -> None:
-        """Forget everything (pending changes included)."""
+        """Forget everything (pending changes included); a scoped graph starts again from its model."""
+        self.title = "live"
         self._nodes: dict[str, dict] = {}
         self._layer_at: dict[str, object] = {}         # node id -> layer (kept alive: ids are by identity)
         self._node_of: dict[int, str] = {}              # id(layer) -> node id
@@ -64,6 +70,8 @@ class LiveGraph:
         self._changed_edges: dict[tuple, dict] = {}
         self._changed_groups: dict[str, dict] = {}
         self._removed: list[str] = []
+        if self.scope is not None:
+            self.add_model(self.scope)
 
     # ------------------------------------------------------------------ state
     @property
@@ -75,9 +83,21 @@ class LiveGraph:
         return [(edge["source"], edge["target"]) for edge in self._edges.values()]
 
     def document(self) -> dict:
-        """The whole graph JSON (title ``live``, no summary)."""
-        return graph_document("live", list(self._nodes.values()), list(self._edges.values()),
-                              list(self._groups.values()), self.total_params, self.trainable_params)
+        """The whole graph JSON (no summary; ``"live": true`` marks a live view's graph)."""
+        return {**graph_document(self.title, list(self._nodes.values()), list(self._edges.values()),
+                                 list(self._groups.values()), self.total_params, self.trainable_params),
+                "live": True}
+
+    def in_scope(self, tensors) -> bool:
+        """Whether an event on ``tensors`` (a call's inputs, a model's inputs or outputs) belongs
+        here: always without a scope, else when one of them leaves a layer or model drawn here."""
+        if self.scope is None:
+            return True
+        for tensor in tensors:
+            history = getattr(tensor, "_keras_history", None)
+            if history is not None and (id(history[0]) in self._node_of or id(history[0]) in self._group_of):
+                return True
+        return False
 
     def details(self, item_id: str) -> list[dict] | None:
         """Weight statistics of a node's layer or a group's model, computed now (None if unknown)."""
@@ -90,19 +110,24 @@ class LiveGraph:
             return None
         delta = {"nodes": list(self._changed_nodes.values()), "remove": self._removed,
                  "edges": list(self._changed_edges.values()), "groups": list(self._changed_groups.values()),
-                 "total_params": self.total_params, "trainable_params": self.trainable_params}
+                 "total_params": self.total_params, "trainable_params": self.trainable_params,
+                 "title": self.title}
         self._changed_nodes, self._changed_edges, self._changed_groups, self._removed = {}, {}, {}, []
         return delta
 
     # ----------------------------------------------------------------- events
     def layer_called(self, layer, node) -> None:
         """A successful call of ``layer`` recorded ``node``."""
+        if not self.in_scope(node.input_tensors):
+            return
         self._remove_errors(layer, node.input_tensors)
         self._record(layer, node)
 
     def layer_failed(self, layer, error: BaseException, args: tuple) -> None:
         """A call of ``layer`` on ``args`` raised ``error``."""
         inputs = [t for t in flatten_structure(args) if isinstance(t, SymbolicTensor)]
+        if not self.in_scope(inputs):
+            return
         self._remove_errors(layer, inputs)
         node_id = unique_id(f"{layer.name}:error", self._used)
         self._layer_at[node_id] = layer
@@ -115,17 +140,29 @@ class LiveGraph:
         """``model`` groups its layers: a model just created (or a Sequential whose stack changed),
         or an existing model to show. Its calls not seen yet are added, its nested models as
         collapsed groups. Error nodes of models that failed to be made go."""
+        if model is not self.scope and not self.in_scope(getattr(model, "inputs", None) or []):
+            return
         for node_id, (failed, _) in list(self._errors.items()):
             if failed in self._failed_models:
                 self._failed_models.discard(failed)
                 del self._errors[node_id]
                 self._remove_node(node_id)
         self._absorb(model, collapsed=False)
+        self.title = model.name
+
+    def clear_errors(self) -> None:
+        """Remove every error node (stale failures the user no longer cares about)."""
+        for node_id in list(self._errors):
+            self._remove_node(node_id)
+        self._errors.clear()
+        self._failed_models.clear()
 
     def model_failed(self, model, error: BaseException) -> None:
         """Making ``model`` raised ``error`` (e.g. "Graph disconnected"): an error node named after
         it, with edges from the outputs it was given."""
         outputs = [t for t in getattr(model, "outputs", None) or [] if isinstance(t, SymbolicTensor)]
+        if not self.in_scope(outputs):
+            return
         node_id = unique_id(f"{model.name}:error", self._used)
         self._layer_at[node_id] = model
         self._errors[node_id] = (model, outputs)
