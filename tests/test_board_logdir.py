@@ -148,8 +148,24 @@ def test_spans_are_read_line_by_line_and_time_the_graph(tmp_path):
         file.write(json.dumps(span("hidden", 6_000, 8_000, phase="backward"))[40:] + "\n")
     assert board.refresh()
     graph = build_payload(board, embedded=False)["runs"][0]["graph"]
-    assert graph["timing"]["hidden"] == {"total_ns": 5_000.0, "count": 2, "mean_ns": 2_500.0}
+    # forward and backward time, per forward call
+    assert graph["timing"]["hidden"] == {"total_ns": 5_000.0, "count": 1, "mean_ns": 5_000.0}
     assert graph["timing"]["classes"]["count"] == 1 and "matmul" not in graph["timing"]
+
+
+def test_layers_of_nested_models_are_timed_under_their_path_ids(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    graph = {"title": "outer", "nodes": [{"id": "inner/dense", "name": "dense"}, {"id": "head", "name": "head"}],
+             "edges": [], "groups": []}
+    (run / GRAPH_FILE).write_text(json.dumps(graph))
+    append_spans(run, [span("dense", 0, 2_000), span("dense", 3_000, 4_000, phase="backward"),
+                       span("head", 2_000, 2_500)])
+    board = LogDir(tmp_path)
+    board.refresh()
+    timing = build_payload(board, embedded=False)["runs"][0]["graph"]["timing"]
+    assert timing == {"inner/dense": {"total_ns": 3_000.0, "count": 1, "mean_ns": 3_000.0},
+                      "head": {"total_ns": 500.0, "count": 1, "mean_ns": 500.0}}
 
 
 def test_a_bad_graph_file_keeps_the_previous_graph_with_a_warning(tmp_path):

@@ -76,24 +76,30 @@ def _spans(spans: SpanLog) -> dict:
     return {"count": spans.count, "columns": columns}
 
 
-def layer_timing(spans: SpanLog) -> dict[str, dict]:
-    """Per layer (node id = layer name): total and mean time of its layer spans, and their count."""
+def layer_timing(spans: SpanLog, graph: dict) -> dict[str, dict]:
+    """Per graph node id: the total time of its layer's spans (forward and backward), the number
+    of forward calls, and the mean time per call. Spans name layers (``dense``); nodes of nested
+    models have path ids (``inner/dense``), so spans are matched through each node's name."""
     totals: dict[str, list] = {}
     text, numbers = spans.text, spans.numbers
-    for kind, layer, name, start, end in zip(text["kind"], text["layer"], text["name"],
-                                             numbers["start_ns"], numbers["end_ns"]):
+    for kind, layer, name, phase, start, end in zip(text["kind"], text["layer"], text["name"], text["phase"],
+                                                    numbers["start_ns"], numbers["end_ns"]):
         if kind == "layer":
             entry = totals.setdefault(layer or name, [0.0, 0])
             entry[0] += end - start
-            entry[1] += 1
-    return {layer: {"total_ns": total, "count": count, "mean_ns": total / count}
-            for layer, (total, count) in totals.items()}
+            entry[1] += phase == "forward"
+    timing = {}
+    for node in graph.get("nodes", ()):
+        total, calls = totals.get(node.get("name", node["id"]), (0.0, 0))
+        if total:
+            timing[node["id"]] = {"total_ns": total, "count": calls, "mean_ns": total / max(calls, 1)}
+    return timing
 
 
 def _run(run: Run, embedded: bool) -> dict:
     graph = run.graph
     if graph is not None:
-        graph = {**graph, "timing": layer_timing(run.spans) if run.spans else {}}
+        graph = {**graph, "timing": layer_timing(run.spans, graph) if run.spans else {}}
     return {"name": run.name,
             "scalars": {tag: _scalar_tag(series, embedded) for tag, series in run.scalars().items()},
             "histograms": {tag: [_histogram(event) for event in events] for tag, events in run.histograms().items()},
