@@ -10,7 +10,7 @@ from typing import Any, Sequence
 from . import activations, backend, events, initializers, layers, models, nn, ops, random, saving
 from . import train
 from . import optimizers
-from . import callbacks, datasets, utils
+from . import callbacks, config, datasets, utils
 from . import viz
 from .viz import live
 from . import losses, metrics
@@ -93,5 +93,5 @@ __all__ = [
     "constant", "convert_to_tensor", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
     "matmul", "name_scope", "nn", "no_grad", "observe", "ones", "ones_like", "ops", "primitive",
     "random", "saving", "train", "function", "saved_model", "TensorSpec", "uint8", "callbacks", "datasets",
-    "utils", "zeros", "zeros_like", "viz", "live", "summary", "board",
+    "utils", "zeros", "zeros_like", "viz", "live", "summary", "board", "config",
 ]

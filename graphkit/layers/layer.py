@@ -19,6 +19,7 @@ from ..graph.node import Node, flatten_structure, map_structure
 from ..graph.symbolic import SymbolicTensor, any_symbolic, placeholder
 from ..module import Module
 from ..ops.cast import cast
+from ..utils import traceback_utils
 from .input_spec import InputSpec
 
 
@@ -197,25 +198,28 @@ class Layer(Module):
 
     # ------------------------------------------------------------------ calls
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if args:
-            inputs = args[0]
-        elif "inputs" in kwargs:
-            inputs = kwargs.pop("inputs")
-            args = (inputs,)
-        else:
-            raise TypeError(f"Layer '{self.name}' was called without inputs.")
-        if _has_symbolic(args, kwargs):
-            from ..graph.recording import record_call
-            return record_call(self, args, kwargs)
-        if not isinstance(inputs, Tensor) and self._convert_input_args:
-            inputs = _as_input_structure(inputs)
-        if self._autocast:
-            inputs = self._autocast_inputs(inputs)
-        if self.input_spec is not None:
-            self._check_input_spec(inputs)
-        if not self.built:
-            self._build_once(_shape_structure(inputs))
-        return self._call_with_context(inputs, args[1:], kwargs)
+        try:
+            if args:
+                inputs = args[0]
+            elif "inputs" in kwargs:
+                inputs = kwargs.pop("inputs")
+                args = (inputs,)
+            else:
+                raise TypeError(f"Layer '{self.name}' was called without inputs.")
+            if _has_symbolic(args, kwargs):
+                from ..graph.recording import record_call
+                return record_call(self, args, kwargs)
+            if not isinstance(inputs, Tensor) and self._convert_input_args:
+                inputs = _as_input_structure(inputs)
+            if self._autocast:
+                inputs = self._autocast_inputs(inputs)
+            if self.input_spec is not None:
+                self._check_input_spec(inputs)
+            if not self.built:
+                self._build_once(_shape_structure(inputs))
+            return self._call_with_context(inputs, args[1:], kwargs)
+        except Exception as error:
+            raise traceback_utils.filtered(error)  # the whole traceback: gk.config.disable_traceback_filtering()
 
     def _autocast_inputs(self, inputs: Any) -> Any:
         """Floating inputs in another float dtype are cast to the layer's dtype (Keras's autocast)."""

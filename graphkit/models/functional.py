@@ -10,6 +10,7 @@ from ..graph.symbolic import SymbolicTensor
 from ..graph.topology import Topology
 from ..layers.input_layer import InputLayer
 from ..layers.layer import Layer, _numeric_nest
+from ..utils import traceback_utils
 from .model import Model
 
 
@@ -19,6 +20,7 @@ class Functional(Model):
     _convert_input_args = False  # call() converts each input to its gk.Input's dtype
     _autocast = False
 
+    @traceback_utils.filter_traceback
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True,
                  *, _announce: bool = True, **kwargs: Any) -> None:
         # _announce=False: the graph runner inside a Sequential (which announces itself) stays quiet

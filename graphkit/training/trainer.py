@@ -35,6 +35,7 @@ from ..engine.autograd import GradientTape, no_grad
 from ..engine.tensor import Tensor
 from ..global_state import SUBSCRIBERS
 from ..graph.node import flatten_structure, map_structure
+from ..utils import traceback_utils
 from . import data_adapter as da
 from . import model_data
 from .compile_utils import CompileMetrics, CompileState, mean_update
@@ -267,6 +268,7 @@ class Trainer:
         return value
 
     # ------------------------------------------------------------------- fit
+    @traceback_utils.filter_traceback
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0,
             validation_data: Any = None, shuffle: Any = True, class_weight: dict | None = None,
@@ -380,6 +382,7 @@ class Trainer:
             events.publish("run_end", self, "train", training_logs)
 
     # -------------------------------------------------------------- evaluate
+    @traceback_utils.filter_traceback
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
                  return_dict: bool = False, **kwargs: Any):
@@ -435,6 +438,7 @@ class Trainer:
         return logs
 
     # --------------------------------------------------------------- predict
+    @traceback_utils.filter_traceback
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
                 callbacks: Any = None):
         """The model's outputs for ``x`` as numpy arrays (the outputs' structure), batch by batch,
@@ -477,6 +481,7 @@ class Trainer:
         return first, collected
 
     # -------------------------------------------------------------- on batch
+    @traceback_utils.filter_traceback
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: dict | None = None,
                        return_dict: bool = False):
         """One gradient update on one batch; returns the loss (and metrics) of that batch."""
@@ -489,6 +494,7 @@ class Trainer:
         _, logs = dispatch_for(type(self)).train(self, plan, batch)
         return self._batch_logs(state, logs, return_dict)
 
+    @traceback_utils.filter_traceback
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False):
         """Loss (and metrics) of one batch in inference mode."""
         state = self._assert_compiled("test_on_batch")
@@ -505,6 +511,7 @@ class Trainer:
         logs = pythonify_logs(state.results() if logs is None else logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
+    @traceback_utils.filter_traceback
     def predict_on_batch(self, x: Any):
         """The model's outputs for one batch, as numpy arrays."""
         if x is None:
