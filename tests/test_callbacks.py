@@ -424,20 +424,25 @@ def test_progbar_class_keras_interface(capsys):
     assert capsys.readouterr().out.endswith("loss: 3.0000\n")
 
 
-def test_progress_widget_state_through_progbar_logger(monkeypatch):
+def test_progress_widget_state_through_progbar_logger(monkeypatch, capsys):
     monkeypatch.setattr(progress_mod, "in_notebook", lambda: True)
+    made = []
+    monkeypatch.setattr(progress_mod, "ProgressWidget",
+                        lambda *args, **kwargs: made.append(ProgressWidget(*args, **kwargs)) or made[-1])
     logger = ProgbarLogger()
     fake_fit(FakeModel(), [logger], epochs=3, steps=4, verbose=1,
              epoch_logs=lambda e: {"loss": 1.0 / (e + 1), "val_loss": 2.0})
-    widget = logger._widget
-    assert isinstance(widget, ProgressWidget)
+    assert len(made) == 1 and logger._widget is None  # one bar for the whole fit, closed at its end
+    widget = made[0]
     assert widget.value == widget.max == 4
     assert widget.bar.description == "Epoch 3/3" and widget.bar.bar_style == "success"
     assert widget.metrics == {"accuracy": 0.5, "loss": pytest.approx(1 / 3), "val_loss": 2.0}
     assert "4/4" in widget.text and "val_loss: 2.0000" in widget.text
     assert "val_loss: 2.0000" in widget.label.value
-    assert len(widget.lines) == 3 and widget.lines[0].startswith("Epoch 1/3: 4/4")
-    assert "Epoch 2/3" in widget.log.value
+    assert len(widget.lines) == 3 and widget.lines[0].startswith("4/4 " + "━" * 20)
+    # the per-epoch text is printed as Keras prints it (what a saved notebook keeps)
+    out = ANSI.sub("", capsys.readouterr().out).splitlines()
+    assert out[0::2] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"] and out[1::2] == widget.lines
 
 
 def test_progress_widget_live_updates_and_verbose_2_stays_text(monkeypatch, capsys):
@@ -448,6 +453,7 @@ def test_progress_widget_live_updates_and_verbose_2_stays_text(monkeypatch, caps
     assert w.text.startswith("2/5 ") and "accuracy: 0.7500" in w.text
     w.update(5, {"loss": 0.25}, finalize=True)
     assert w.value == 5 and w.lines and w.bar.bar_style == "success"
+    assert ANSI.sub("", capsys.readouterr().out) == w.lines[0] + "\n"  # the finished line is printed
     w.reset(target=3, description="Epoch 2/2")
     assert (w.value, w.max, w.metrics, w.text) == (0, 3, {}, "")
     assert len(w.lines) == 1

@@ -11,10 +11,12 @@ class ProgbarLogger(Callback):
     """Callback that prints metrics to stdout (``keras.callbacks.ProgbarLogger``).
 
     ``verbose`` comes from the trainer's params: 0 silent, 1 a progress bar (``"auto"`` means 1),
-    2 one line per epoch. In a Jupyter kernel, ``verbose=1`` shows an ipywidgets bar with live
-    metrics (:class:`graphkit.utils.progress.ProgressWidget`) instead of text; ``verbose=2``
-    stays text. ``display`` ("auto", "text" or "widget") overrides that choice (a graphkit
-    extension; Keras's ProgbarLogger takes no arguments).
+    2 one line per epoch. In a Jupyter kernel, ``verbose=1`` animates an ipywidgets bar with live
+    metrics (:class:`graphkit.utils.progress.ProgressWidget`) instead of the ``\r`` text bar and
+    prints the same per-epoch text as Keras; the bar is removed when the run ends, so saved and
+    exported notebooks keep that text alone. ``verbose=2`` stays text. ``display`` ("auto",
+    "text" or "widget") overrides that choice (a graphkit extension; Keras's ProgbarLogger
+    takes no arguments).
     """
 
     def __init__(self, display: str = "auto") -> None:
@@ -47,10 +49,11 @@ class ProgbarLogger(Callback):
     def on_train_begin(self, logs=None):
         # When this logger is called inside `fit`, validation is silent.
         self._called_in_fit = True
-        self._widget = None
+        self._close_widget()
 
     def on_train_end(self, logs=None):
         self._called_in_fit = False
+        self._close_widget()
 
     def on_test_begin(self, logs=None):
         if not self._called_in_fit:
@@ -72,9 +75,9 @@ class ProgbarLogger(Callback):
             self.progbar = self._widget
         else:
             self._maybe_init_progbar()
-            if self.verbose and self.epochs > 1:
-                print(description)
-                sys.stdout.flush()
+        if self.verbose and self.epochs > 1:
+            print(description)
+            sys.stdout.flush()
 
     def on_train_batch_end(self, batch, logs=None):
         self._update_progbar(batch, logs)
@@ -93,9 +96,11 @@ class ProgbarLogger(Callback):
     def on_test_end(self, logs=None):
         if not self._called_in_fit:
             self._finalize_progbar(logs)
+            self._close_widget()
 
     def on_predict_end(self, logs=None):
         self._finalize_progbar(logs)
+        self._close_widget()
 
     def _reset_progbar(self):
         self.seen = 0
@@ -104,7 +109,7 @@ class ProgbarLogger(Callback):
     def _maybe_init_progbar(self):
         if self.progbar is None:
             if self._use_widget():
-                self.progbar = _progress.ProgressWidget(self.target)
+                self.progbar = self._widget = _progress.ProgressWidget(self.target)
             else:
                 self.progbar = _progress.Progbar(target=self.target, verbose=self.verbose, unit_name="step")
 
@@ -123,3 +128,8 @@ class ProgbarLogger(Callback):
             self.progbar.target = self.target
         if self.verbose:
             self.progbar.update(self.target, list(logs.items()), finalize=True)
+
+    def _close_widget(self):
+        if self._widget is not None:
+            self._widget.close()
+            self._widget = None

@@ -2,9 +2,10 @@
 
 ``Progbar(target, width=20, verbose=1, interval=0.05, stateful_metrics=None, unit_name="step")``
 mirrors ``keras.utils.Progbar``. :class:`ProgressWidget` is an ipywidgets ``IntProgress`` plus an
-``HTML`` label of live metrics; its Python state (``value``, ``max``, ``metrics``, ``text``,
-``lines``) can be read without a browser. ``ProgbarLogger`` picks the widget for ``verbose=1``
-inside a Jupyter kernel (:func:`in_notebook`).
+``HTML`` label of live metrics that prints Keras's finished line to stdout, so saved and exported
+notebooks keep the text; its Python state (``value``, ``max``, ``metrics``, ``text``, ``lines``)
+can be read without a browser. ``ProgbarLogger`` picks the widget for ``verbose=1`` inside a
+Jupyter kernel (:func:`in_notebook`).
 """
 from __future__ import annotations
 
@@ -58,7 +59,21 @@ def format_value(value: Any) -> str:
 
 def format_metrics(metrics: dict) -> str:
     """`` - accuracy: 0.5000 - loss: 1.2000`` for a dict of metrics."""
-    return "".join(f" - {k}: {format_value(v)}" for k, v in metrics.items())
+    return "".join(" " + item for item in _metric_items(metrics))
+
+
+def _metric_items(metrics: dict) -> list[str]:
+    return [f"- {k}: {format_value(v)}" for k, v in metrics.items()]
+
+
+def _colour(stream: Any) -> bool:
+    """ANSI colours for a terminal or a Jupyter kernel (which renders them), not for files/pipes."""
+    if "ipykernel" in sys.modules:
+        return True
+    try:
+        return bool(stream.isatty())
+    except Exception:
+        return False
 
 
 def _format_eta(eta: float) -> str:
@@ -130,6 +145,27 @@ class _ProgressState:
             out[k] = total / max(1, count) if _is_number(total) else total
         return out
 
+    def _bar_line(self, current: int, target: int | None, t: str, time_per_unit: float, width: int,
+                  colour: bool) -> tuple[str, int]:
+        """Keras's line ``4/4 ━━━━━━━━━━━━━━━━━━━━ 0s 3ms/step - loss: 0.5000`` (``t`` is the ETA or
+        the elapsed time; ANSI bold/green with ``colour``) and its visible width."""
+        bold, reset, green, grey = ("\x1b[1m", "\x1b[0m", "\x1b[32m", "\x1b[37m") if colour else ("",) * 4
+        if target is not None:
+            numdigits = int(math.log10(max(target, 1))) + 1
+            count = ("%" + str(numdigits) + "d/%d") % (current, target)
+            done = int(width * min(float(current) / max(target, 1), 1.0))
+            # without colours the part still to do is drawn thin ("─") so progress stays visible
+            todo = "━" if colour else "─"
+            plain_bar = f"{count} " + "━" * width
+            bar = f"{bold}{count}{reset} "
+            if done > 0:
+                bar += f"{green}{'━' * done}{reset}"
+            bar += f"{grey}{todo * (width - done)}{reset}"
+        else:
+            plain_bar = bar = "%7d/Unknown" % current
+        rest = format_time(time_per_unit, self.unit_name) + format_metrics(self.metrics)
+        return bar + f" {bold}{t}{reset}" + rest, len(plain_bar) + 1 + len(t) + len(rest)
+
     def _estimate_step_duration(self, current: int, now: float) -> float:
         if not current:
             return 0.0
@@ -189,14 +225,7 @@ class Progbar(_ProgressState):
             pass
 
     def _colour(self) -> bool:
-        """ANSI colours for a terminal or a Jupyter kernel (which renders them), not for files/pipes."""
-        if "ipykernel" in sys.modules:
-            return True
-        stream = self._stream()
-        try:
-            return bool(stream.isatty())
-        except Exception:
-            return False
+        return _colour(self._stream())
 
     def update(self, current: int, values: Iterable | dict | None = None, finalize: bool | None = None) -> None:
         """Updates the progress bar to step ``current`` with ``values``: ``[(name, value), ...]`` or a dict."""
@@ -213,28 +242,12 @@ class Progbar(_ProgressState):
         self.update(self._seen_so_far + n, values)
 
     def _line_v1(self, current: int, now: float, time_per_unit: float, finalize: bool) -> str:
-        colour = self._colour()
-        bold, reset, green, grey = ("\x1b[1m", "\x1b[0m", "\x1b[32m", "\x1b[37m") if colour else ("",) * 4
-        if self.target is not None:
-            numdigits = int(math.log10(max(self.target, 1))) + 1
-            count = ("%" + str(numdigits) + "d/%d") % (current, self.target)
-            done = int(self.width * min(float(current) / max(self.target, 1), 1.0))
-            # without colours the part still to do is drawn thin ("─") so progress stays visible
-            todo = "━" if colour else "─"
-            plain_bar = f"{count} " + "━" * self.width
-            bar = f"{bold}{count}{reset} "
-            if done > 0:
-                bar += f"{green}{'━' * done}{reset}"
-            bar += f"{grey}{todo * (self.width - done)}{reset}"
-        else:
-            plain_bar = bar = "%7d/Unknown" % current
         if self.target is not None and not finalize:
             t = _format_eta(time_per_unit * (self.target - current))
         else:
             t = f"{now - self._start:.0f}s"
-        rest = format_time(time_per_unit, self.unit_name) + format_metrics(self.metrics)
-        visible = len(plain_bar) + len(f" {t}") + len(rest)
-        message = "\r" + bar + f" {bold}{t}{reset}" + rest
+        line, visible = self._bar_line(current, self.target, t, time_per_unit, self.width, self._colour())
+        message = "\r" + line
         if self._prev_total_width > visible:
             message += " " * (self._prev_total_width - visible)
         if finalize:
@@ -250,49 +263,61 @@ class Progbar(_ProgressState):
                 + format_metrics(self.metrics))
 
 
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+
+
 class ProgressWidget(_ProgressState):
     """A notebook progress bar: ipywidgets ``IntProgress`` + an ``HTML`` label with live metrics.
 
-    Same ``update(current, values, finalize)`` interface as :class:`Progbar`. Readable state:
-    ``value``/``max`` (the bar), ``metrics`` (dict shown), ``text`` (the label as plain text),
-    ``lines`` (one finished line per :meth:`reset` cycle, as Keras prints them), and ``widget``
-    (the ``VBox`` displayed). One widget can be reused across epochs with :meth:`reset`.
+    Same ``update(current, values, finalize)`` interface as :class:`Progbar`. Each finished cycle
+    (an epoch, an evaluation) prints Keras's finished line to stdout, so the history stays in saved
+    and exported notebooks and shows in front ends that cannot draw widgets. The bar is displayed
+    with an empty ``text/plain`` (never the widget's repr), and :meth:`close` replaces it with that
+    empty text, leaving only the printed lines. Readable state: ``value``/``max`` (the bar),
+    ``metrics`` (dict shown), ``text`` (the label as plain text), ``lines`` (the finished lines,
+    without colours) and ``widget`` (the ``HBox`` displayed). One widget can be reused across
+    epochs with :meth:`reset`.
     """
 
     def __init__(self, target: int | None = None, description: str = "", unit_name: str = "step",
-                 interval: float = 0.05, display: bool = True) -> None:
+                 interval: float = 0.05, display: bool = True, file: Any = None) -> None:
         import ipywidgets as widgets
 
         super().__init__(target, None, unit_name)
         self.interval = interval
         self.description = description
+        self.file = file
         self.lines: list[str] = []
         self.bar = widgets.IntProgress(value=0, min=0, max=max(int(target or 1), 1),
                                        description=description, bar_style="info",
-                                       layout=widgets.Layout(width="40%"),
+                                       layout=widgets.Layout(width="40%", flex="0 0 auto"),
                                        style={"description_width": "initial"})
         self.label = widgets.HTML(value="")
-        self.log = widgets.HTML(value="")
-        self.widget = widgets.VBox([widgets.HBox([self.bar, self.label]), self.log])
+        self.widget = widgets.HBox([self.bar, self.label], layout=widgets.Layout(align_items="center"))
         self.text = ""
-        self._displayed = False
+        self._handle = None
         if display:
             self.show()
 
     def show(self) -> None:
-        """Displays the widget in the current cell output (once)."""
-        if self._displayed:
+        """Displays the bar in the current cell output (once), with an empty ``text/plain``."""
+        if self._handle is not None:
             return
         ipython_mod = sys.modules.get("IPython")
         if ipython_mod is None or ipython_mod.get_ipython() is None:
             return  # no IPython shell: nothing to display into (state stays readable)
-        try:
-            from IPython.display import display as ipy_display
+        from IPython.display import display as ipy_display
 
-            ipy_display(self.widget)
-            self._displayed = True
-        except Exception:  # pragma: no cover - no IPython
-            pass
+        view = {"version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}
+        self._handle = ipy_display({"text/plain": "", WIDGET_VIEW_MIME: view}, raw=True, display_id=True)
+
+    def close(self) -> None:
+        """Removes the bar from the output (the printed lines stay) and closes its widgets."""
+        if self._handle is not None:
+            self._handle.update({"text/plain": ""}, raw=True)
+            self._handle = None
+        for widget in (self.widget, self.bar, self.label):
+            widget.close()
 
     @property
     def value(self) -> int:
@@ -329,11 +354,16 @@ class ProgressWidget(_ProgressState):
             t = _format_eta(time_per_unit * (target - current))
         else:
             t = f"{now - self._start:.0f}s"
-        self.text = f"{count} {t}" + format_time(time_per_unit, self.unit_name) + format_metrics(self.metrics)
-        self.label.value = f"<code>{html.escape(self.text)}</code>"
+        head = f"{count} {t}" + format_time(time_per_unit, self.unit_name)
+        items = _metric_items(self.metrics)
+        self.text = " ".join([head, *items])
+        # each piece unbreakable: a narrow output wraps between metrics, never inside one
+        self.label.value = "<code>" + " ".join(
+            f"<span style='white-space:nowrap'>{html.escape(piece)}</span>" for piece in [head, *items]) + "</code>"
         if finalize:
             self.bar.value = self.bar.max
             self.bar.bar_style = "success"
-            line = (f"{self.description}: " if self.description else "") + self.text
-            self.lines.append(line)
-            self.log.value = "<pre style='margin:0;line-height:1.3'>" + html.escape("\n".join(self.lines)) + "</pre>"
+            self.lines.append(self._bar_line(current, target, t, time_per_unit, 20, False)[0])
+            stream = self.file if self.file is not None else sys.stdout
+            stream.write(self._bar_line(current, target, t, time_per_unit, 20, _colour(stream))[0] + "\n")
+            stream.flush()
