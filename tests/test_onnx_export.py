@@ -158,6 +158,11 @@ def test_dense_on_sequences(tmp_path):
     (layers.Conv2DTranspose(4, 3, strides=2, padding="same", output_padding=1), (4, 4, 3)),
     (layers.SeparableConv2D(5, 3, depth_multiplier=2, padding="same", activation="elu"), (7, 6, 3)),
     (layers.DepthwiseConv2D(3, strides=2, depth_multiplier=2, padding="same"), (7, 7, 3)),
+    (layers.DepthwiseConv1D(3, padding="same"), (7, 3)),
+    (layers.SeparableConv1D(4, 3, strides=2), (9, 3)),
+    (layers.Conv1DTranspose(3, 4, strides=2, padding="same"), (5, 2)),
+    (layers.Conv3D(3, 2, padding="same"), (3, 4, 5, 2)),
+    (layers.Conv3DTranspose(2, 2, strides=2), (2, 3, 2, 2)),
 ], ids=lambda v: getattr(v, "name", None) or str(v))
 def test_convolutions(tmp_path, layer, shape):
     assert_parity(single(layer, shape), tmp_path, tolerance=1e-4)
@@ -170,6 +175,9 @@ def test_convolutions(tmp_path, layer, shape):
     (layers.MaxPooling2D(3, strides=2, padding="same"), (7, 6, 3)),
     (layers.AveragePooling2D(3, strides=2, padding="same"), (7, 6, 3)),
     (layers.AveragePooling2D((2, 3), padding="valid"), (7, 6, 3)),
+    (layers.MaxPooling3D(2, padding="same"), (3, 4, 5, 2)),
+    (layers.AveragePooling3D(2, padding="same"), (3, 4, 5, 2)),
+    (layers.GlobalAveragePooling3D(), (3, 4, 5, 2)),
     (layers.GlobalMaxPooling1D(), (6, 3)),
     (layers.GlobalAveragePooling1D(keepdims=True), (6, 3)),
     (layers.GlobalMaxPooling2D(keepdims=True), (5, 4, 3)),
