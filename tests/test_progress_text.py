@@ -1,0 +1,100 @@
+"""Training progress in a notebook leaves Keras's per-epoch text in the saved outputs and in their
+nbconvert HTML: no widget repr, no duplicate line, whatever front end reads the file."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from graphkit.utils.progress import WIDGET_VIEW_MIME, ProgressWidget
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+REPRS = ("VBox(", "HBox(", "IntProgress(", "HTML(value=", "object at 0x")
+BAR_LINE = re.compile(r"^4/4 ━{20} \d+s \d+(us|ms|s)/step(?P<metrics>( - \w+: [\d.e+-]+)*)$")
+LINE_V2 = re.compile(r"^4/4 - \d+s - \d+(us|ms|s)/step - loss: [\d.e+-]+ - mae: [\d.e+-]+$")
+
+CELLS = [
+    "import numpy as np\nimport graphkit as gk\n"
+    "x = np.random.default_rng(0).normal(size=(64, 4)).astype('float32')\ny = x.sum(1, keepdims=True)\n"
+    "inputs = gk.Input((4,))\nmodel = gk.Model(inputs, gk.layers.Dense(1)(inputs))\n"
+    "model.compile('sgd', 'mse', metrics=['mae'])",
+    "history = model.fit(x, y, epochs=3, batch_size=16)",
+    "history = model.fit(x, y, epochs=2, batch_size=16, verbose=2)",
+    "result = model.evaluate(x, y, batch_size=16)",
+    "prediction = model.predict(x, batch_size=16)",
+]
+
+
+@pytest.fixture(scope="module")
+def executed():
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+    return notebook
+
+
+def _texts(cell) -> list[str]:
+    """Every text a front end may show for the cell: streams, and each display's text/plain and text/html."""
+    found = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            found.append(output.text)
+        data = output.get("data", {})
+        found += [data[mime] for mime in ("text/plain", "text/html") if mime in data]
+    return [ANSI.sub("", text) for text in found if text]
+
+
+def _lines(cell) -> list[str]:
+    return "".join(ANSI.sub("", o.text) for o in cell.outputs if o.output_type == "stream").splitlines()
+
+
+def test_fit_verbose_1_leaves_one_keras_line_per_epoch_and_no_widget(executed):
+    lines = _lines(executed.cells[1])
+    assert lines[0::2] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"] and len(lines) == 6
+    for line in lines[1::2]:
+        match = BAR_LINE.match(line)
+        assert match and re.fullmatch(r" - loss: [\d.e+-]+ - mae: [\d.e+-]+", match["metrics"]), line
+    # the live bar was shown (its state was sent) but no saved output refers to a widget any more
+    states = executed.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert any(s["model_name"] == "IntProgressModel" for s in states.values())
+    for cell in executed.cells:
+        assert not any(WIDGET_VIEW_MIME in output.get("data", {}) for output in cell.outputs)
+
+
+def test_fit_verbose_2_prints_its_lines(executed):
+    lines = _lines(executed.cells[2])
+    assert lines[0::2] == ["Epoch 1/2", "Epoch 2/2"] and len(lines) == 4
+    assert all(LINE_V2.match(line) for line in lines[1::2]), lines
+
+
+def test_evaluate_and_predict_print_exactly_one_summary_line(executed):
+    evaluate, predict = _lines(executed.cells[3]), _lines(executed.cells[4])
+    assert len(evaluate) == 1 and BAR_LINE.match(evaluate[0]) and "- loss: " in evaluate[0], evaluate
+    assert len(predict) == 1 and BAR_LINE.match(predict[0])["metrics"] == "", predict
+
+
+def test_no_output_shows_a_widget_repr(executed):
+    for cell in executed.cells:
+        for text in _texts(cell):
+            assert not any(marker in text for marker in REPRS), text
+
+
+def test_nbconvert_html_keeps_the_history_and_no_repr(executed):
+    nbconvert = pytest.importorskip("nbconvert")
+    body, _ = nbconvert.HTMLExporter().from_notebook_node(executed)
+    for cell in executed.cells[1:]:
+        for line in _lines(cell):
+            if " - loss: " in line:
+                assert line[line.index(" - loss: "):] in body  # the metrics, as text
+    assert "Epoch 3/3" in body and "Epoch 2/2" in body
+    assert not any(marker in body for marker in (*REPRS, "LiveView object at"))
+
+
+def test_the_live_label_never_wraps_a_metric_name_apart_from_its_value():
+    bar = ProgressWidget(target=5, interval=0.0, display=False)
+    bar.update(2, {"loss": 0.5, "val_accuracy": 0.75})
+    pieces = re.findall(r"<span style='white-space:nowrap'>([^<]*)</span>", bar.label.value)
+    assert pieces[1:] == ["- loss: 0.5000", "- val_accuracy: 0.7500"]
+    assert re.sub(r"<[^>]+>", "", bar.label.value) == bar.text  # every character is inside a piece or a gap
