@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $@
 
 $(NODE_MODULES): labextension/package.json labextension/package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "error: the front end needs Node.js >= 20 with npm (e.g. apt-get install nodejs npm)"; exit 1; }
+	@command -v npm >/dev/null 2>&1 || { echo "error: the front end needs Node.js >= 20 with npm (apt-get install nodejs npm on Debian 13; NodeSource or nvm on Debian 12, whose nodejs is 18)"; exit 1; }
 	cd labextension && npm ci --no-audit --no-fund
 	touch $@
 
