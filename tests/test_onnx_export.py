@@ -9,6 +9,8 @@ where that fails.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -340,6 +342,41 @@ def test_subclassed_model_is_refused(tmp_path):
     with pytest.raises(UnsupportedLayerError, match="subclassed"):
         Doubler(name="doubler").export(str(tmp_path / "m.onnx"))
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("opset", [19, 20, 21, 22])
+def test_later_opsets(tmp_path, opset):
+    inputs = gk.Input((6, 6, 2), name="image")
+    x = layers.Conv2D(3, 3, padding="same", activation="gelu")(inputs)
+    x = layers.LayerNormalization()(layers.Reshape((6, 54))(layers.UpSampling2D((1, 3))(x)))
+    outputs = layers.GRU(4)(layers.AveragePooling1D(2, padding="same")(x))
+    model = randomize(gk.Model(inputs, outputs, name=f"opset{opset}"))
+    path = str(tmp_path / "m.onnx")
+    model.export(path, opset_version=opset)
+    proto = onnx.load(path)
+    assert proto.opset_import[0].version == opset
+    onnx.checker.check_model(proto, full_check=True)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((2, 6, 6, 2)).astype("float32")
+    np.testing.assert_allclose(session.run(None, {"image": x})[0], model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+def test_verbose_and_unknown_opset(tmp_path, capsys):
+    path = str(tmp_path / "m.onnx")
+    assert examples.mlp().export(path, verbose=True) == path
+    assert path in capsys.readouterr().out
+    with pytest.raises(ValueError, match="the opset must be one of"):
+        examples.mlp().export(path, opset_version=13)
+
+
+def test_export_needs_no_onnx_package(tmp_path):
+    """graphkit writes the protobuf itself: exporting works where onnx cannot be imported."""
+    path = tmp_path / "m.onnx"
+    script = ("import sys; sys.modules['onnx'] = None; sys.modules['onnxruntime'] = None\n"
+              "from graphkit.examples import models\n"
+              f"models.small_resnet().export({str(path)!r})\n")
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
 
 
 def test_other_formats_are_refused(tmp_path):

@@ -108,14 +108,20 @@ class Model(Trainer, Layer):
         from ..saving.saving_api import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
-    def export(self, filepath: Any, format: str = "onnx", opset: int | None = None) -> str:
+    def export(self, filepath: Any, format: str = "onnx", verbose: bool = False,
+               opset_version: int | None = None) -> str:
         """Export for inference elsewhere (Keras 3's ``Model.export``): ``format="onnx"`` writes
-        an ONNX model (opset 18 unless ``opset``, a dynamic batch dimension, the model's input and
-        output names) that ONNX Runtime runs with this model's predictions. Functional and
-        Sequential models of built-in layers; a layer that cannot be exported raises an error
-        naming it, and nothing is written (see graphkit.export.onnx)."""
+        an ONNX model (opset 18 unless ``opset_version``, a dynamic batch dimension, the model's
+        input and output names) that ONNX Runtime runs with this model's predictions. Functional
+        and Sequential models of built-in layers; a layer that cannot be exported raises an error
+        naming it, and nothing is written (see graphkit.export.onnx). ``verbose`` prints where
+        the file went."""
         from ..export import DEFAULT_OPSET, export_model
-        return export_model(self, filepath, format=format, opset=DEFAULT_OPSET if opset is None else opset)
+        path = export_model(self, filepath, format=format,
+                            opset=DEFAULT_OPSET if opset_version is None else opset_version)
+        if verbose:
+            print(f"Saved artifact at '{path}'.")
+        return path
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Model":

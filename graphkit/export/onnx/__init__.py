@@ -25,8 +25,9 @@ from .convert import UnsupportedLayerError, convert_graph, graph_of
 from .graph import GraphBuilder, OnnxNode
 
 DEFAULT_OPSET = 18
-_IR_VERSION = 8  # the IR version of opset 18 (ONNX 1.13)
-_MIN_OPSET = 18  # ReduceMean/ReduceMax with axes as an input
+# The opsets written (18: reductions take their axes as an input) and the IR version of each.
+_IR_VERSIONS = {18: 8, 19: 9, 20: 9, 21: 10, 22: 10}
+_PROTOBUF_LIMIT = 2 ** 31 - 2 ** 24  # protobuf's 2 GB message limit, less room for the graph itself
 
 
 def export_onnx(model: Any, filepath: str | os.PathLike, opset: int = DEFAULT_OPSET) -> str:
@@ -38,8 +39,9 @@ def export_onnx(model: Any, filepath: str | os.PathLike, opset: int = DEFAULT_OP
 
 def onnx_bytes(model: Any, opset: int = DEFAULT_OPSET) -> bytes:
     """The serialized ONNX ModelProto of ``model``."""
-    if isinstance(opset, bool) or not isinstance(opset, int) or opset < _MIN_OPSET:
-        raise ValueError(f"ONNX export of model '{model.name}': opset must be an int >= {_MIN_OPSET}, got {opset!r}.")
+    if isinstance(opset, bool) or opset not in _IR_VERSIONS:
+        raise ValueError(f"ONNX export of model '{model.name}': the opset must be one of {list(_IR_VERSIONS)}, "
+                         f"got {opset!r}.")
     from ... import __version__
     functional = graph_of(model)
     g = GraphBuilder()
@@ -49,13 +51,17 @@ def onnx_bytes(model: Any, opset: int = DEFAULT_OPSET) -> bytes:
     convert_graph(g, functional, values)
     results = [values[id(t)] for t in functional.outputs]
     g.simplify(results)
+    size = sum(array.nbytes for array in g.initializers.values())
+    if size >= _PROTOBUF_LIMIT:
+        raise ValueError(f"ONNX export of model '{model.name}': its {size:,} bytes of weights exceed the 2 GB a "
+                         "single ONNX file holds (external weight files are not written by graphkit).")
     _name_outputs(g, results, output_names, set(input_names))
     inputs = [proto.value_info(name, _input_dtype(t), _dims(t.shape))
               for t, name in zip(functional.inputs, input_names)]
     outputs = [proto.value_info(name, "float32" if t.dtype.kind == "f" else t.dtype, _dims(t.shape))
                for t, name in zip(functional.outputs, output_names)]
     graph_proto = g.encode(model.name, inputs, outputs)
-    return proto.model(graph_proto, opset, _IR_VERSION, "graphkit", __version__)
+    return proto.model(graph_proto, opset, _IR_VERSIONS[opset], "graphkit", __version__)
 
 
 def _name_outputs(g: GraphBuilder, results: list[str], output_names: list[str], inputs: set[str]) -> None:
