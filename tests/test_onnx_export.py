@@ -322,6 +322,16 @@ def test_unsupported_layer_names_it_and_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == [target]
 
 
+def test_subclass_with_its_own_call_is_refused(tmp_path):
+    class ScaledDense(layers.Dense):
+        def call(self, inputs):
+            return super().call(inputs) * 2
+
+    model = single(ScaledDense(2, name="scaled"), (3,))
+    with pytest.raises(UnsupportedLayerError, match=r"'scaled' \(ScaledDense\)"):
+        model.export(str(tmp_path / "m.onnx"))
+
+
 def test_unsupported_activation_names_the_layer(tmp_path):
     model = single(layers.Dense(2, activation=lambda t: t * 3, name="custom_act"), (3,))
     with pytest.raises(UnsupportedLayerError, match=r"'custom_act' \(Dense\).*activation"):

@@ -38,9 +38,11 @@ def converts(*classes: type) -> Callable[[Converter], Converter]:
 
 
 def _converter_for(layer: Any) -> Converter | None:
+    """The converter of the layer's class, or of a base class whose ``call`` it keeps (a
+    subclass with its own ``call`` computes something else)."""
     for cls in type(layer).__mro__:
         if cls in _CONVERTERS:
-            return _CONVERTERS[cls]
+            return _CONVERTERS[cls] if type(layer).call is cls.call else None
     return None
 
 
