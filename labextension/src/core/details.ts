@@ -1,4 +1,7 @@
-/** The details panel of one layer: class, shapes, parameter formula, config, weights, error. */
+/**
+ * The details panel of one layer: a close button, class, shapes, parameter formula, config,
+ * weights, error.
+ */
 import { el } from './dom';
 import { formatInt, formatStat } from './format';
 import type { GraphNode, WeightStats } from './types';
@@ -36,15 +39,32 @@ function weightsTable(weights: WeightStats[]): HTMLTableElement {
 }
 
 /**
+ * The parameter formula, one line per part when it has several (`…= 8 trainable; …= 8
+ * non-trainable; total 16`).
+ */
+function formula(text: string): HTMLElement {
+  const parts = text.split('; ');
+  const box = el('div', 'gk-formula', parts.length === 1 ? text : undefined);
+  if (parts.length > 1) {
+    box.append(...parts.map(part => el('div', undefined, part)));
+  }
+  return box;
+}
+
+/**
  * Fills `panel` with the details of `node`. `loading` says that weight statistics were
  * requested and are on their way (the live view); otherwise missing statistics are just omitted.
  */
 export function renderDetails(panel: HTMLElement, node: GraphNode, loading: boolean): void {
+  const close = el('button', 'gk-details-close', '×');
+  close.type = 'button';
+  close.title = 'Close the details (Escape)';
+  close.setAttribute('aria-label', 'Close the details');
   const title = el('div', 'gk-details-title');
   title.append(el('b', undefined, node.name), ` (${node.class_name})`);
-  const parts: HTMLElement[] = [title, properties(node)];
+  const parts: HTMLElement[] = [close, title, properties(node)];
   if (node.formula) {
-    parts.push(el('div', 'gk-formula', node.formula));
+    parts.push(formula(node.formula));
   }
   if (node.error) {
     parts.push(el('pre', 'gk-error', node.error));

@@ -1,23 +1,26 @@
 /**
- * Pan (drag) and zoom (Ctrl/Cmd + wheel, pinch, buttons) of one content element inside a clipping viewport,
- * with a CSS transform. A drag does not count as a click on what is under the pointer.
+ * Pan and zoom of one content element inside a scrolling viewport. The content is sized to its
+ * natural size times the scale, so the viewport's own scrollbars (and a plain wheel) move
+ * around a drawing larger than the view; dragging pans (a drag does not count as a click on
+ * what is under the pointer); Ctrl/Cmd + wheel, pinches and the buttons zoom.
  */
 
 const MIN_SCALE = 0.05;
 const MAX_SCALE = 8;
-const PAD = 8;
+/** Space around the content (the viewport's CSS padding). */
+export const PAD = 8;
 const DRAG_THRESHOLD = 4;
 
 export class PanZoom {
   private content: HTMLElement | SVGElement | null = null;
   private width = 0;
   private height = 0;
-  private x = 0;
-  private y = 0;
+  /** The smallest scale at which the content is still readable (its smallest text ~10 px). */
+  private readable = 0;
   private k = 1;
   private drag: { id: number; x: number; y: number; moved: boolean } | null = null;
   private swallowClick = false;
-  /** True once the user panned or zoomed; views then keep the transform across re-renders. */
+  /** True once the user panned or zoomed; views then keep the scale across re-renders. */
   touched = false;
 
   constructor(private viewport: HTMLElement) {
@@ -29,12 +32,20 @@ export class PanZoom {
     viewport.addEventListener('click', this.onClickCapture, true);
   }
 
-  /** Shows `content`, whose natural size is `width` x `height` CSS pixels. */
-  setContent(content: HTMLElement | SVGElement, width: number, height: number): void {
+  /** The current scale (1: natural size). */
+  get scale(): number {
+    return this.k;
+  }
+
+  /**
+   * Shows `content`, whose natural size is `width` x `height` CSS pixels and whose text is
+   * still readable down to scale `readable`.
+   */
+  setContent(content: HTMLElement | SVGElement, width: number, height: number, readable: number): void {
     this.content = content;
     this.width = width;
     this.height = height;
-    content.style.transformOrigin = '0 0';
+    this.readable = Math.min(1, readable);
     if (this.touched) {
       this.apply();
     } else {
@@ -42,30 +53,53 @@ export class PanZoom {
     }
   }
 
-  /** Scales the content down (never up) to fit the viewport and centres it. */
+  /**
+   * The scale that fits the content's width into `available` pixels: never above 1, never
+   * below the readable scale (the view scrolls instead).
+   */
+  widthScale(available: number): number {
+    const k = this.width ? Math.min(1, (available - 2 * PAD) / this.width) : 1;
+    return Math.max(k, this.readable);
+  }
+
+  /**
+   * Shows the whole content when that keeps it readable, else fits its width (or shows it at the
+   * readable scale) from the top, scrolling for the rest. Never enlarges.
+   */
   fit(): void {
     const vw = this.viewport.clientWidth;
     const vh = this.viewport.clientHeight;
     if (!this.width || !this.height || !vw || !vh) {
       this.k = 1;
-      this.x = this.y = PAD;
     } else {
-      this.k = Math.min(1, (vw - 2 * PAD) / this.width, (vh - 2 * PAD) / this.height);
-      this.x = (vw - this.width * this.k) / 2;
-      this.y = (vh - this.height * this.k) / 2;
+      const whole = Math.min(1, (vw - 2 * PAD) / this.width, (vh - 2 * PAD) / this.height);
+      this.k = whole >= this.readable ? whole : this.widthScale(vw);
     }
     this.touched = false;
     this.apply();
+    this.viewport.scrollTop = 0;
+    this.viewport.scrollLeft = (this.viewport.scrollWidth - vw) / 2;
+  }
+
+  /** Shows the content at its natural size, keeping the viewport's centre in place. */
+  actualSize(): void {
+    this.zoomBy(1 / this.k);
   }
 
   /** Multiplies the scale by `factor` around viewport point (cx, cy) (default: the centre). */
   zoomBy(factor: number, cx = this.viewport.clientWidth / 2, cy = this.viewport.clientHeight / 2): void {
     const k = Math.min(MAX_SCALE, Math.max(MIN_SCALE, this.k * factor));
-    this.x = cx - ((cx - this.x) * k) / this.k;
-    this.y = cy - ((cy - this.y) * k) / this.k;
+    const before = this.contentPoint(cx, cy);
     this.k = k;
     this.touched = true;
     this.apply();
+    if (before) {
+      // scroll so that the content point under (cx, cy) stays there
+      const after = this.content!.getBoundingClientRect();
+      const view = this.viewport.getBoundingClientRect();
+      this.viewport.scrollLeft += after.left + before.x * k - (view.left + cx);
+      this.viewport.scrollTop += after.top + before.y * k - (view.top + cy);
+    }
   }
 
   dispose(): void {
@@ -77,14 +111,25 @@ export class PanZoom {
     this.viewport.removeEventListener('click', this.onClickCapture, true);
   }
 
+  /** The content point (natural pixels) under viewport point (cx, cy). */
+  private contentPoint(cx: number, cy: number): { x: number; y: number } | null {
+    if (!this.content) {
+      return null;
+    }
+    const box = this.content.getBoundingClientRect();
+    const view = this.viewport.getBoundingClientRect();
+    return { x: (view.left + cx - box.left) / this.k, y: (view.top + cy - box.top) / this.k };
+  }
+
   private apply(): void {
     if (this.content) {
-      this.content.style.transform = `translate(${this.x}px, ${this.y}px) scale(${this.k})`;
+      this.content.style.width = `${this.width * this.k}px`;
+      this.content.style.height = `${this.height * this.k}px`;
     }
   }
 
   // Only Ctrl/Cmd + wheel (and trackpad pinches, which arrive as Ctrl + wheel) zoom: a plain
-  // wheel keeps scrolling the notebook past the graph.
+  // wheel scrolls the drawing when it is larger than the view, else the notebook.
   private onWheel = (event: WheelEvent): void => {
     if (!event.ctrlKey && !event.metaKey) {
       return;
@@ -118,12 +163,11 @@ export class PanZoom {
       this.viewport.setPointerCapture(event.pointerId);
       this.viewport.classList.add('gk-dragging');
     }
-    this.x += dx;
-    this.y += dy;
+    this.viewport.scrollLeft -= dx;
+    this.viewport.scrollTop -= dy;
     drag.x = event.clientX;
     drag.y = event.clientY;
     this.touched = true;
-    this.apply();
   };
 
   private onPointerUp = (event: PointerEvent): void => {

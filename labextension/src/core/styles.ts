@@ -43,11 +43,14 @@ const CSS = `
 .gk-toolbar button:hover { border-color: var(--gk-accent); color: var(--gk-accent); }
 .gk-body { display: flex; flex-wrap: wrap; }
 .gk-canvas {
-  position: relative; overflow: hidden; flex: 1 1 360px; min-width: 0;
-  height: 160px; cursor: grab; touch-action: none; user-select: none;
+  position: relative; overflow: auto; flex: 1 1 360px; min-width: 0; display: flex; padding: 8px;
+  height: 160px; cursor: grab; touch-action: none; user-select: none; overscroll-behavior: contain;
 }
+.gk-canvas:focus { outline: none; }
+.gk-canvas:focus-visible { outline: 2px solid var(--gk-accent); outline-offset: -2px; }
 .gk-canvas.gk-dragging { cursor: grabbing; }
-.gk-canvas > svg { position: absolute; left: 0; top: 0; overflow: visible; }
+/* margin: auto centres a drawing smaller than the view and lets a larger one scroll from its start */
+.gk-canvas > svg { flex: none; margin: auto; overflow: visible; }
 .gk-canvas svg text { font-family: Helvetica, Arial, 'Liberation Sans', 'Nimbus Sans', sans-serif; }
 .gk-canvas g.node, .gk-canvas g.cluster { cursor: pointer; }
 /* A model box's tinted inside is background: clicks there deselect, as outside; its label and outline collapse it. */
@@ -60,12 +63,21 @@ const CSS = `
 .gk-graph-view[data-state='error'] .gk-message { color: var(--gk-error); white-space: pre-wrap; }
 .gk-message:empty { display: none; }
 .gk-details {
-  flex: 0 1 340px; min-width: 240px; max-height: 560px; overflow: auto;
+  position: relative; flex: 0 1 340px; min-width: 240px; max-height: 800px; overflow: auto;
   padding: 8px 10px; border-left: 1px solid var(--gk-border); background: var(--gk-panel);
+  /* words break at spaces; only a token longer than the line breaks inside */
+  word-break: normal; overflow-wrap: break-word;
 }
 .gk-details[hidden] { display: none; }
+.gk-details-close {
+  float: right; margin: -4px -4px 0 8px; padding: 0 6px; font: inherit; font-size: 1.3em; line-height: 1.2;
+  color: var(--gk-muted); background: none; border: 1px solid transparent; border-radius: 3px; cursor: pointer;
+}
+.gk-details-close:hover { color: var(--gk-accent); border-color: var(--gk-accent); }
 .gk-details-title { font-size: 1.1em; margin-bottom: 6px; }
-.gk-props { border-collapse: collapse; margin: 0 0 6px; }
+/* a fixed layout: long values wrap inside their cell instead of widening (or squeezing) the table */
+.gk-props { border-collapse: collapse; margin: 0 0 6px; width: 100%; table-layout: fixed; }
+.gk-props th { width: 7.5em; }
 .gk-props th, .gk-props td { padding: 1px 10px 1px 0; text-align: left; vertical-align: top; border: none; }
 .gk-props th { color: var(--gk-muted); font-weight: normal; white-space: nowrap; }
 .gk-props td { font-family: var(--gk-mono); }
@@ -74,7 +86,7 @@ const CSS = `
 /* pre.gk-error: the details panel's error, not a failed layer's node (g.gk-error) in the drawing. */
 .gk-config, pre.gk-error {
   margin: 4px 0; padding: 4px 6px; font-family: var(--gk-mono); font-size: 12px;
-  white-space: pre-wrap; word-break: break-word; background: var(--gk-bg); border-radius: 3px;
+  white-space: pre-wrap; word-break: normal; overflow-wrap: break-word; background: var(--gk-bg); border-radius: 3px;
 }
 pre.gk-error { color: var(--gk-error); border: 1px solid var(--gk-error); }
 .gk-weights { border-collapse: collapse; margin-top: 4px; font-size: 12px; }

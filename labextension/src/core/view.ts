@@ -8,12 +8,13 @@
 import { renderDetails } from './details';
 import { el } from './dom';
 import { buildDot, givenDot } from './dot';
-import { download, safeFilename } from './download';
+import { download, safeFilename, svgToPng } from './download';
 import { formatInt } from './format';
-import { PanZoom } from './panzoom';
+import { PAD, PanZoom } from './panzoom';
 import { renderSvg } from './renderer';
 import { ensureStyles } from './styles';
 import { themeColors } from './theme';
+import type { ThemeColors } from './theme';
 import type { GraphData, GraphNode } from './types';
 
 export interface GraphViewOptions {
@@ -22,15 +23,23 @@ export interface GraphViewOptions {
 }
 
 const MIN_HEIGHT = 120;
-const MAX_HEIGHT = 560;
+/** The canvas grows with the drawing up to the smaller of these, then scrolls. */
+const MAX_HEIGHT = 800;
+const MAX_VIEWPORT_SHARE = 0.7;
 /** graphviz measures in points; CSS pixels are 3/4 of a point. */
 const PX_PER_PT = 4 / 3;
+/** "Fit" never shrinks the drawing's smallest text below this (CSS pixels). */
+const MIN_TEXT_PX = 10;
+/** PNG exports have this many pixels per CSS pixel. */
+const PNG_SCALE = 2;
 
 const TOOLBAR: [action: string, label: string, title: string][] = [
-  ['fit', 'Fit', 'Fit the graph to the view'],
+  ['fit', 'Fit', 'Fit the graph to the view (keeping its text readable)'],
+  ['actual-size', '1:1', 'Show the graph at its actual size'],
   ['zoom-in', '+', 'Zoom in'],
   ['zoom-out', '−', 'Zoom out'],
   ['export-svg', 'SVG', 'Download the drawing as SVG'],
+  ['export-png', 'PNG', 'Download the drawing as PNG'],
   ['export-dot', 'DOT', 'Download the graphviz DOT source']
 ];
 
@@ -82,7 +91,10 @@ export class GraphView {
     }
     toolbar.addEventListener('click', this.onToolbarClick);
     this.canvas.title = 'Drag to pan, Ctrl + wheel to zoom, click a layer for its details';
+    this.canvas.tabIndex = 0;
     this.canvas.addEventListener('click', this.onCanvasClick);
+    this.details.addEventListener('click', this.onDetailsClick);
+    this.node.addEventListener('keydown', this.onKeyDown);
 
     const body = el('div', 'gk-body');
     body.append(this.canvas, this.details);
@@ -180,28 +192,39 @@ export class GraphView {
     return new Set(graph.groups.filter(g => this.toggled.get(g.id) ?? g.collapsed).map(g => g.id));
   }
 
+  /**
+   * Puts `svg` in the canvas at its natural size: graphviz's points as CSS pixels at 96 dpi,
+   * whatever `dpi` the DOT asks for (graphviz scales the drawing by dpi/72 for that).
+   */
   private show(svg: SVGSVGElement): void {
+    this.canvas.replaceChildren(svg);
     const box = svg.viewBox.baseVal;
-    const width = (box?.width ?? 0) * PX_PER_PT;
-    const height = (box?.height ?? 0) * PX_PER_PT;
+    const graph = svg.querySelector<SVGGraphicsElement>('g.graph');
+    const dpiScale = graph?.transform.baseVal.consolidate()?.matrix.a || 1;
+    const width = ((box?.width ?? 0) / dpiScale) * PX_PER_PT;
+    const height = ((box?.height ?? 0) / dpiScale) * PX_PER_PT;
     svg.setAttribute('width', `${width}`);
     svg.setAttribute('height', `${height}`);
-    this.canvas.replaceChildren(svg);
     this.svg = svg;
     this.size = { width, height };
     if (!this.panzoom.touched) {
       this.canvas.style.height = `${this.fittingHeight()}px`;
     }
-    this.panzoom.setContent(svg, width, height);
+    this.panzoom.setContent(svg, width, height, MIN_TEXT_PX / (smallestFont(svg) * PX_PER_PT));
     this.markSelection();
   }
 
-  /** Canvas height that shows the whole drawing at the width available (within limits). */
+  /**
+   * Canvas height that shows the whole drawing at the width available, as long as its text stays
+   * readable, up to the cap (the canvas scrolls beyond).
+   */
   private fittingHeight(): number {
-    const { width, height } = this.size;
     const available = this.canvas.clientWidth || 600;
-    const scale = width ? Math.min(1, (available - 16) / width) : 1;
-    return Math.round(Math.min(MAX_HEIGHT, Math.max(MIN_HEIGHT, height * scale + 16)));
+    const scale = this.panzoom.widthScale(available);
+    const scrollbar = this.size.width * scale + 2 * PAD > available ? SCROLLBAR : 0;
+    const cap = Math.min(MAX_HEIGHT, MAX_VIEWPORT_SHARE * (this.node.ownerDocument.defaultView?.innerHeight ?? 1000));
+    const natural = this.size.height * scale + 2 * PAD + scrollbar;
+    return Math.round(Math.min(Math.max(cap, MIN_HEIGHT), Math.max(MIN_HEIGHT, natural)));
   }
 
   /** The canvas appeared or changed size: draw if not drawn yet, else refit (unless the user moved). */
@@ -246,7 +269,7 @@ export class GraphView {
   }
 
   private showDetails(): void {
-    const node = this.graph?.nodes.find(n => n.id === this.selected) ?? null;
+    const node = (this.selected !== null && this.graph?.nodes.find(n => n.id === this.selected)) || null;
     this.details.hidden = node === null;
     if (node && node !== this.shownNode) {
       renderDetails(this.details, node, this.options.onSelect !== undefined);
@@ -265,12 +288,26 @@ export class GraphView {
     const box = g?.getAttribute('data-gk-group');
     const cluster = g?.getAttribute('data-gk-cluster');
     if (layer != null) {
+      this.canvas.focus({ preventScroll: true });
       this.select(layer);
     } else if (box != null) {
       this.toggleGroup(box, false);
     } else if (cluster != null) {
       this.toggleGroup(cluster, true);
     } else if (!g) {
+      this.select(null);
+    }
+  };
+
+  private onDetailsClick = (event: MouseEvent): void => {
+    if ((event.target as Element).closest('button.gk-details-close')) {
+      this.select(null);
+    }
+  };
+
+  private onKeyDown = (event: KeyboardEvent): void => {
+    if (event.key === 'Escape' && !this.details.hidden) {
+      event.stopPropagation();
       this.select(null);
     }
   };
@@ -282,6 +319,9 @@ export class GraphView {
       case 'fit':
         this.panzoom.fit();
         break;
+      case 'actual-size':
+        this.panzoom.actualSize();
+        break;
       case 'zoom-in':
         this.panzoom.zoomBy(1.25);
         break;
@@ -290,10 +330,16 @@ export class GraphView {
         break;
       case 'export-svg':
         if (this.svg) {
-          const copy = this.svg.cloneNode(true) as SVGSVGElement;
-          copy.removeAttribute('style');
-          copy.querySelectorAll('.gk-selected').forEach(g => g.classList.remove('gk-selected'));
-          download(new XMLSerializer().serializeToString(copy), safeFilename(name, 'svg'), 'image/svg+xml');
+          download(this.exportedSvg(), safeFilename(name, 'svg'), 'image/svg+xml');
+        }
+        break;
+      case 'export-png':
+        if (this.svg) {
+          const { width, height } = this.size;
+          const colors = themeColors(this.node);
+          void svgToPng(this.exportedSvg(), width * PNG_SCALE, height * PNG_SCALE, colors.background).then(png =>
+            download(png, safeFilename(name, 'png'), 'image/png')
+          );
         }
         break;
       case 'export-dot':
@@ -303,4 +349,40 @@ export class GraphView {
         break;
     }
   };
+
+  /** The drawing as a standalone SVG file: natural size, the theme's background, no selection. */
+  private exportedSvg(): string {
+    const copy = this.svg!.cloneNode(true) as SVGSVGElement;
+    copy.removeAttribute('style');
+    copy.querySelectorAll('.gk-selected').forEach(g => g.classList.remove('gk-selected'));
+    copy.insertBefore(background(copy, themeColors(this.node)), copy.firstChild);
+    return new XMLSerializer().serializeToString(copy);
+  }
+}
+
+/** Room a horizontal scrollbar takes (CSS pixels). */
+const SCROLLBAR = 16;
+
+/** The font size of the smallest text in a graphviz drawing, in graphviz points (14 without text). */
+function smallestFont(svg: SVGSVGElement): number {
+  let smallest = Infinity;
+  for (const text of Array.from(svg.querySelectorAll('text[font-size]'))) {
+    const size = parseFloat(text.getAttribute('font-size')!);
+    if (size > 0 && size < smallest) {
+      smallest = size;
+    }
+  }
+  return Number.isFinite(smallest) ? smallest : 14;
+}
+
+/** A rectangle of the theme's background colour under the whole of `svg`'s viewBox. */
+function background(svg: SVGSVGElement, colors: ThemeColors): SVGRectElement {
+  const box = svg.viewBox.baseVal;
+  const rect = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+  rect.setAttribute('x', `${box.x}`);
+  rect.setAttribute('y', `${box.y}`);
+  rect.setAttribute('width', `${box.width}`);
+  rect.setAttribute('height', `${box.height}`);
+  rect.setAttribute('fill', colors.background);
+  return rect;
 }
