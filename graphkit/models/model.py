@@ -92,19 +92,20 @@ class Model(Trainer, Layer):
 
     # ---------------------------------------------------------------- saving
     def save(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> str:
-        """Save config, weights and optimizer state to a ``.gk`` (or ``.keras``) zip, atomically
-        (``gk.models.load_model`` reads it back; see graphkit.saving.saving_api)."""
+        """Save config, weights and optimizer state to a ``.gk`` zip (graphkit's archive) or a
+        ``.keras`` file (Keras 3's, which Keras loads), atomically (``gk.models.load_model`` reads
+        both back; see graphkit.saving.saving_api)."""
         from ..saving.saving_api import save_model
         return save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath: Any, overwrite: bool = True) -> str:
-        """Save the weights (and optimizer state) to ``*.weights.npz`` (Keras 3: ``.weights.h5``)."""
+        """Save the weights (and optimizer state) to ``*.weights.npz`` or Keras 3's ``*.weights.h5``."""
         from ..saving.saving_api import save_weights
         return save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
-        """Load ``*.weights.npz`` (or a ``.gk``/``.keras`` file's weights); a mismatch raises and
-        changes nothing."""
+        """Load ``*.weights.npz``, ``*.weights.h5`` (Keras 3's too) or a ``.gk``/``.keras`` file's
+        weights; a mismatch raises and changes nothing."""
         from ..saving.saving_api import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 

@@ -12,7 +12,8 @@ layout is graphkit's weight keys with the weight names replaced by their index. 
 differ and are translated here: graphkit's SimpleRNN/LSTM/GRU hold the cell's weights
 themselves (Keras: ``<rnn>/cell/vars/<i>``), and Keras creates the slots an optimizer asks for
 in one call interleaved per model variable (Adam's momentum and velocity: ``m0, v0, m1, v1``)
-where graphkit keeps one block per slot name.
+where graphkit keeps one block per slot name; Keras's slots follow its ``model.layers`` order
+(``map_graph``'s depth order), graphkit's the order the model runs its layers.
 
 Reading checks the whole file (every dataset is read, and must fit the model) before any
 variable changes; a corrupt or truncated file is one :class:`FileFormatError`.
@@ -49,19 +50,22 @@ class KerasLayout:
 
     ``datasets``: graphkit weight key -> HDF5 dataset path; ``groups``: ``vars`` group path ->
     the object name Keras records on it; ``owners``: the object paths whose ``vars`` the model
-    fills (a dataset under one of them that the model lacks is unexpected).
+    fills (a dataset under one of them that the model lacks is unexpected); ``visit_order``: the
+    ids of the variables in the order Keras meets them (its ``model.trainable_variables`` order).
     """
 
     datasets: dict[str, str] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)
     owners: set[str] = field(default_factory=set)
+    visit_order: dict[int, int] = field(default_factory=dict)
 
     def add_object(self, path: str, name: str, variables: list[tuple[str, Any]]) -> None:
         group = f"{path}/vars" if path else "vars"
         self.groups[group] = name
         self.owners.add(path)
-        for index, (key, _) in enumerate(variables):
+        for index, (key, variable) in enumerate(variables):
             self.datasets[key] = f"{group}/{index}"
+            self.visit_order.setdefault(id(variable), len(self.visit_order))
 
 
 def _is_rnn(layer: Any) -> bool:
@@ -94,8 +98,8 @@ def _place(obj: Any, path: str, key_of: dict, layout: KerasLayout, seen: set, in
     seen.add(id(obj))
     join = (lambda name: f"{path}/{name}" if path else name)
     if is_optimizer(obj):
-        layout.add_object(path, getattr(obj, "name", _OPTIMIZER),
-                          [(key_of[id(v)], v) for v in keras_optimizer_variables(obj)])
+        order = keras_optimizer_variables(obj, layout.visit_order)
+        layout.add_object(path, getattr(obj, "name", _OPTIMIZER), [(key_of[id(v)], v) for v in order])
         return
     if not isinstance(obj, Layer):
         return
@@ -153,20 +157,27 @@ def _keras_flatten(structure: Any) -> list:
     return [structure]
 
 
-def keras_optimizer_variables(optimizer: Any) -> list:
-    """The optimizer's variables in Keras 3's order (slots created together interleaved)."""
+def keras_optimizer_variables(optimizer: Any, model_order: dict[int, int]) -> list:
+    """The optimizer's variables in Keras 3's order: the slots follow the model's variables in
+    ``model_order`` (id -> position, Keras's ``trainable_variables`` order), and slots Keras creates
+    together are interleaved."""
     variables = list(optimizer.variables)
     slots: dict[str, list] = dict(getattr(optimizer, "_slots", {}))
     in_slots = {id(v) for group in slots.values() for v in group}
     ordered = [v for v in variables if id(v) not in in_slots]
+    model_variables = list(getattr(optimizer, "model_variables", ()))
+    positions = sorted(range(len(model_variables)),
+                       key=lambda i: model_order.get(id(model_variables[i]), len(model_order) + i))
     names = list(slots)
     index = 0
     while index < len(names):
         together = next((group for group in _INTERLEAVED_SLOTS
                          if tuple(names[index:index + len(group)]) == group), (names[index],))
-        ordered.extend(v for per_variable in zip(*(slots[n] for n in together)) for v in per_variable)
+        if any(len(slots[n]) != len(model_variables) for n in together):
+            return variables  # slots that do not follow the model variables: keep graphkit's order
+        ordered.extend(slots[n][i] for i in positions for n in together)
         index += len(together)
-    if len(ordered) != len(variables):  # slots of uneven lengths: keep graphkit's order
+    if len(ordered) != len(variables):  # variables this walk does not know: keep graphkit's order
         return variables
     return ordered
 
