@@ -298,6 +298,18 @@ def test_op_layers(tmp_path):
     assert_parity(gk.Model([a, b], outputs, name="ops"), tmp_path)
 
 
+def test_op_layers_on_integer_inputs(tmp_path):
+    counts = gk.Input((4,), dtype="int32", name="counts")
+    assert_parity(gk.Model(counts, [counts / 2, counts + 1], name="int_ops"), tmp_path)
+
+
+def test_float64_model_exports_as_float32(tmp_path):
+    inputs = gk.Input((3,), dtype="float64", name="x")
+    outputs = layers.Dense(2, dtype="float64")(inputs) * 2.0
+    proto = assert_parity(randomize(gk.Model(inputs, outputs, name="doubles")), tmp_path)
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+
+
 def test_output_names(tmp_path):
     """An output that is an input, or repeats another output, gets a name of its own."""
     inputs = gk.Input((3,), name="x")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import numpy
 
 from . import convolution, core, merging, normalization, op_layers, recurrent, reshaping  # noqa: F401 (register)
 from . import proto
@@ -56,9 +55,9 @@ def onnx_bytes(model: Any, opset: int = DEFAULT_OPSET) -> bytes:
         raise ValueError(f"ONNX export of model '{model.name}': its {size:,} bytes of weights exceed the 2 GB a "
                          "single ONNX file holds (external weight files are not written by graphkit).")
     _name_outputs(g, results, output_names, set(input_names))
-    inputs = [proto.value_info(name, _input_dtype(t), _dims(t.shape))
+    inputs = [proto.value_info(name, proto.exported_dtype(t.dtype), _dims(t.shape))
               for t, name in zip(functional.inputs, input_names)]
-    outputs = [proto.value_info(name, "float32" if t.dtype.kind == "f" else t.dtype, _dims(t.shape))
+    outputs = [proto.value_info(name, proto.exported_dtype(t.dtype), _dims(t.shape))
                for t, name in zip(functional.outputs, output_names)]
     graph_proto = g.encode(model.name, inputs, outputs)
     return proto.model(graph_proto, opset, _IR_VERSIONS[opset], "graphkit", __version__)
@@ -80,11 +79,6 @@ def _name_outputs(g: GraphBuilder, results: list[str], output_names: list[str], 
 
 def _identity(value: str, name: str) -> OnnxNode:
     return OnnxNode("Identity", [value], [name], name, {})
-
-
-def _input_dtype(tensor: Any) -> numpy.dtype:
-    dtype = numpy.dtype(tensor.dtype)
-    return numpy.dtype("float32") if dtype.kind == "f" else dtype
 
 
 def _dims(shape: tuple) -> list:

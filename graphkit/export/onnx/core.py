@@ -8,6 +8,7 @@ from typing import Any, Callable
 from ... import activations
 from ...backend.host import to_host
 from ...layers.core import Activation, Dense, Dropout, Embedding
+from . import proto
 from .convert import converts, unsupported
 from .graph import GraphBuilder
 
@@ -103,5 +104,5 @@ def embedding(g: GraphBuilder, layer: Embedding, node, args) -> list:
         raise unsupported(layer, "mask_zero=True (ONNX export does not carry masks to the layers that follow)")
     ids = args[0]
     if node.input_tensors[0].dtype.kind not in "iu":
-        ids = g.op("Cast", [ids], to=7)  # int64
+        ids = g.op("Cast", [ids], to=proto.data_type("int64"))
     return [g.op("Gather", [g.constant(weight(layer.embeddings), "embeddings"), ids], axis=0)]

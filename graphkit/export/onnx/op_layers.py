@@ -10,6 +10,7 @@ import numpy
 from ...graph.symbolic import SymbolicTensor
 from ...layers.op_layer import OpLayer
 from ...ops._symbolic import raw_op
+from . import proto
 from .convert import converts, unsupported
 from .core import ACTIVATIONS
 from .graph import GraphBuilder
@@ -35,11 +36,14 @@ def op_layer(g: GraphBuilder, layer: OpLayer, node, args) -> list:
     symbolic = _bound(layer, node.call_args, node.call_kwargs)
     values = _bound(layer, args, node.call_kwargs)
     tensors = [values[k] for k, v in symbolic.items() if isinstance(v, SymbolicTensor)]
-    dtype = node.output_tensors[0].dtype
+    dtype = proto.exported_dtype(node.output_tensors[0].dtype)
 
     def operand(key: str) -> str:
+        """A binary op's operand in the result's dtype (``int_tensor / 2`` is a float division)."""
         if isinstance(symbolic[key], SymbolicTensor):
-            return values[key]
+            if proto.exported_dtype(symbolic[key].dtype) == dtype:
+                return values[key]
+            return g.op("Cast", [values[key]], to=proto.data_type(dtype))
         return g.constant(numpy.asarray(values[key], dtype=dtype), "constant", dtype=dtype.name)
 
     if name in _BINARY:

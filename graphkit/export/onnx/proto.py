@@ -20,6 +20,12 @@ _DATA_TYPES = {"float32": 1, "uint8": 2, "int8": 3, "uint16": 4, "int16": 5, "in
 _FLOAT, _INT, _STRING, _TENSOR, _FLOATS, _INTS, _STRINGS = 1, 2, 3, 4, 6, 7, 8
 
 
+def exported_dtype(dtype: numpy.dtype | str) -> numpy.dtype:
+    """The dtype a graphkit tensor has in the exported graph: floats are float32."""
+    dtype = numpy.dtype(dtype)
+    return numpy.dtype("float32") if dtype.kind == "f" else dtype
+
+
 def data_type(dtype: numpy.dtype | str) -> int:
     """The TensorProto.DataType number of a numpy dtype."""
     name = numpy.dtype(dtype).name
