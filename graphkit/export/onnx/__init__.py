@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-
 from . import convolution, core, merging, normalization, op_layers, recurrent, reshaping  # noqa: F401 (register)
 from . import proto
 from .convert import UnsupportedLayerError, convert_graph, graph_of
