@@ -19,6 +19,7 @@ import graphkit as gk
 from graphkit import layers
 from graphkit.examples import models as examples
 from graphkit.export import UnsupportedLayerError
+from graphkit.export.onnx import onnx_bytes
 from graphkit.graph.node import flatten_structure
 
 try:
@@ -389,6 +390,14 @@ def test_verbose_and_unknown_opset(tmp_path, capsys):
     assert path in capsys.readouterr().out
     with pytest.raises(ValueError, match="the opset must be one of"):
         examples.mlp().export(path, opset_version=13)
+
+
+@pytest.mark.parametrize("build", [examples.small_resnet, examples.text_tagger,
+                                   lambda: single(layers.Dense(3, activation="selu"), (4,))])
+def test_encoding_equals_protobufs_own(build):
+    """The hand-written bytes are exactly what protobuf writes for the same ModelProto."""
+    data = onnx_bytes(build())
+    assert onnx.load_from_string(data).SerializeToString() == data
 
 
 def test_export_needs_no_onnx_package(tmp_path):

@@ -17,7 +17,7 @@ from ...summary.wire import bytes_field, float_field, varint_field
 _DATA_TYPES = {"float32": 1, "uint8": 2, "int8": 3, "uint16": 4, "int16": 5, "int32": 6, "int64": 7, "bool": 9,
                "float16": 10, "float64": 11, "uint32": 12, "uint64": 13}
 # AttributeProto.AttributeType
-_FLOAT, _INT, _STRING, _TENSOR, _FLOATS, _INTS, _STRINGS = 1, 2, 3, 4, 6, 7, 8
+_FLOAT, _INT, _STRING, _FLOATS, _INTS, _STRINGS = 1, 2, 3, 6, 7, 8
 
 
 def exported_dtype(dtype: numpy.dtype | str) -> numpy.dtype:
@@ -44,9 +44,7 @@ def tensor(name: str, array: numpy.ndarray) -> bytes:
 
 def attribute(name: str, value: object) -> bytes:
     """An AttributeProto; the type follows the Python value (bool and int: INT, float: FLOAT, str:
-    STRING, ndarray: TENSOR, and lists of ints, floats or strs)."""
-    if isinstance(value, numpy.ndarray):
-        return bytes_field(1, name) + bytes_field(5, tensor("", value)) + varint_field(20, _TENSOR)
+    STRING, and lists of ints, floats or strs)."""
     if isinstance(value, (bool, int, numpy.integer)):
         return bytes_field(1, name) + varint_field(3, int(value)) + varint_field(20, _INT)
     if isinstance(value, (float, numpy.floating)):
