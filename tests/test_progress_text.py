@@ -47,7 +47,14 @@ def _texts(cell) -> list[str]:
 
 
 def _lines(cell) -> list[str]:
-    return "".join(ANSI.sub("", o.text) for o in cell.outputs if o.output_type == "stream").splitlines()
+    """The cell's text lines as shown: its streams and its displays' text (not the cell's result)."""
+    texts = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            texts.append(output.text)
+        elif output.output_type == "display_data" and output.data["text/plain"]:
+            texts.append(output.data["text/plain"] + "\n")
+    return ANSI.sub("", "".join(texts)).splitlines()
 
 
 def test_fit_verbose_1_leaves_one_keras_line_per_epoch_and_no_widget(executed):
@@ -69,7 +76,7 @@ def test_fit_verbose_2_prints_its_lines(executed):
     assert all(LINE_V2.match(line) for line in lines[1::2]), lines
 
 
-def test_evaluate_and_predict_print_exactly_one_summary_line(executed):
+def test_evaluate_and_predict_leave_exactly_one_summary_line(executed):
     evaluate, predict = _lines(executed.cells[3]), _lines(executed.cells[4])
     assert len(evaluate) == 1 and BAR_LINE.match(evaluate[0]) and "- loss: " in evaluate[0], evaluate
     assert len(predict) == 1 and BAR_LINE.match(predict[0])["metrics"] == "", predict

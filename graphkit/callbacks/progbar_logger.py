@@ -13,8 +13,9 @@ class ProgbarLogger(Callback):
     ``verbose`` comes from the trainer's params: 0 silent, 1 a progress bar (``"auto"`` means 1),
     2 one line per epoch. In a Jupyter kernel, ``verbose=1`` animates an ipywidgets bar with live
     metrics (:class:`graphkit.utils.progress.ProgressWidget`) instead of the ``\r`` text bar and
-    prints the same per-epoch text as Keras; the bar is removed when the run ends, so saved and
-    exported notebooks keep that text alone. ``verbose=2`` stays text. ``display`` ("auto",
+    prints the same per-epoch text as Keras; when the run ends the bar is removed (``evaluate``
+    and ``predict`` leave their one line in its place), so saved and exported notebooks keep
+    that text alone. ``verbose=2`` stays text. ``display`` ("auto",
     "text" or "widget") overrides that choice (a graphkit extension; Keras's ProgbarLogger
     takes no arguments).
     """
@@ -109,7 +110,7 @@ class ProgbarLogger(Callback):
     def _maybe_init_progbar(self):
         if self.progbar is None:
             if self._use_widget():
-                self.progbar = self._widget = _progress.ProgressWidget(self.target)
+                self.progbar = self._widget = _progress.ProgressWidget(self.target, history=False)
             else:
                 self.progbar = _progress.Progbar(target=self.target, verbose=self.verbose, unit_name="step")
 

@@ -269,25 +269,28 @@ WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 class ProgressWidget(_ProgressState):
     """A notebook progress bar: ipywidgets ``IntProgress`` + an ``HTML`` label with live metrics.
 
-    Same ``update(current, values, finalize)`` interface as :class:`Progbar`. Each finished cycle
-    (an epoch, an evaluation) prints Keras's finished line to stdout, so the history stays in saved
-    and exported notebooks and shows in front ends that cannot draw widgets. The bar is displayed
-    with an empty ``text/plain`` (never the widget's repr), and :meth:`close` replaces it with that
-    empty text, leaving only the printed lines. Readable state: ``value``/``max`` (the bar),
-    ``metrics`` (dict shown), ``text`` (the label as plain text), ``lines`` (the finished lines,
-    without colours) and ``widget`` (the ``HBox`` displayed). One widget can be reused across
-    epochs with :meth:`reset`.
+    Same ``update(current, values, finalize)`` interface as :class:`Progbar`. The bar is displayed
+    with an empty ``text/plain`` (never the widget's repr) and :meth:`close` replaces it with
+    Keras's text, so saved and exported notebooks and front ends that cannot draw widgets keep
+    the text and no widget. With ``history`` (a fit's epochs) each finished cycle's line is
+    printed to stdout as it ends and the bar leaves empty text; without it (an evaluation, a
+    prediction) the finished line takes the bar's place. Readable state: ``value``/``max`` (the
+    bar), ``metrics`` (dict shown), ``text`` (the label as plain text), ``lines`` (the finished
+    lines, without colours) and ``widget`` (the ``HBox`` displayed). One widget can be reused
+    across epochs with :meth:`reset`.
     """
 
     def __init__(self, target: int | None = None, description: str = "", unit_name: str = "step",
-                 interval: float = 0.05, display: bool = True, file: Any = None) -> None:
+                 interval: float = 0.05, display: bool = True, file: Any = None, history: bool = True) -> None:
         import ipywidgets as widgets
 
         super().__init__(target, None, unit_name)
         self.interval = interval
         self.description = description
         self.file = file
+        self.history = history
         self.lines: list[str] = []
+        self._unprinted: list[str] = []  # finished lines (coloured) that close() shows in the bar's place
         self.bar = widgets.IntProgress(value=0, min=0, max=max(int(target or 1), 1),
                                        description=description, bar_style="info",
                                        layout=widgets.Layout(width="40%", flex="0 0 auto"),
@@ -312,10 +315,12 @@ class ProgressWidget(_ProgressState):
         self._handle = ipy_display({"text/plain": "", WIDGET_VIEW_MIME: view}, raw=True, display_id=True)
 
     def close(self) -> None:
-        """Removes the bar from the output (the printed lines stay) and closes its widgets."""
+        """Replaces the bar with the finished lines not printed (empty text with ``history``) and
+        closes its widgets."""
         if self._handle is not None:
-            self._handle.update({"text/plain": ""}, raw=True)
+            self._handle.update({"text/plain": "\n".join(self._unprinted)}, raw=True)
             self._handle = None
+            self._unprinted = []
         for widget in (self.widget, self.bar, self.label):
             widget.close()
 
@@ -365,5 +370,9 @@ class ProgressWidget(_ProgressState):
             self.bar.bar_style = "success"
             self.lines.append(self._bar_line(current, target, t, time_per_unit, 20, False)[0])
             stream = self.file if self.file is not None else sys.stdout
-            stream.write(self._bar_line(current, target, t, time_per_unit, 20, _colour(stream))[0] + "\n")
-            stream.flush()
+            line = self._bar_line(current, target, t, time_per_unit, 20, _colour(stream))[0]
+            if self.history or self._handle is None:
+                stream.write(line + "\n")
+                stream.flush()
+            else:
+                self._unprinted.append(line)
