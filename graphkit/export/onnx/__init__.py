@@ -31,12 +31,22 @@ _PROTOBUF_LIMIT = 2 ** 31 - 2 ** 24  # protobuf's 2 GB message limit, less room 
 def export_onnx(model: Any, filepath: str | os.PathLike, opset: int = DEFAULT_OPSET) -> str:
     """Write ``model`` as an ONNX file at ``filepath``; returns the path."""
     from ...saving.atomic import atomic_write
-    data = onnx_bytes(model, opset)
-    return atomic_write(filepath, lambda handle: handle.write(data))
+    parts = onnx_buffers(model, opset)
+
+    def write(handle) -> None:
+        for part in parts:
+            handle.write(part)
+    return atomic_write(filepath, write)
 
 
 def onnx_bytes(model: Any, opset: int = DEFAULT_OPSET) -> bytes:
     """The serialized ONNX ModelProto of ``model``."""
+    return b"".join(onnx_buffers(model, opset))
+
+
+def onnx_buffers(model: Any, opset: int = DEFAULT_OPSET) -> proto.Buffers:
+    """The serialized ONNX ModelProto of ``model`` as consecutive buffers (its weights' memory
+    among them, uncopied)."""
     if isinstance(opset, bool) or opset not in _IR_VERSIONS:
         raise ValueError(f"ONNX export of model '{model.name}': the opset must be one of {list(_IR_VERSIONS)}, "
                          f"got {opset!r}.")
@@ -85,4 +95,4 @@ def _dims(shape: tuple) -> list:
     return ["batch", *shape[1:]] if shape else []
 
 
-__all__ = ["DEFAULT_OPSET", "UnsupportedLayerError", "export_onnx", "onnx_bytes"]
+__all__ = ["DEFAULT_OPSET", "UnsupportedLayerError", "export_onnx", "onnx_buffers", "onnx_bytes"]

@@ -15,7 +15,7 @@ from .graph import GraphBuilder
 
 def weight(variable: Any):
     """A layer weight as a host float32 array."""
-    return to_host(variable).astype("float32")
+    return to_host(variable).astype("float32", copy=False)
 
 
 # ---------------------------------------------------------------- activations

@@ -65,7 +65,7 @@ class GraphBuilder:
         return self.op("Transpose", [x], perm=list(perm))
 
     # --------------------------------------------------------------- encoding
-    def encode(self, name: str, inputs: list[bytes], outputs: list[bytes]) -> bytes:
+    def encode(self, name: str, inputs: list[bytes], outputs: list[bytes]) -> proto.Buffers:
         """The GraphProto, given the encoded input and output ValueInfoProtos."""
         nodes = [proto.node(n.op_type, n.inputs, n.outputs, n.name, n.attributes) for n in self.nodes]
         weights = [proto.tensor(k, v) for k, v in self.initializers.items()]

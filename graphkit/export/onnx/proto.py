@@ -3,7 +3,10 @@ wire format (:mod:`graphkit.summary.wire`), so writing a model needs no ``onnx``
 
 Only what an inference graph needs: ModelProto, OperatorSetIdProto, GraphProto, NodeProto,
 AttributeProto, TensorProto (weights as ``raw_data``) and ValueInfoProto with a tensor type.
-Field numbers are onnx.proto's; fields are written in field-number order.
+Field numbers are onnx.proto's; fields are written in field-number order, so the bytes equal
+protobuf's own serialization. Messages that hold weights (TensorProto, GraphProto, ModelProto)
+are lists of buffers, the weights' own memory among them, written one after another: a model
+is never copied whole in memory.
 """
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from typing import Sequence
 
 import numpy
 
-from ...summary.wire import bytes_field, float_field, varint_field
+from ...summary.wire import LENGTH_DELIMITED, bytes_field, float_field, key, varint, varint_field
+
+Buffers = list  # a message as consecutive bytes-like pieces
 
 # TensorProto.DataType
 _DATA_TYPES = {"float32": 1, "uint8": 2, "int8": 3, "uint16": 4, "int16": 5, "int32": 6, "int64": 7, "bool": 9,
@@ -34,12 +39,18 @@ def data_type(dtype: numpy.dtype | str) -> int:
     return _DATA_TYPES[name]
 
 
-def tensor(name: str, array: numpy.ndarray) -> bytes:
-    """A TensorProto holding ``array`` (little-endian ``raw_data``)."""
+def _message_field(field: int, parts: Buffers) -> Buffers:
+    """A length-delimited field holding the message ``parts``."""
+    return [key(field, LENGTH_DELIMITED) + varint(sum(len(p) for p in parts)), *parts]
+
+
+def tensor(name: str, array: numpy.ndarray) -> Buffers:
+    """A TensorProto holding ``array`` as little-endian ``raw_data`` (the array's memory itself)."""
     array = numpy.asarray(array)
-    little = numpy.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
-    return (b"".join(varint_field(1, int(d)) for d in array.shape) + varint_field(2, data_type(array.dtype))
-            + bytes_field(8, name) + bytes_field(9, little.tobytes()))
+    raw = numpy.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).reshape(-1).view(numpy.uint8)
+    header = (b"".join(varint_field(1, int(d)) for d in array.shape) + varint_field(2, data_type(array.dtype))
+              + bytes_field(8, name))
+    return [header, *_message_field(9, [raw])]
 
 
 def attribute(name: str, value: object) -> bytes:
@@ -80,16 +91,16 @@ def value_info(name: str, dtype: numpy.dtype | str, shape: Sequence[int | str | 
     return bytes_field(1, name) + bytes_field(2, bytes_field(1, tensor_type))
 
 
-def graph(nodes: Sequence[bytes], name: str, initializers: Sequence[bytes], inputs: Sequence[bytes],
-          outputs: Sequence[bytes]) -> bytes:
+def graph(nodes: Sequence[bytes], name: str, initializers: Sequence[Buffers], inputs: Sequence[bytes],
+          outputs: Sequence[bytes]) -> Buffers:
     """A GraphProto from encoded NodeProtos, TensorProtos and ValueInfoProtos."""
-    return (b"".join(bytes_field(1, n) for n in nodes) + bytes_field(2, name)
-            + b"".join(bytes_field(5, t) for t in initializers)
-            + b"".join(bytes_field(11, i) for i in inputs) + b"".join(bytes_field(12, o) for o in outputs))
+    head = b"".join(bytes_field(1, n) for n in nodes) + bytes_field(2, name)
+    tail = b"".join(bytes_field(11, i) for i in inputs) + b"".join(bytes_field(12, o) for o in outputs)
+    return [head, *(part for t in initializers for part in _message_field(5, t)), tail]
 
 
-def model(graph_proto: bytes, opset: int, ir_version: int, producer_name: str, producer_version: str) -> bytes:
+def model(graph_proto: Buffers, opset: int, ir_version: int, producer_name: str, producer_version: str) -> Buffers:
     """A ModelProto importing the default domain at ``opset``."""
+    head = varint_field(1, ir_version) + bytes_field(2, producer_name) + bytes_field(3, producer_version)
     opset_import = bytes_field(1, "") + varint_field(2, opset)
-    return (varint_field(1, ir_version) + bytes_field(2, producer_name) + bytes_field(3, producer_version)
-            + bytes_field(7, graph_proto) + bytes_field(8, opset_import))
+    return [head, *_message_field(7, graph_proto), bytes_field(8, opset_import)]
