@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy
 
 from .backend import FLOATX
-from .engine.tensor import Tensor, wrap
+from .engine.tensor import Tensor, to_array, wrap
 from .ops import losses as _fused
 from .ops.losses import (compute_loss, reduce_weighted_values, standardize_reduction)
 
@@ -94,7 +94,7 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
     result = compute_loss("sparse_categorical_crossentropy", y_true, y_pred, from_logits=from_logits,
                           ignore_class=ignore_class, axis=axis)
     if ignore_class is not None:
-        labels = y_true.data if isinstance(y_true, Tensor) else numpy.asarray(y_true)
+        labels = to_array(y_true)  # on the backend, beside the losses it masks
         if labels.ndim == result.ndim + 1:
             labels = labels.reshape(labels.shape[:-1])
         result._keras_mask = wrap(labels != ignore_class, None, 0)

@@ -20,6 +20,7 @@ by direction (``"to_host"``, ``"to_device"``) and ``cupy.fuse`` kernels by launc
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import types
 from collections import Counter
@@ -74,16 +75,41 @@ def _operand(other: Any, op: str) -> Any:
     _refuse(other, f"ndarray.{op}")
 
 
-def _index(key: Any) -> Any:
-    """An index into a device array: device index arrays unwrapped; host index arrays are accepted
-    (CuPy copies them over), counted as a transfer."""
-    if isinstance(key, tuple):
-        return tuple(_index(k) for k in key)
-    if isinstance(key, ndarray):
-        return key._a
-    if isinstance(key, (numpy.ndarray, list)):
-        COUNTS["to_device"] += 1
-    return key
+def _index(key: Any, shape: tuple | None = None) -> Any:
+    """An index into a device array of ``shape``: device index arrays unwrapped, host index arrays
+    accepted (CuPy copies them over; counted as a transfer). Integer index arrays wrap around out
+    of bounds, as on CuPy (NumPy would raise). Boolean masks sync (CuPy reads the count)."""
+    parts = list(key) if isinstance(key, tuple) else [key]
+    arrays = []
+    for value in parts:
+        if isinstance(value, ndarray):
+            value = value._a
+        elif isinstance(value, (numpy.ndarray, list)):
+            COUNTS["to_device"] += 1
+            value = numpy.asarray(value)
+        arrays.append(value)
+    if shape is not None:
+        axis = 0
+        for i, value in enumerate(arrays):
+            if value is Ellipsis:
+                axis = len(shape) - sum(_axes_used(v) for v in arrays[i + 1:])
+            elif isinstance(value, numpy.ndarray) and value.dtype == numpy.bool_:
+                _sync()
+                axis += value.ndim
+            elif isinstance(value, numpy.ndarray) and value.dtype.kind in "iu" and axis < len(shape):
+                arrays[i] = value % shape[axis] if shape[axis] else value
+                axis += 1
+            elif value is not None:
+                axis += 1
+    return tuple(arrays) if isinstance(key, tuple) else arrays[0]
+
+
+def _axes_used(value: Any) -> int:
+    if value is None or value is Ellipsis:
+        return 0
+    if isinstance(value, numpy.ndarray) and value.dtype == numpy.bool_:
+        return value.ndim
+    return 1
 
 
 class _Flags:
@@ -204,6 +230,13 @@ class ndarray:
         COUNTS["to_device"] += 1
         self._a[...] = arr
 
+    def take(self, indices: Any, axis: Any = None) -> "ndarray":
+        return _wrap(numpy.take(self._a, _unwrap(indices, "ndarray.take"), axis=axis, mode="wrap"))
+
+    def nonzero(self) -> tuple:
+        _sync()
+        return _wrap(self._a.nonzero())
+
     def __len__(self) -> int:
         return len(self._a)
 
@@ -211,10 +244,10 @@ class ndarray:
         return (ndarray._of(self._a[i]) for i in range(len(self._a)))
 
     def __getitem__(self, key: Any) -> "ndarray":
-        return _wrap(self._a[_index(key)])
+        return _wrap(self._a[_index(key, self._a.shape)])
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._a[_index(key)] = _operand(value, "__setitem__")
+        self._a[_index(key, self._a.shape)] = _operand(value, "__setitem__")
 
     def __neg__(self) -> "ndarray":
         return _wrap(-self._a)
@@ -274,7 +307,7 @@ def _array_method(name: str) -> Callable:
 
 for _name in ("sum", "mean", "max", "min", "prod", "std", "var", "argmax", "argmin", "any", "all", "cumsum",
               "clip", "copy", "ravel", "flatten", "transpose", "swapaxes", "squeeze", "dot", "round", "argsort",
-              "sort", "nonzero", "take", "repeat", "conj"):
+              "sort", "repeat", "conj"):
     setattr(ndarray, _name, _array_method(_name))
 
 
@@ -313,12 +346,20 @@ def get_array_module(*args: Any) -> types.ModuleType:
     return cupy if any(isinstance(a, ndarray) for a in args) else numpy
 
 
+# Functions whose output size depends on the values: CuPy reads a count or maximum on the host.
+_SYNCING = frozenset({"bincount", "nonzero", "argwhere", "unique", "flatnonzero"})
+
+
 def _device_function(name: str) -> Callable:
     """``cupy.<name>``: NumPy's function over device arrays, refusing host arrays."""
     func = getattr(numpy, name)
+    if name == "take":  # CuPy's take wraps out-of-bounds indices around
+        func = functools.partial(numpy.take, mode="wrap")
 
     def device_function(*args: Any, **kwargs: Any) -> Any:
         where = f"cupy.{name}"
+        if name in _SYNCING:
+            _sync()
         return _wrap(func(*_unwrap(args, where), **{k: _unwrap(v, where) for k, v in kwargs.items()}))
     device_function.__name__ = name
     return device_function

@@ -48,3 +48,9 @@ class CupyOps(Ops):
 
     def scatter_add(self, target, index, values) -> None:
         self._cupyx.scatter_add(target, index, values)
+
+    def bin_sums(self, index, weights, length: int):
+        # cupy.bincount reads the indices' maximum on the host; a scatter-add into fixed bins does not.
+        out = self.xp.zeros(length, dtype="float64")  # as bincount: float64 sums
+        self._cupyx.scatter_add(out, index, weights)
+        return out

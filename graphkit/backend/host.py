@@ -34,3 +34,19 @@ def to_host(value: Any, dtype: Any = None) -> numpy.ndarray:
 def to_host_scalar(value: Any) -> float | int | bool:
     """A 0-d array, tensor or Python number as a Python scalar (a device value is synced once)."""
     return to_host(value).item()
+
+
+def to_host_scalars(values: list) -> list:
+    """Python scalars of size-1 arrays, tensors or numbers, every device value brought over in one
+    copy (one host sync however many there are: a step's logs). Device values come back as floats."""
+    arrays = [v.data if getattr(v, "_holds_backend_array", False) else v for v in values]
+    device = [i for i, a in enumerate(arrays) if is_device_array(a)]
+    out = [None if i in device else to_host(a).item() for i, a in enumerate(arrays)]
+    if len(device) > 1:
+        import cupy  # device arrays exist, so CuPy is there
+        fetched = cupy.stack([arrays[i].reshape(()).astype("float64") for i in device]).get().tolist()
+    else:
+        fetched = [to_host(arrays[i]).item() for i in device]
+    for i, value in zip(device, fetched):
+        out[i] = value
+    return out

@@ -36,8 +36,16 @@ def _expand(gl, axis: int):
     return gl.reshape(gl.shape[:axis] + (1,) + gl.shape[axis:]) if axis >= 0 else gl[..., None]
 
 
+def _label_range_error(num_classes: int):
+    def describe(value: int, position: str) -> LabelRangeError:
+        return LabelRangeError(f"Received a label value of {value} which is outside the valid range of "
+                               f"[0, {num_classes}) ({position}). Labels must be integers in [0, num_classes).")
+    return describe
+
+
 class LossOps:
-    """Cross-entropy and regression loss kernels; needs ``self.xp`` (provided by ``Ops``)."""
+    """Cross-entropy and regression loss kernels; needs ``self.xp`` and the range checks of
+    :class:`~graphkit.backend.range_checks.RangeCheckOps` (provided by ``Ops``)."""
 
     xp: Any
 
@@ -58,25 +66,22 @@ class LossOps:
         """Flat integer labels as indices into ``num_classes`` columns, range-checked.
 
         On NumPy the gather itself raises for labels >= num_classes, so only negative labels
-        (which NumPy would wrap around) need a pass; other backends check both bounds.
+        (which NumPy would wrap around) need a pass; other backends check both bounds through
+        :meth:`~graphkit.backend.range_checks.RangeCheckOps.check_index_range` (deferred to the
+        epoch's end in the training loops: no host sync per batch).
         """
-        xp = self.xp
         if labels.dtype.kind not in "iu":
             labels = labels.astype(numpy.int64)
-        if xp is numpy:
+        if self.xp is numpy:
             if labels.dtype.kind == "i" and labels.size and labels.min() < 0:
                 self._raise_label_range(labels, num_classes)
             return labels
-        if labels.size and bool(((labels < 0) | (labels >= num_classes)).any()):
-            self._raise_label_range(labels, num_classes)
+        self.check_index_range(labels, num_classes, _label_range_error(num_classes))
         return labels.astype(numpy.intp, copy=False)
 
     def _raise_label_range(self, labels, num_classes: int):
-        values = to_host(labels).astype(numpy.int64)
-        bad = values[(values < 0) | (values >= num_classes)]
-        raise LabelRangeError(
-            f"Received a label value of {int(bad[0])} which is outside the valid range of [0, {num_classes}). "
-            f"Labels must be integers in [0, num_classes) ({bad.size} of {values.size} are not).")
+        self._raise_out_of_range(to_host(labels).astype(numpy.int64), 0, num_classes,
+                                 _label_range_error(num_classes), None)
 
     def _gather_rows(self, x2, labels):
         try:

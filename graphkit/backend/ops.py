@@ -14,12 +14,13 @@ import numpy
 from .conv_ops import ConvOps
 from .loss_ops import LossOps
 from .optimizer_ops import OptimizerOps
+from .range_checks import RangeCheckOps
 from .rnn_ops import RNNOps
 
 FLOATX = "float32"
 
 
-class Ops(ConvOps, RNNOps, OptimizerOps, LossOps):
+class Ops(ConvOps, RNNOps, OptimizerOps, LossOps, RangeCheckOps):
     """Array primitives and their backward helpers for one array module ``xp``.
 
     Convolution and pooling helpers live in :class:`~graphkit.backend.conv_ops.ConvOps`; recurrent
@@ -221,6 +222,11 @@ class Ops(ConvOps, RNNOps, OptimizerOps, LossOps):
     def scatter_add(self, target, index, values) -> None:
         """``target[index] += values`` with repeated indices accumulated (in place)."""
         self.xp.add.at(target, index, values)
+
+    def bin_sums(self, index, weights, length: int):
+        """``out[i] = sum(weights[index == i])`` for ``i < length`` (every index lies in
+        ``[0, length)``): ``bincount`` with weights, which CupyOps does without a host sync."""
+        return self.xp.bincount(index, weights=weights, minlength=length)
 
     def index_backward(self, grad, shape, index, advanced: bool):
         out = self.xp.zeros(shape, dtype=grad.dtype)

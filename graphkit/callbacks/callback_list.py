@@ -10,7 +10,7 @@ import contextlib
 from typing import Any, Iterable, Iterator
 
 from .. import events
-from ..backend.host import to_host
+from ..backend.host import is_device_array, to_host, to_host_scalars
 from .callback import Callback
 from .history import History
 
@@ -149,8 +149,14 @@ class CallbackList(Callback):
     def _call(self, hook: str, *args: Any, logs: dict | None = None) -> None:
         # As Keras 3: logs become plain Python floats, and hooks get them positionally so
         # ``LambdaCallback(on_epoch_end=lambda e, l: ...)`` works with any parameter names.
-        logs = pythonify_logs(logs)
-        for cb in self.callbacks:
+        # A hook no callback overrides is skipped, and batch logs no listener reads (a callback's
+        # ``reads_batch_logs``) are passed on as they are: neither is copied to the host.
+        listeners = [cb for cb in self.callbacks if getattr(type(cb), hook, None) is not getattr(Callback, hook)]
+        if not listeners:
+            return
+        if not hook.endswith("batch_end") or any(getattr(cb, "reads_batch_logs", True) for cb in listeners):
+            logs = pythonify_logs(logs)
+        for cb in listeners:
             getattr(cb, hook)(*args, logs)
 
     def on_batch_begin(self, batch, logs=None):
@@ -205,15 +211,24 @@ class CallbackList(Callback):
 def pythonify_logs(logs: dict | None) -> dict:
     """A new dict, keys sorted, scalar values (numbers, 0-d arrays, tensors) as Python floats.
 
-    As Keras 3's ``pythonify_logs``: nested dicts are merged in by their inner keys.
+    As Keras 3's ``pythonify_logs``: nested dicts are merged in by their inner keys. Device
+    scalars (the CuPy backend's metric results) come over in one copy.
     """
     out: dict = {}
     for key, value in sorted((logs or {}).items()):
         if isinstance(value, dict):
             out.update(pythonify_logs(value))
         else:
-            out[key] = to_py(value)
-    return out
+            out[key] = value
+    on_device = [key for key, value in out.items() if _device_scalar(value)]
+    if on_device:
+        out.update(zip(on_device, to_host_scalars([out[key] for key in on_device])))
+    return {key: to_py(value) for key, value in out.items()}
+
+
+def _device_scalar(value: Any) -> bool:
+    data = value.data if getattr(value, "_holds_backend_array", False) else value
+    return is_device_array(data) and data.size == 1
 
 
 def to_py(value: Any) -> Any:

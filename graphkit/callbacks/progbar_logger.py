@@ -80,6 +80,12 @@ class ProgbarLogger(Callback):
             print(description)
             sys.stdout.flush()
 
+    @property
+    def reads_batch_logs(self) -> bool:
+        """Whether the batch-end hooks read their logs (only the ``verbose=1`` bar shows them); when
+        no callback does, CallbackList passes them on without copying them to the host."""
+        return self.verbose == 1
+
     def on_train_batch_end(self, batch, logs=None):
         self._update_progbar(batch, logs)
 

@@ -143,8 +143,9 @@ class AUC(Metric):
             bucket = xp.ceil(clipped * dtype.type(count - 1)) - 1
             bucket = xp.maximum(bucket, 0).astype(numpy.intp)
             flat = (bucket * columns + xp.arange(columns)).reshape(-1)
-            tp_bucket = xp.bincount(flat, weights=true_w.reshape(-1), minlength=count * columns)
-            fp_bucket = xp.bincount(flat, weights=false_w.reshape(-1), minlength=count * columns)
+            ops = _backend.ops
+            tp_bucket = ops.bin_sums(flat, true_w.reshape(-1), count * columns)
+            fp_bucket = ops.bin_sums(flat, false_w.reshape(-1), count * columns)
             tp = xp.cumsum(tp_bucket.reshape(count, columns)[::-1], axis=0)[::-1].astype(dtype)
             fp = xp.cumsum(fp_bucket.reshape(count, columns)[::-1], axis=0)[::-1].astype(dtype)
             total_true, total_false = tp[0], fp[0]

@@ -64,7 +64,11 @@ def binary_operands(x: Any, y: Any) -> tuple[Tensor, Tensor]:
 
 
 def _partner_dtype(value: Any, tensor_dtype: numpy.dtype):
-    """The dtype a non-tensor operand takes beside a tensor of ``tensor_dtype``."""
-    if tensor_dtype.kind not in "fc" and numpy.asarray(value).dtype.kind in "fc":
-        return dtypes.default_for(value) or numpy.asarray(value).dtype
+    """The dtype a non-tensor operand takes beside a tensor of ``tensor_dtype`` (an array's own
+    dtype is read, never converted: a device array stays where it is)."""
+    if tensor_dtype.kind in "fc":
+        return tensor_dtype
+    value_dtype = value.dtype if hasattr(value, "dtype") else numpy.asarray(value).dtype
+    if value_dtype.kind in "fc":
+        return dtypes.default_for(value) or value_dtype
     return tensor_dtype

@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 import numpy
 
+from ..backend.host import is_device_array, to_host
 from ..graph.node import map_structure
 from ..graph.symbolic import SymbolicTensor
 from .keras_config import accept_keras_layer_config
@@ -135,6 +136,8 @@ def serialize_keras_object(obj: Any) -> Any:
     from ..engine.tensor import Tensor
     if isinstance(obj, Tensor):
         return {"class_name": "__tensor__", "config": {"value": obj.numpy().tolist(), "dtype": obj.dtype.name}}
+    if is_device_array(obj):
+        obj = to_host(obj)
     if isinstance(obj, numpy.ndarray):
         if obj.ndim == 0:
             return obj.item()
@@ -306,10 +309,13 @@ def deserialize_keras_object(config: Any, custom_objects: dict | None = None, sa
 
 
 def _is_builtin_layer(cls: type) -> bool:
-    """A graphkit layer class (not a model, not a user's class): Keras's configs of it are accepted."""
+    """A graphkit layer class (not a model, an op layer, or a user's class): Keras's configs of it
+    are accepted (keras_config)."""
     from ..layers.layer import Layer
+    from ..layers.op_layer import OpLayer
     from ..models.model import Model
-    return issubclass(cls, Layer) and not issubclass(cls, Model) and cls.__module__.startswith("graphkit.layers")
+    return issubclass(cls, Layer) and not issubclass(cls, (Model, OpLayer)) and \
+        cls.__module__.startswith("graphkit.layers")
 
 
 def _build_from_config(instance: Any, build_config: dict) -> None:

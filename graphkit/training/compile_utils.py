@@ -14,9 +14,10 @@ import numpy
 
 from .. import metrics as metrics_module
 from ..backend import state as _backend_state
-from ..backend.host import to_host, to_host_scalar
+from ..backend.host import is_device_array
 from ..engine.autograd import no_grad
 from ..engine.tensor import Tensor, wrap
+from ..metrics.base import mean_of
 from ..graph.node import flatten_structure
 from . import compile_specs as specs
 from . import data_adapter as da
@@ -270,7 +271,7 @@ class TrainingPlan:
             sw = None if sws is None else sws[i]
             value = loss_fn(_target_tensor(ys[i]), flat_pred[i], None if sw is None else _target_tensor(sw))
             if trackers:
-                mean_update(trackers[k], to_host_scalar(value), int(flat_pred[i].shape[0]))
+                mean_update(trackers[k], value.data, int(flat_pred[i].shape[0]))
             if weight is not None:
                 value = value * weight
             total = value if total is None else total + value
@@ -278,17 +279,16 @@ class TrainingPlan:
 
     # ------------------------------------------------------------- the metrics
     def update_metrics(self, ys: list | None, flat_pred: list, sws: list | None) -> None:
-        """Update the compiled metrics with a batch (predictions copied to the host once each)."""
+        """Update the compiled metrics with a batch (the predictions' arrays, where they are: on a
+        device the metrics accumulate there)."""
         if ys is None:
             return
-        preds = [None] * len(flat_pred)
         for i, m, weighted in self.metric_entries:
             y_true = ys[i]
             if y_true is None:
                 continue
-            pred = preds[i]
-            if pred is None:
-                pred = preds[i] = to_host(flat_pred[i])
+            pred = flat_pred[i]
+            pred = pred.data if isinstance(pred, Tensor) else pred
             if weighted and sws is not None and sws[i] is not None:
                 m.update_state(y_true, pred, sample_weight=sws[i])
             else:
@@ -357,7 +357,7 @@ class CompileMetrics(metrics_module.Metric):
 _MEAN = metrics_module.Mean
 
 
-def mean_update(tracker: Any, value: float, batch_size: int) -> None:
+def mean_update(tracker: Any, value: Any, batch_size: int) -> None:
     """``tracker.update_state(value, sample_weight=batch_size)`` for the loss trackers (Keras 3's
     batch-size-weighted mean), written straight into a ``gk.metrics.Mean``'s ``total``/``count``
     (the generic update costs ~15 us a step); other metric types get the generic call."""
@@ -371,10 +371,13 @@ def mean_update(tracker: Any, value: float, batch_size: int) -> None:
 
 
 def mean_result(tracker: Any) -> Any:
-    """The loss trackers' ``result()`` as a Python float (what the logs end up holding)."""
+    """The loss trackers' ``result()``: a Python float on the host (what the logs end up holding), a
+    0-d array on a device (copied over with the other logs, in one copy, when they are read)."""
     if type(tracker) is _MEAN:
-        count = to_host(tracker.count)
-        return (to_host(tracker.total) / count).item() if count else 0.0  # float32 division, as Mean.result
+        total, count = tracker.total.data, tracker.count.data
+        if is_device_array(total):
+            return mean_of(total, count)
+        return (total / count).item() if count else 0.0  # float32 division, as Mean.result
     return tracker.result()
 
 

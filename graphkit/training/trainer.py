@@ -30,7 +30,8 @@ from typing import Any
 import numpy
 
 from .. import events
-from ..backend.host import to_host, to_host_scalar
+from ..backend import state as backend_state
+from ..backend.host import is_device_array, to_host, to_host_scalar
 from ..engine.autograd import GradientTape, no_grad
 from ..engine.tensor import Tensor
 from ..global_state import SUBSCRIBERS
@@ -227,11 +228,12 @@ class Trainer:
         return state, x, ys, sws
 
     # ----------------------------------------------------------- the steps
-    def _train_batch(self, x: Any, y: list | None, sw: list | None) -> float:
+    def _train_batch(self, x: Any, y: list | None, sw: list | None) -> Any:
         """The inner train step: forward + loss under one tape, ``optimizer.apply``, metric updates.
 
         ``y``/``sw`` hold one entry per output (see ``TrainingPlan.output_names``). Returns the
-        batch loss as a float. This is the function ``bench/train_step.py`` times.
+        batch loss as a 0-d backend array: on a device it stays there (no host sync per step).
+        This is the function ``bench/train_step.py`` times.
         """
         state = self._compile_state
         plan = state.plan
@@ -247,13 +249,13 @@ class Trainer:
             plan.warned_no_weights = True
             warnings.warn(f"Model '{self.name}' has no trainable weights; fit only computes the loss.",
                           stacklevel=4)
-        value = to_host_scalar(total)
+        value = total.data
         mean_update(state.loss_tracker, value, plan.batch_size(x))
         if plan.has_metrics:
             plan.update_metrics(y, flat_pred, sw)
         return value
 
-    def _test_batch(self, x: Any, y: list | None, sw: list | None) -> float:
+    def _test_batch(self, x: Any, y: list | None, sw: list | None) -> Any:
         """The inner test step: forward + loss in inference mode, then metric updates."""
         state = self._compile_state
         plan = state.plan
@@ -261,7 +263,7 @@ class Trainer:
             y_pred = self(x, training=False)
             flat_pred = plan.flatten_pred(y_pred)
             total = plan.batch_loss(x, y, y_pred, flat_pred, sw, False)
-        value = to_host_scalar(total)
+        value = total.data
         mean_update(state.loss_tracker, value, plan.batch_size(x))
         if plan.has_metrics:
             plan.update_metrics(y, flat_pred, sw)
@@ -324,17 +326,20 @@ class Trainer:
 
         callbacks = _callback_list(callbacks, self, verbose, epochs, train.num_batches, add_history=True)
         self.stop_training = False
-        with callbacks.attached(self):
+        with callbacks.attached(self), backend_state.ops.deferred_checks():
             self._fit_loop(EpochIterator(train, self.steps_per_execution), val_iterator, initial_epoch, epochs,
                            validation_freq)
         return self.history
 
     def _fit_loop(self, iterator: EpochIterator, val_iterator: EpochIterator | None, initial_epoch: int,
                   epochs: int, validation_freq: Any) -> None:
+        from ..callbacks.callback_list import pythonify_logs
+
         state = self._compile_state
         plan = state.plan
         dispatch = dispatch_for(type(self))
         nan_warned = False
+        ops = backend_state.ops
         training_logs: dict = {}
         if SUBSCRIBERS.run_begin:
             events.publish("run_begin", self, "train", None)
@@ -347,15 +352,12 @@ class Trainer:
                 if SUBSCRIBERS.batch_begin:
                     events.publish("batch_begin", self, "train", begin, None)
                 for batch in batches:
+                    ops.set_check_batch(iterator.steps - 1)
                     loss, step_logs = dispatch.train(self, plan, batch)
-                    if not nan_warned and loss is not None:
-                        loss = loss if loss.__class__ is float else to_host_scalar(loss)  # a logged tensor
-                        if not math.isfinite(loss):
-                            nan_warned = True
-                            warnings.warn(f"fit: the loss is {loss} at epoch {epoch + 1}, batch {iterator.steps}. "
-                                          "Check the data for NaN/inf and try a lower learning rate "
-                                          "(gk.callbacks.TerminateOnNaN stops training when this happens).",
-                                          RuntimeWarning, stacklevel=3)
+                    # Checked per batch where the loss is on the host; a device loss is checked
+                    # through the epoch's logs below (no host sync per step).
+                    if not nan_warned and loss is not None and not is_device_array(loss.data if isinstance(loss, Tensor) else loss):
+                        nan_warned = _warn_nonfinite(to_host_scalar(loss), f"epoch {epoch + 1}, batch {iterator.steps}")
                 if SUBSCRIBERS.batch_end:
                     events.publish("batch_end", self, "train", iterator.steps - 1,
                                    state.results() if step_logs is None else step_logs)
@@ -365,7 +367,10 @@ class Trainer:
                 _ran_out_of_data(epoch)
                 self.stop_training = True
                 break
-            epoch_logs = dict(state.results() if step_logs is None else step_logs)
+            ops.flush_deferred_checks()
+            epoch_logs = pythonify_logs(state.results() if step_logs is None else step_logs)  # one host copy
+            if not nan_warned and isinstance(epoch_logs.get("loss"), float):
+                nan_warned = _warn_nonfinite(epoch_logs["loss"], f"epoch {epoch + 1}")
             if val_iterator is not None and _should_eval(epoch, validation_freq):
                 val_logs = self._evaluate_loop(val_iterator)
                 if val_logs is not None:
@@ -398,7 +403,7 @@ class Trainer:
                                           steps=steps, class_weight=None, what="evaluate")
         state.plan.check_targets(adapter)
         callbacks = _callback_list(callbacks, self, verbose, 1, adapter.num_batches)
-        with callbacks.attached(self):
+        with callbacks.attached(self), backend_state.ops.deferred_checks():
             logs = self._evaluate_loop(EpochIterator(adapter))
         if logs is None:
             raise ValueError("evaluate: the data yielded no batches (empty dataset).")
@@ -411,6 +416,7 @@ class Trainer:
         state = self._compile_state
         plan = state.plan
         dispatch = dispatch_for(type(self))
+        ops = backend_state.ops
         self.stop_evaluating = False
         iterator.restart()  # with validation_steps, every validation starts from the beginning (Keras 3)
         if SUBSCRIBERS.run_begin:
@@ -421,11 +427,13 @@ class Trainer:
             if SUBSCRIBERS.batch_begin:
                 events.publish("batch_begin", self, "test", step, None)
             for batch in batches:
+                ops.set_check_batch(iterator.steps - 1)
                 step_logs = dispatch.test(self, plan, batch)
             if SUBSCRIBERS.batch_end:
                 events.publish("batch_end", self, "test", step, state.results() if step_logs is None else step_logs)
             if self.stop_evaluating:
                 break
+        ops.flush_deferred_checks()
         if iterator.steps == 0:
             warnings.warn("The validation/evaluation data yielded no batches (a generator that ran out?); "
                           "no validation metrics this time.", UserWarning, stacklevel=3)
@@ -446,7 +454,7 @@ class Trainer:
         adapter = model_data.make_adapter(self, x, None, None, batch_size=batch_size, shuffle=False, steps=steps,
                                           class_weight=None, what="predict")
         callbacks = _callback_list(callbacks, self, verbose, 1, adapter.num_batches)
-        with callbacks.attached(self):
+        with callbacks.attached(self), backend_state.ops.deferred_checks():
             first, collected = self._predict_loop(EpochIterator(adapter))
         if collected is None:
             raise ValueError("predict: the data yielded no batches (empty dataset).")
@@ -465,6 +473,7 @@ class Trainer:
             if SUBSCRIBERS.batch_begin:
                 events.publish("batch_begin", self, "predict", step, None)
             for batch in batches:
+                backend_state.ops.set_check_batch(iterator.steps - 1)
                 outputs = map_structure(to_host, dispatch.predict(self, batch[0]))
                 leaves = flatten_structure(outputs)
                 if collected is None:
@@ -534,6 +543,15 @@ def _callback_list(callbacks: Any, model: Trainer, verbose: Any, epochs: int, st
         return callbacks
     return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model, verbose=verbose,
                         epochs=epochs, steps=steps)
+
+
+def _warn_nonfinite(loss: float, where: str) -> bool:
+    """Warn when ``loss`` is NaN/inf; True when it did."""
+    if math.isfinite(loss):
+        return False
+    warnings.warn(f"fit: the loss is {loss} at {where}. Check the data for NaN/inf and try a lower learning "
+                  "rate (gk.callbacks.TerminateOnNaN stops training when this happens).", RuntimeWarning, stacklevel=4)
+    return True
 
 
 def _check_int(value: Any, name: str, minimum: int) -> None:
