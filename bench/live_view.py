@@ -2,17 +2,23 @@
 
 * the live view per layer call while a 200-layer graph is built (target < 20 ms per call),
   its messages JSON-encoded as the kernel would send them;
-* ``summary()`` and ``model_to_dot`` of a 1,000-layer model (target < 0.2 s each).
+* ``summary()`` and ``model_to_dot`` of a 1,000-layer model (target < 0.2 s each);
+* re-run cells: the notebook cell ``view = gk.live()`` run 10 times, then 100 ten-layer models
+  built: with each run replacing the cell's view (one recorder) against 10 views left
+  recording (what re-running did before views were keyed on their cell), and no view at all.
 
 Run: ``.venv/bin/python bench/live_view.py``.
 """
 from __future__ import annotations
 
+import gc
 import json
+import os
 import statistics
 import time
 
 import graphkit as gk
+from graphkit.global_state import SUBSCRIBERS
 from graphkit.layers.layer import clear_session
 from graphkit.viz.live_view import LiveView
 
@@ -92,6 +98,49 @@ def bench_pictures(layers: int = 1000) -> None:
     print(f"  model_graph (graph JSON, for information): {seconds * 1e3:.1f} ms")
 
 
+def rss_mb() -> float:
+    """The process's resident memory now (Linux), in MB."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def build_models(count: int = 100, depth: int = 10) -> float:
+    """Seconds to build ``count`` ``depth``-layer Dense models."""
+    start = time.perf_counter()
+    for _ in range(count):
+        x = inputs = gk.Input((16,))
+        for _ in range(depth):
+            x = L.Dense(16)(x)
+        gk.Model(inputs, x)
+    return time.perf_counter() - start
+
+
+def bench_rerun_cells(reruns: int = 10) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+    from ipywidgets.widgets.widget import _instances
+    shell = InteractiveShell.instance()
+    print(f"re-running the cell `view = gk.live()` {reruns} times, then 100 ten-layer models:")
+    for case in ("no view", "each run replaces the cell's view", "views left recording (before)"):
+        clear_session()
+        before = rss_mb()
+        for run in range(reruns if case != "no view" else 0):
+            # a notebook kernel's execute request: the same cell id, a new message id per run;
+            # without a cell id (the "before" case) nothing is replaced
+            keyed = case.startswith("each")
+            shell.parent_header = {"header": {"msg_id": f"run-{run}"},
+                                   "metadata": {"cellId": "cell-1"}} if keyed else {}
+            gk.live()
+        seconds = build_models()
+        print(f"  {case:34s} {seconds:6.2f} s, memory {before:5.0f} -> {rss_mb():5.0f} MB "
+              f"({len(SUBSCRIBERS.layer_call)} recording)")
+        for widget in list(_instances.values()):
+            widget.close()
+        gc.collect()
+    clear_session()
+    InteractiveShell.clear_instance()
+
+
 if __name__ == "__main__":
     bench_live()
     bench_pictures()
+    bench_rerun_cells()

@@ -465,14 +465,20 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 def test_live_displays_the_widget_then_its_picture_once_per_cell(notebook):
     widget, picture = notebook.run("a", "view = gk.live()\nview")
     assert WIDGET_MIME in widget[0] and widget[2] is False
+    assert widget[0]["text/plain"] == ""  # exports and servers without ipywidgets show the picture, no repr
     view = notebook.shell.user_ns["view"]
     data, display_id, update = picture
     assert display_id == f"graphkit-live-{view._uid}" and not update
     assert set(data) == {gk.viz.GRAPH_MIME, "text/html", "text/plain"} and WIDGET_MIME not in data
-    assert data[gk.viz.GRAPH_MIME] == view.graph and data[gk.viz.GRAPH_MIME]["live"] is True
-    assert f'data-gk-live="{view._uid}"' in data["text/html"]
+    # the picture names the widget shown just before it: the front end shows one of the two
+    assert data[gk.viz.GRAPH_MIME] == {**view.graph, "widget": view._uid}
+    assert data["text/html"].startswith(f'<div class="gk-live-picture" data-gk-widget="{view._uid}">')
     again = notebook.run("b", "view")  # a later cell shows both again, the picture with the same display id
     assert [WIDGET_MIME in d for d, _, _ in again] == [True, False] and again[1][1] == display_id
+    view.close()
+    (alone, _, _), = notebook.run("c", "view")  # a closed view: only its picture, not paired
+    assert WIDGET_MIME not in alone and "widget" not in alone[gk.viz.GRAPH_MIME]
+    assert "data-gk-widget" not in alone["text/html"]
 
 
 def test_picture_follows_the_graph_when_a_cell_finishes(notebook):
@@ -481,7 +487,7 @@ def test_picture_follows_the_graph_when_a_cell_finishes(notebook):
     (data, display_id, update), = notebook.run(
         "b", "x = gk.Input((4,), name='x')\nm = gk.Model(x, gk.layers.Dense(3, name='fc')(x), name='tiny')")
     assert update is True and display_id == f"graphkit-live-{view._uid}"
-    assert data[gk.viz.GRAPH_MIME] == view.graph and data[gk.viz.GRAPH_MIME]["title"] == "tiny"
+    assert data[gk.viz.GRAPH_MIME] == {**view.graph, "widget": view._uid} and view.title == "tiny"
     assert data["text/plain"] == "graphkit live view 'tiny': 2 nodes, 15 params"
     assert notebook.run("c", "y = 1") == []  # nothing changed: no update
 

@@ -64,7 +64,8 @@ def render(source: str, fmt: str = "svg", target: str | None = None) -> bytes:
 
 _SVG_TAG = re.compile(r"<svg\b[^>]*>")
 _GRAPH_TRANSFORM = re.compile(r'<g\b[^>]*\bclass="graph"[^>]*\btransform="([^"]*)"')
-_PAGE_POLYGON = re.compile(r'<polygon\b[^>]*\bpoints="([^"]*)"')
+# the page background: the graph's first element after its title (absent with bgcolor=transparent)
+_PAGE_POLYGON = re.compile(r'[^>]*>\s*<title>[^<]*</title>\s*<polygon\b[^>]*\bpoints="([^"]*)"')
 _NUMBER = r"(-?[\d.]+(?:e-?\d+)?)"
 _SCALE = re.compile(rf"scale\(\s*{_NUMBER}(?:[\s,]+{_NUMBER})?\s*\)")
 _TRANSLATE = re.compile(rf"translate\(\s*{_NUMBER}(?:[\s,]+{_NUMBER})?\s*\)")
@@ -83,7 +84,7 @@ def sized_svg(svg: str) -> str:
     without those pieces (or rotated by ``landscape``) is returned as it is."""
     tag = _SVG_TAG.search(svg)
     transform = _GRAPH_TRANSFORM.search(svg, tag.end()) if tag else None
-    page = _PAGE_POLYGON.search(svg, transform.end()) if transform else None
+    page = _PAGE_POLYGON.match(svg, transform.end()) if transform else None
     if page is None or float((_ROTATE.search(transform.group(1)) or [0, 0])[1]):
         return svg
     scale = _SCALE.search(transform.group(1))

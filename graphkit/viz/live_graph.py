@@ -83,10 +83,9 @@ class LiveGraph:
         return [(edge["source"], edge["target"]) for edge in self._edges.values()]
 
     def document(self) -> dict:
-        """The whole graph JSON (no summary; ``"live": true`` marks a live view's graph)."""
-        return {**graph_document(self.title, list(self._nodes.values()), list(self._edges.values()),
-                                 list(self._groups.values()), self.total_params, self.trainable_params),
-                "live": True}
+        """The whole graph JSON (no summary)."""
+        return graph_document(self.title, list(self._nodes.values()), list(self._edges.values()),
+                              list(self._groups.values()), self.total_params, self.trainable_params)
 
     def in_scope(self, tensors) -> bool:
         """Whether an event on ``tensors`` (a call's inputs, a model's inputs or outputs) belongs

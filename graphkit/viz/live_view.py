@@ -137,17 +137,23 @@ class LiveView(anywidget.AnyWidget):
         return state
 
     def __repr__(self) -> str:
-        return (f"<graphkit live view {self.title!r}: {len(self.nodes)} nodes, {self.total_params:,} params; "
-                "the live drawing needs ipywidgets and graphkit in the Jupyter server's environment>")
+        return f"<LiveView {self.title!r}: {len(self.nodes)} nodes, {self.total_params:,} params>"
 
     # ------------------------------------------------------------ notebooks
     def picture(self) -> dict:
         """The kernel-free output of the view's graph now: the graph JSON (drawn by graphkit's
         JupyterLab extension), ``text/html`` with a static SVG (graphviz's ``dot`` in the kernel;
         a line saying so without it) and ``text/plain``."""
+        return self._picture(paired=False)
+
+    def _picture(self, paired: bool) -> dict:
+        """``paired``: displayed right after the widget's output, which the front end shows instead
+        when it can (the graph JSON's ``widget`` and the HTML's ``data-gk-widget`` name it)."""
         graph = self._live.document()
+        if paired:
+            graph["widget"] = self._uid
         summary = f"{len(graph['nodes'])} nodes, {graph['total_params']:,} params"
-        return {GRAPH_MIME: graph, "text/html": _picture_html(graph, summary, self._uid),
+        return {GRAPH_MIME: graph, "text/html": _picture_html(graph, summary, self._uid if paired else None),
                 "text/plain": f"graphkit live view {graph['title']!r}: {summary}"}
 
     def _show_once_in_cell(self) -> None:
@@ -170,11 +176,13 @@ class LiveView(anywidget.AnyWidget):
         if self._shown_in_cell:
             return
         from IPython.display import display
-        if self.comm is not None:
+        paired = self.comm is not None
+        if paired:
             data, metadata = self._repr_mimebundle_()
-            display(data, metadata=metadata, raw=True)
+            # no text: where the widget cannot draw (exports, no ipywidgets) the picture stands in
+            display({**data, "text/plain": ""}, metadata=metadata, raw=True)
             self._refresh_when_cells_finish()
-        display(self.picture(), raw=True, display_id=self._picture_id)
+        display(self._picture(paired), raw=True, display_id=self._picture_id)
         self._picture_stale = False
 
     def _refresh_when_cells_finish(self) -> None:
@@ -198,7 +206,7 @@ class LiveView(anywidget.AnyWidget):
     def _refresh_picture(self) -> None:
         from IPython.display import update_display
         try:
-            update_display(self.picture(), raw=True, display_id=self._picture_id)
+            update_display(self._picture(paired=True), raw=True, display_id=self._picture_id)
         except Exception as exc:  # noqa: BLE001 - a picture must not break the notebook
             _warn_failed(exc)
         self._picture_stale = False
@@ -276,20 +284,25 @@ def _unsubscribe(subscriptions: list) -> None:
     subscriptions.clear()
 
 
-def _picture_html(graph: dict, summary: str, uid: str) -> str:
+def _picture_html(graph: dict, summary: str, widget: str | None) -> str:
     """The graph's static SVG laid out by graphviz's ``dot`` (or one line saying it is missing),
-    in ``div.gk-live-picture`` (the front end hides it while the live widget is drawn)."""
+    in ``div.gk-live-picture``; ``data-gk-widget`` names the widget displayed just before it,
+    which the front end shows instead while it is drawn."""
     from ..utils.graphviz import GraphvizError, GraphvizNotFoundError, render
     title = html.escape(graph["title"])
     try:
         svg = render(graph_to_dot(graph), "svg").decode("utf-8")
         body = svg[svg.index("<svg"):]
     except GraphvizNotFoundError:
-        body = (f"<p>graphkit live view <b>{title}</b>: {summary}. Install graphviz's <code>dot</code> in "
-                "the kernel's environment to keep a picture of the graph in saved notebooks and exports.</p>")
+        body = ("<p>(Install graphviz's <code>dot</code> in the kernel's environment to keep a picture of "
+                "the graph in saved notebooks and exports.)</p>")
     except GraphvizError as error:
-        body = f"<p>graphkit live view <b>{title}</b>: {summary}; graphviz failed: {html.escape(str(error))}</p>"
-    return f'<div class="{PICTURE_CLASS}" data-gk-live="{uid}">{body}</div>'
+        body = f"<p>(graphviz could not draw the graph: {html.escape(str(error))})</p>"
+    pairing = f' data-gk-widget="{widget}"' if widget else ""
+    caption = (f'<div style="font-size: 0.85em; opacity: 0.7">graphkit live view <b>{title}</b> as last drawn: '
+               f"{summary} (the live, clickable view needs a running kernel and ipywidgets with graphkit's "
+               "extension in the Jupyter server's environment)</div>")
+    return f'<div class="{PICTURE_CLASS}"{pairing}>{body}{caption}</div>'
 
 
 def _warn_failed(exc: Exception) -> None:

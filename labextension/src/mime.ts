@@ -30,6 +30,8 @@ class GraphRenderer extends Widget implements IRenderMime.IRenderer {
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const graph = model.data[MIME_TYPE] as unknown as GraphData;
+    // A live view's picture: shown only while the widget before it cannot draw (widget.ts).
+    this.node.toggleAttribute('data-gk-widget', !!graph.widget);
     this.view ??= new GraphView(this.node);
     this.view.update(graph);
   }

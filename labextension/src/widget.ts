@@ -5,7 +5,13 @@
  *
  * One graph is kept per widget model, fed by the model's messages for the model's whole life
  * (`track`, called from anywidget's `initialize`), so deltas sent while a cell is still running
- * are drawn at once, and a view displayed later starts from the complete graph.
+ * are drawn at once, and a view displayed later starts from the complete graph (a page reloaded
+ * gets the widget's state anew from the kernel, whose `_initial` is the graph then).
+ *
+ * Python displays each live view as two outputs: the widget, then its kernel-free picture (the
+ * graph JSON, whose `widget` names the widget, and a static SVG in `text/html`). The stylesheet
+ * installed here shows exactly one of them in JupyterLab and Notebook 7: the widget once it
+ * draws, else (no kernel, no ipywidgets in the server) the picture.
  */
 import { GraphState, GraphView } from './core';
 import type { GraphData, RenderProps, ServerMessage, WidgetModel } from './core';
@@ -13,6 +19,40 @@ import type { GraphData, RenderProps, ServerMessage, WidgetModel } from './core'
 export { version } from './version';
 
 const MESSAGE_TYPES = new Set(['graph', 'delta', 'details']);
+
+/** Set on the element a live widget draws into. */
+const WIDGET_ATTRIBUTE = 'data-gk-live-widget';
+
+/** A live view's picture: the MIME renderer's node (mime.ts) or the static HTML's div. */
+const PICTURE = '.gk-mime[data-gk-widget], .gk-live-picture[data-gk-widget]';
+const CHILD = '.jp-OutputArea-child';
+
+/** Shows one output of each (widget, picture) pair: the picture is hidden while the widget
+ * before it draws (not in its error state); the widget's output is hidden while it does not
+ * draw ("Loading widget...", ipywidgets' errors, the text/plain of a server without ipywidgets). */
+const PAIRING_CSS = `
+${CHILD}:has([${WIDGET_ATTRIBUTE}] .gk-graph-view:not([data-state="error"])) + ${CHILD}:has(${PICTURE}) {
+  display: none;
+}
+${CHILD}:not(:has([${WIDGET_ATTRIBUTE}])):has(+ ${CHILD} :is(${PICTURE})) {
+  display: none;
+}`;
+
+/** Adds the pairing stylesheet to `doc` once. */
+export function ensurePairingStyle(doc: Document): void {
+  if (!doc.getElementById('gk-live-pairing')) {
+    const style = doc.createElement('style');
+    style.id = 'gk-live-pairing';
+    style.textContent = PAIRING_CSS;
+    doc.head.appendChild(style);
+  }
+}
+
+// At load: JupyterLab loads the extension (which bundles this module) with the page, so the
+// stylesheet is there for saved notebooks opened with no kernel too.
+if (typeof document !== 'undefined') {
+  ensurePairingStyle(document);
+}
 
 /** The graph a widget starts from (its `_initial` trait): seq 0, before any delta. */
 interface InitialGraph {
@@ -23,7 +63,7 @@ interface InitialGraph {
 /** One widget model's graph, drawn by each of the model's views. */
 class ModelGraph {
   private state = new GraphState();
-  private views = new Set<GraphView>();
+  private views = new Set<LiveGraphView>();
   /** True between a hello and the graph that answers it. */
   private waiting = false;
 
@@ -53,7 +93,8 @@ class ModelGraph {
 
   /** Draws the graph into `el` (asking Python for it when unknown); returns the cleanup. */
   show(el: HTMLElement, model: WidgetModel): () => void {
-    const view = new GraphView(el, { onSelect: id => model.send({ type: 'details', id }) });
+    el.setAttribute(WIDGET_ATTRIBUTE, '');
+    const view = new LiveGraphView(el, model);
     this.views.add(view);
     if (this.state.graph) {
       view.update(this.state.graph);
@@ -63,6 +104,7 @@ class ModelGraph {
     return () => {
       this.views.delete(view);
       view.dispose();
+      el.removeAttribute(WIDGET_ATTRIBUTE);
     };
   }
 
@@ -72,6 +114,27 @@ class ModelGraph {
       this.waiting = true;
       this.model.send({ type: 'hello', need_core: false });
     }
+  }
+}
+
+/** A GraphView with the live view's extra toolbar button: remove the red nodes of failed calls. */
+class LiveGraphView extends GraphView {
+  private clearErrors = document.createElement('button');
+
+  constructor(el: HTMLElement, model: WidgetModel) {
+    super(el, { onSelect: id => model.send({ type: 'details', id }) });
+    this.clearErrors.type = 'button';
+    this.clearErrors.dataset.action = 'clear-errors';
+    this.clearErrors.textContent = 'Clear errors';
+    this.clearErrors.title = 'Remove the red nodes of failed calls';
+    this.clearErrors.hidden = true;
+    this.clearErrors.addEventListener('click', () => model.send({ type: 'clear_errors' }));
+    this.node.querySelector('.gk-toolbar')?.appendChild(this.clearErrors);
+  }
+
+  update(graph: GraphData | null): void {
+    this.clearErrors.hidden = !graph?.nodes.some(node => node.status === 'error');
+    super.update(graph);
   }
 }
 

@@ -106,8 +106,12 @@ export class GraphState {
       }
     }
     if (this.meta) {
-      const { total_params = this.meta.total_params, trainable_params = this.meta.trainable_params } = msg;
-      this.meta = { ...this.meta, total_params, trainable_params };
+      const {
+        total_params = this.meta.total_params,
+        trainable_params = this.meta.trainable_params,
+        title = this.meta.title
+      } = msg;
+      this.meta = { ...this.meta, total_params, trainable_params, title };
     }
     this.cached = null;
   }

@@ -68,6 +68,8 @@ export interface GraphData {
   edges: GraphEdge[];
   /** Finished DOT text (plot_model pictures): drawn as is; its nodes' titles are node ids. */
   dot?: string | null;
+  /** A live view's kernel-free picture: the `_uid` of the widget displayed just before it. */
+  widget?: string;
 }
 
 /** Python -> JS: the whole graph. */
@@ -87,6 +89,7 @@ export interface DeltaMessage {
   groups?: GraphGroup[];
   total_params?: number;
   trainable_params?: number;
+  title?: string;
 }
 
 /** Python -> JS: weight statistics of one node. */

@@ -1,0 +1,171 @@
+"""Live views that survive a page reload, saving and exporting, in real JupyterLab and Chromium.
+
+A notebook with an open ``gk.live()`` view and a ``gk.live(model)`` view is run, saved and the
+page reloaded while the kernel lives on: the restored widgets draw the complete graphs at once
+(no layer call needed). Each view's kernel-free picture is hidden while its widget draws. The
+saved notebook, reopened on a server with no kernel, shows each view's final graph (the
+pictures, drawn by the MIME renderer) and nothing of the widgets; its nbconvert HTML shows the
+static SVG pictures and no reprs. Screenshots go to ``$GRAPHKIT_SCREENSHOTS`` when set.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from browser import chromium, require
+from lab_server import LabServer
+from test_lab_browser import WAIT_MS, _labextension_installed, _open_notebook
+
+CELLS = [
+    "import graphkit as gk\nview = gk.live()",
+    'inputs = gk.Input(shape=(784,), name="pixels")\n'
+    'hidden = gk.layers.Dense(64, activation="relu", name="hidden")(inputs)\n'
+    'logits = gk.layers.Dense(10, name="logits")(hidden)\n'
+    'try:\n    gk.layers.Add(name="bad_add")([hidden, logits])\n'
+    "except ValueError as error:\n    print('raised:', error)\n"
+    'mlp = gk.Model(inputs, logits, name="mlp")',
+    'image = gk.Input(shape=(8,), name="image")\n'
+    'encoder = gk.Model(image, gk.layers.Dense(4, name="code")(image), name="encoder")\n'
+    'decoded = gk.layers.Dense(8, name="decoded")(encoder.output)\n'
+    'autoencoder = gk.Model(image, decoded, name="autoencoder")\n'
+    "scoped = gk.live(autoencoder)",
+    'gk.layers.Dense(1000, name="unrelated")(gk.Input((3,)))\n'
+    'print("totals", view.total_params, scoped.total_params)',
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    pytest.importorskip("jupyterlab")
+    require(_labextension_installed(), "the graphkit-nn labextension is not installed (make test builds it)")
+    with chromium() as launched:
+        yield launched
+
+
+def _write_notebook(path: str) -> None:
+    import nbformat
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+
+
+def _screenshot(page, name: str) -> None:
+    folder = os.environ.get("GRAPHKIT_SCREENSHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
+
+
+def _widget(page, title: str):
+    """The live widget titled ``title`` (a view inside an ipywidgets output)."""
+    return page.locator("[data-gk-live-widget] .gk-graph-view").filter(
+        has=page.locator(".gk-title", has_text=re.compile(f"^{title}$")))
+
+
+def _pictures(page):
+    """The live views' kernel-free pictures drawn by the MIME renderer."""
+    return page.locator('.jp-OutputArea-output.gk-mime[data-gk-widget] .gk-graph-view')
+
+
+def _assert_views(page, totals: tuple[int, int]) -> None:
+    """Both widgets complete: nodes, error node, totals; the scoped one without the unrelated layer."""
+    everything, scoped = _widget(page, "autoencoder").first, _widget(page, "autoencoder").nth(1)
+    for node in ("hidden", "logits", "bad_add:error", "code", "decoded", "unrelated"):
+        everything.locator(f'g.node[data-gk-id="{node}"]').wait_for(timeout=WAIT_MS)
+    assert f"{totals[0]:,}" in everything.locator(".gk-total").text_content()
+    scoped.locator('g.node[data-gk-id="decoded"]').wait_for(timeout=WAIT_MS)
+    assert f"{totals[1]:,}" in scoped.locator(".gk-total").text_content()
+    assert scoped.locator('g.node[data-gk-id="unrelated"]').count() == 0
+    assert scoped.locator('g.node[data-gk-id="hidden"]').count() == 0
+    # the pictures are there, hidden while their widgets draw
+    _pictures(page).nth(1).wait_for(state="attached", timeout=WAIT_MS)
+    assert _pictures(page).count() == 2 and not _pictures(page).first.is_visible()
+
+
+def test_live_views_after_reload_save_and_export(browser, tmp_path):
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    _write_notebook(str(root / "live.ipynb"))
+    server = LabServer(str(root), str(tmp_path))
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    try:
+        _open_notebook(page, server, "live.ipynb")
+        page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.ready; }")
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        last = page.locator(".jp-OutputArea-output", has_text="totals")
+        last.wait_for(timeout=WAIT_MS)
+        totals = tuple(int(n) for n in last.text_content().split()[1:3])
+        _assert_views(page, totals)
+        _screenshot(page, "live")
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty",
+                               timeout=WAIT_MS)
+
+        # --- reload the page: the kernel lives on, the restored widgets start complete
+        kernels = [kernel["id"] for kernel in server.api("kernels")]
+        page.reload()
+        page.wait_for_function(
+            "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+            " return !!(w && w.content && w.content.widgets && w.content.widgets.length); }", timeout=WAIT_MS)
+        _assert_views(page, totals)
+        assert [kernel["id"] for kernel in server.api("kernels")] == kernels  # the same kernel lives on
+        _screenshot(page, "reloaded")
+    except Exception:
+        _screenshot(page, "failed")
+        print("\n".join(console[-40:]))
+        print(server.log())
+        raise
+    finally:
+        page.close()
+        server.stop()
+
+    # --- nbconvert HTML: the static SVG pictures, no widget reprs
+    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "html", str(root / "live.ipynb")],
+                   check=True, capture_output=True)
+    exported = (root / "live.html").read_text(encoding="utf-8")
+    assert exported.count('class="gk-live-picture"') == 2 and "LiveView" not in exported
+    assert "&lt;LiveView" not in exported and "VBox(" not in exported  # no reprs
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    try:
+        page.goto((root / "live.html").as_uri())
+        pictures = page.locator(".gk-live-picture svg")
+        assert pictures.count() == 2
+        first = pictures.first.bounding_box()
+        assert first["width"] > 100 and first["height"] > 100
+        assert "logits" in pictures.first.text_content() and "unrelated" not in pictures.nth(1).text_content()
+        _screenshot(page, "nbconvert")
+    finally:
+        page.close()
+
+    # --- reopen with no kernel: the pictures show the final graphs, the widgets' outputs are hidden
+    server = LabServer(str(root), str(tmp_path),
+                       extra_args=("--KernelSpecManager.ensure_native_kernel=False",
+                                   "--KernelSpecManager.allowed_kernelspecs=graphkit-no-such-kernel"))
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    try:
+        _open_notebook(page, server, "live.ipynb")
+        page.locator(".jp-Dialog button", has_text="No Kernel").click(timeout=WAIT_MS)
+        everything, scoped = _pictures(page).first, _pictures(page).nth(1)
+        for node in ("hidden", "logits", "bad_add:error", "code", "decoded", "unrelated"):
+            everything.locator(f'g.node[data-gk-id="{node}"]').wait_for(timeout=WAIT_MS)
+        assert everything.is_visible() and scoped.is_visible()
+        assert everything.locator(".gk-title").text_content() == "autoencoder"
+        assert f"{totals[0]:,}" in everything.locator(".gk-total").text_content()
+        assert f"{totals[1]:,}" in scoped.locator(".gk-total").text_content()
+        assert scoped.locator('g.node[data-gk-id="unrelated"]').count() == 0
+        assert not page.get_by_text("Loading widget").first.is_visible() if \
+            page.get_by_text("Loading widget").count() else True
+        assert server.api("kernels") == []
+        _screenshot(page, "no_kernel")
+    except Exception:
+        print(server.log())
+        raise
+    finally:
+        page.close()
+        server.stop()
