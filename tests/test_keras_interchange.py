@@ -211,6 +211,29 @@ def test_keras_model_file_loads_in_graphkit(tmp_path, name):
         assert _max_difference(_predict(loaded, x), _predict(model, x)) < STEP_TOL
 
 
+def test_layer_zoo_from_keras_to_graphkit_and_back_keeps_rmsprop_state(tmp_path):
+    """Bidirectional GRU, SimpleRNN, LayerNormalization, Conv1D, separable and depthwise convs
+    with RMSprop: Keras -> graphkit -> Keras, predicting and then training alike."""
+    inputs = keras.Input((8, 6))
+    x = K.Bidirectional(K.GRU(4, return_sequences=True))(inputs)
+    x = K.LayerNormalization()(K.SimpleRNN(5, return_sequences=True)(x))
+    x = K.DepthwiseConv1D(2)(K.SeparableConv1D(4, 2)(K.Conv1D(3, 2)(x)))
+    model = keras.Model(inputs, K.Dense(2)(K.Flatten()(x)))
+    model.compile(optimizer="rmsprop", loss="mse")
+    x = numpy.random.default_rng(0).random((3, 8, 6)).astype("float32")
+    y = numpy.random.default_rng(1).random((3, 2)).astype("float32")
+    _train_step(model, x, y)
+    model.save(tmp_path / "zoo.keras")
+    ours = gk.models.load_model(tmp_path / "zoo.keras")
+    assert _max_difference(ours.predict(x), _predict(model, x)) < TOL
+    ours.save(tmp_path / "back.keras")
+    back = keras.saving.load_model(tmp_path / "back.keras")
+    assert _max_difference(_predict(back, x), ours.predict(x)) < TOL
+    _train_step(ours, x, y)
+    _train_step(back, x, y)
+    assert _max_difference(_predict(back, x), ours.predict(x)) < STEP_TOL
+
+
 def test_keras_file_saved_again_by_graphkit_keeps_the_layout(tmp_path):
     """A Keras file loaded and saved by graphkit has Keras's own dataset paths and shapes."""
     x = _batch("lstm")

@@ -50,22 +50,21 @@ class KerasLayout:
 
     ``datasets``: graphkit weight key -> HDF5 dataset path; ``groups``: ``vars`` group path ->
     the object name Keras records on it; ``owners``: the object paths whose ``vars`` the model
-    fills (a dataset under one of them that the model lacks is unexpected); ``visit_order``: the
-    ids of the variables in the order Keras meets them (its ``model.trainable_variables`` order).
+    fills (a dataset under one of them that the model lacks is unexpected); ``variable_order``:
+    variable id -> position in Keras's ``model.variables`` order (which its optimizer slots follow).
     """
 
     datasets: dict[str, str] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)
     owners: set[str] = field(default_factory=set)
-    visit_order: dict[int, int] = field(default_factory=dict)
+    variable_order: dict[int, int] = field(default_factory=dict)
 
     def add_object(self, path: str, name: str, variables: list[tuple[str, Any]]) -> None:
         group = f"{path}/vars" if path else "vars"
         self.groups[group] = name
         self.owners.add(path)
-        for index, (key, variable) in enumerate(variables):
+        for index, (key, _) in enumerate(variables):
             self.datasets[key] = f"{group}/{index}"
-            self.visit_order.setdefault(id(variable), len(self.visit_order))
 
 
 def _is_rnn(layer: Any) -> bool:
@@ -78,6 +77,8 @@ def keras_layout(model: Any, include_optimizer: bool = True) -> KerasLayout:
     from ..train.object_graph import ObjectGraph
     graph = ObjectGraph({"": model})
     layout = KerasLayout()
+    for variable in _variables_in_keras_order(model, set()):
+        layout.variable_order.setdefault(id(variable), len(layout.variable_order))
     _place(model, "", graph.keys_by_id, layout, set(), include_optimizer)
     unplaced = [k for k in graph.variables if k not in layout.datasets
                 and (include_optimizer or not k.startswith(_OPTIMIZER + "/"))]
@@ -98,7 +99,7 @@ def _place(obj: Any, path: str, key_of: dict, layout: KerasLayout, seen: set, in
     seen.add(id(obj))
     join = (lambda name: f"{path}/{name}" if path else name)
     if is_optimizer(obj):
-        order = keras_optimizer_variables(obj, layout.visit_order)
+        order = keras_optimizer_variables(obj, layout.variable_order)
         layout.add_object(path, getattr(obj, "name", _OPTIMIZER), [(key_of[id(v)], v) for v in order])
         return
     if not isinstance(obj, Layer):
@@ -111,6 +112,23 @@ def _place(obj: Any, path: str, key_of: dict, layout: KerasLayout, seen: set, in
         layout.add_object(path, obj.name, own)
     for name, child in _keras_children(obj, include_optimizer and not path):
         _place(child, join(name), key_of, layout, seen, include_optimizer)
+
+
+def _variables_in_keras_order(layer: Any, seen: set) -> list:
+    """Keras's ``layer.variables`` order: the layer's own, then its sublayers' in the order they
+    were assigned (a model's layers in Keras's ``model.layers`` order)."""
+    from ..layers.layer import Layer
+    from ..train.object_graph import children, own_weight_names
+    if id(layer) in seen or not isinstance(layer, Layer):
+        return []
+    seen.add(id(layer))
+    found = [v for _, v in own_weight_names(layer)]
+    sublayers = _keras_ordered_layers(layer)
+    if sublayers is None:
+        sublayers = [child for _, child in children(layer) if isinstance(child, Layer)]
+    for sublayer in sublayers:
+        found.extend(_variables_in_keras_order(sublayer, seen))
+    return found
 
 
 def _keras_children(obj: Any, with_optimizer: bool) -> list[tuple[str, Any]]:
