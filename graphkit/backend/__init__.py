@@ -1,4 +1,5 @@
-"""Backend selection: ``gk.backend.set_backend("numpy"|"cupy")``, ``use(...)``, ``current()``.
+"""Backend selection: ``gk.backend.set_backend("numpy"|"cupy")``, ``use(...)``, ``current()``;
+``to_backend(model, "cupy")`` moves a built model's state.
 
 The active backend is process state: ``global_state.PROCESS.ops`` (read on every primitive call,
 so one attribute); ``state`` below is the same object, for modules that read ``state.ops``.
@@ -12,8 +13,9 @@ from ..global_state import PROCESS
 from .cupy_ops import CupyOps, cuda_unavailable_reason
 from .numpy_ops import NumpyOps
 from .ops import FLOATX, Ops
+from .placement import to_backend
 
-__all__ = ["Ops", "NumpyOps", "CupyOps", "current", "set_backend", "use", "available",
+__all__ = ["Ops", "NumpyOps", "CupyOps", "current", "set_backend", "use", "available", "to_backend",
            "cuda_unavailable_reason", "FLOATX"]
 
 _FACTORIES = {"numpy": NumpyOps, "cupy": CupyOps}

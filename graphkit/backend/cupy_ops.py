@@ -8,18 +8,22 @@ from __future__ import annotations
 from .ops import Ops
 
 
+INSTALL_HINT = "pip install 'graphkit-nn[gpu]'"
+
+
 def cuda_unavailable_reason() -> str | None:
-    """Why CupyOps cannot start here, or None when a CUDA device is usable."""
+    """Why CupyOps cannot start here (which of CuPy or a CUDA device is missing), or None when a
+    CUDA device is usable."""
     try:
         import cupy
     except ImportError:
-        return "CuPy is not installed (pip install 'graphkit-nn[gpu]')"
+        return "CuPy is not installed"
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # CUDA driver missing or broken
-        return f"no usable CUDA driver ({exc})"
+        return f"CuPy is installed but no CUDA driver is usable ({exc})"
     if count == 0:
-        return "no CUDA device found"
+        return "CuPy is installed but no CUDA device was found"
     return None
 
 
@@ -32,7 +36,8 @@ class CupyOps(Ops):
     def __init__(self) -> None:
         reason = cuda_unavailable_reason()
         if reason is not None:
-            raise RuntimeError(f"The 'cupy' backend is unavailable: {reason}.")
+            raise RuntimeError(f"The 'cupy' backend is unavailable: {reason}. It needs CuPy and a CUDA GPU "
+                               f"({INSTALL_HINT} installs CuPy; `nvidia-smi` should list the GPU).")
         import cupy
         import cupyx
         import cupyx.scipy.special

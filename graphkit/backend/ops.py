@@ -34,6 +34,7 @@ class Ops(ConvOps, RNNOps, OptimizerOps, LossOps, RangeCheckOps):
         self.xp = xp
         self._rng = None
         self._seed: int | None = None
+        self._handouts = 0   # times the shared generator was handed out (random_state_token)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} xp={self.xp.__name__} device={self.device}>"
@@ -60,7 +61,14 @@ class Ops(ConvOps, RNNOps, OptimizerOps, LossOps, RangeCheckOps):
             return self.xp.random.default_rng(seed)
         if self._rng is None:
             self._rng = self.xp.random.default_rng(self._seed)
+        self._handouts += 1
         return self._rng
+
+    def random_state_token(self) -> tuple:
+        """A value that changes whenever the shared generator may have drawn (every draw fetches it
+        through :meth:`generator`); ``gk.function`` compares it to spot draws while tracing. It
+        reads no generator state: CuPy's lives on the device."""
+        return id(self._rng), self._handouts
 
     def random_normal(self, shape, mean=0.0, stddev=1.0, dtype=FLOATX, seed=None):
         draw_dtype = "float64" if numpy.dtype(dtype) == numpy.float64 else "float32"

@@ -153,13 +153,10 @@ class _Recorder:
 
 
 def _rng_state() -> Any:
-    """The backend generator's state (None when it was never used)."""
+    """The backend's random-state token (see ``Ops.random_state_token``): it changes with every
+    draw from the backend's shared generator."""
     from ..backend import state
-    rng = getattr(state.ops, "_rng", None)
-    try:
-        return None if rng is None else repr(rng.bit_generator.state)
-    except Exception:  # pragma: no cover - another backend's generator
-        return None
+    return state.ops.random_state_token()
 
 
 def trace(fn, args: Any, kwargs: dict, input_tensors: list[Tensor]) -> tuple[Graph, Any]:

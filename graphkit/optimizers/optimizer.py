@@ -281,17 +281,22 @@ class Optimizer:
             if self.gradient_accumulation_steps:
                 self._accumulated_gradients.append(
                     self.add_variable_from_reference(variable, name="gradient_accumulator"))
+        self._make_workspaces()
+        self._scalar_cache.clear()
+        self._refresh_decay_flags()
+        self.built = True
+
+    def _make_workspaces(self) -> None:
+        """Scratch arrays for the update kernels, one per variable shape/dtype/array type (again
+        after ``gk.backend.to_backend`` moved the variables)."""
         ops = _backend.ops
         shared: dict = {}
         self._workspaces = []
-        for v in var_list:
+        for v in self._trainable_variables:
             key = (v.data.shape, v.data.dtype.str, type(v.data))
             if key not in shared:
                 shared[key] = ops.optimizer_workspace(v.data)
             self._workspaces.append(shared[key])
-        self._scalar_cache.clear()
-        self._refresh_decay_flags()
-        self.built = True
 
     def add_variable(self, shape: Sequence[int], initializer: Any = "zeros", dtype: Any = None,
                      aggregation: str = "mean", name: str | None = None) -> Variable:
@@ -413,6 +418,8 @@ class Optimizer:
             indices = self._indices_for(trainable_variables)
 
         model_vars = self._trainable_variables
+        if self._workspaces and type(self._workspaces[0]) is not type(model_vars[0].data):
+            self._make_workspaces()  # the variables moved to another backend
         used_indices = []
         arrays = []
         missing = None
@@ -523,10 +530,10 @@ class Optimizer:
 
     def _constants(self, dtype: Any, values: tuple) -> tuple:
         """Per-dtype backend scalars for constant hyper-parameters (cached; see optimizer_scalar)."""
-        key = (dtype, values)
+        ops = _backend.ops
+        key = (ops.name, dtype, values)  # per backend: a model moved between backends keeps working
         cached = self._scalar_cache.get(key)
         if cached is None:
-            ops = _backend.ops
             cached = tuple(ops.optimizer_scalar(v, dtype) for v in values)
             if len(self._scalar_cache) > 64:
                 self._scalar_cache.clear()
