@@ -128,6 +128,16 @@ def test_sequential_nested_in_functional(tmp_path):
     assert_parity(randomize(gk.Model(inputs, outputs, name="outer")), tmp_path)
 
 
+def test_shared_layers_and_a_model_called_twice(tmp_path):
+    a, b = gk.Input((4,), name="left"), gk.Input((4,), name="right")
+    shared = layers.Dense(3, activation="tanh")
+    pair_in = [gk.Input((3,), name="p"), gk.Input((3,), name="q")]
+    pair = gk.Model(pair_in, layers.Subtract()(pair_in), name="pair")
+    difference = pair([shared(a), shared(b)])
+    outputs = pair([difference, shared(a)])
+    assert_parity(randomize(gk.Model([a, b], outputs, name="siamese")), tmp_path)
+
+
 # --------------------------------------------------------------------------- core layers
 ACTIVATIONS = ["relu", "sigmoid", "tanh", "softmax", "gelu", "elu", "selu", "swish", "silu", "softplus",
                "leaky_relu", "linear", "relu6", "softsign", "hard_sigmoid", "exponential", "log_softmax"]
