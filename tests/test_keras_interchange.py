@@ -277,6 +277,27 @@ def test_weights_h5_from_keras_load_in_graphkit(tmp_path, name):
     assert _max_difference(_predict(twin, x), _predict(model, x)) < TOL
 
 
+def test_weights_h5_optimizer_state_loads_into_a_built_optimizer(tmp_path):
+    """Keras's slot order can only be placed on a built optimizer: built, the state loads and
+    training continues alike; not built, the weights load and the state is skipped with a warning."""
+    x = _batch("mnist_model")
+    model = examples.mlp()
+    y = _trained(model, x)
+    model.save_weights(tmp_path / "w.weights.h5")
+    unbuilt = examples.mlp()
+    unbuilt.compile(optimizer="adam", loss="mse")
+    with pytest.warns(UserWarning, match="Skipping the optimizer state.*14 optimizer variables"):
+        unbuilt.load_weights(tmp_path / "w.weights.h5")
+    assert _max_difference(unbuilt.predict(x), model.predict(x)) == 0
+    built = examples.mlp()
+    built.compile(optimizer="adam", loss="mse")
+    built.optimizer.build(built.trainable_variables)
+    built.load_weights(tmp_path / "w.weights.h5")
+    _train_step(model, x, y)
+    _train_step(built, x, y)
+    assert _max_difference(built.predict(x), model.predict(x)) < TOL
+
+
 def test_weights_npz_still_round_trips(tmp_path):
     model = gk_lstm()
     model.save_weights(tmp_path / "w.weights.npz")

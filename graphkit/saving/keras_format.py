@@ -59,11 +59,12 @@ class KerasLayout:
     owners: set[str] = field(default_factory=set)
     variable_order: dict[int, int] = field(default_factory=dict)
 
-    def add_object(self, path: str, name: str, variables: list[tuple[str, Any]]) -> None:
+    def add_object(self, path: str, name: str, keys: list[str]) -> None:
+        """Record the object at ``path`` whose variables have the weight ``keys``, in Keras's order."""
         group = f"{path}/vars" if path else "vars"
         self.groups[group] = name
         self.owners.add(path)
-        for index, (key, _) in enumerate(variables):
+        for index, key in enumerate(keys):
             self.datasets[key] = f"{group}/{index}"
 
 
@@ -100,11 +101,11 @@ def _place(obj: Any, path: str, key_of: dict, layout: KerasLayout, seen: set, in
     join = (lambda name: f"{path}/{name}" if path else name)
     if is_optimizer(obj):
         order = keras_optimizer_variables(obj, layout.variable_order)
-        layout.add_object(path, getattr(obj, "name", _OPTIMIZER), [(key_of[id(v)], v) for v in order])
+        layout.add_object(path, getattr(obj, "name", _OPTIMIZER), [key_of[id(v)] for v in order])
         return
     if not isinstance(obj, Layer):
         return
-    own = [(key_of[id(v)], v) for _, v in own_weight_names(obj) if id(v) in key_of]
+    own = [key_of[id(v)] for _, v in own_weight_names(obj) if id(v) in key_of]
     if _is_rnn(obj):  # Keras: the RNN layer holds no variables, its cell does
         layout.add_object(path, obj.name, [])
         layout.add_object(join("cell"), f"{class_key(obj)}_cell", own)
@@ -238,7 +239,9 @@ def model_arrays(model: Any, h5_arrays: dict[str, numpy.ndarray], label: str) ->
 
     A dataset inside a ``vars`` group the model fills, but with no variable of the model, keeps
     its HDF5 path as key (so the strict check reports it as unexpected); datasets of objects
-    graphkit does not keep (metrics' running totals, random seed states) are left out.
+    graphkit does not keep (metrics' running totals, random seed states) are left out. The
+    optimizer's values are kept only when they fit its variables one to one (it must be built to
+    place Keras's slot order); otherwise they are skipped with a warning, as Keras does.
     """
     from ..layers.layer import Layer
     unbuilt = [layer.name for layer in _layers(model) if isinstance(layer, Layer) and not layer.built]
@@ -255,6 +258,14 @@ def model_arrays(model: Any, h5_arrays: dict[str, numpy.ndarray], label: str) ->
             result[key] = array
         elif path.startswith("layers/") or _owner_path(path) in layout.owners:
             result[path] = array
+    saved = sorted(p for p in h5_arrays if _owner_path(p) == _OPTIMIZER)
+    placed = sorted(d for d in layout.datasets.values() if _owner_path(d) == _OPTIMIZER)
+    if saved and placed and saved != placed:
+        import warnings
+        warnings.warn(f"Skipping the optimizer state in '{label}': it holds {len(saved)} optimizer variables, the "
+                      f"model's optimizer has {len(placed)} (train a step or build the optimizer before loading "
+                      f"to restore it).", stacklevel=4)
+        result = {k: v for k, v in result.items() if not k.startswith(_OPTIMIZER + "/")}
     return result
 
 
