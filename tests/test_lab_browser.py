@@ -67,7 +67,8 @@ def _open_notebook(page, server: LabServer, name: str) -> None:
 
 
 def _output(page, mime: str):
-    return page.locator(f'.jp-OutputArea-output[data-mime-type="{mime}"]')
+    """Outputs of ``mime``, not counting the live views' pictures (hidden beside their widgets)."""
+    return page.locator(f'.jp-OutputArea-output[data-mime-type="{mime}"]:not([data-gk-widget])')
 
 
 def test_live_builder_and_saved_notebook_in_jupyterlab(browser, tmp_path):
@@ -86,8 +87,7 @@ def test_live_builder_and_saved_notebook_in_jupyterlab(browser, tmp_path):
         page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
         # --- the live widget: nodes, shape labels, running total, the failed call
-        widget = page.locator(".jp-OutputArea-output .gk-graph-view").filter(
-            has=page.locator(".gk-title", has_text="live"))
+        widget = page.locator(".jp-OutputArea-output [data-gk-live-widget] .gk-graph-view").first
         hidden = widget.locator('g.node[data-gk-id="hidden"]')
         hidden.wait_for(timeout=WAIT_MS)
         widget.locator('g.node[data-gk-id="logits"]').wait_for(timeout=WAIT_MS)
@@ -135,7 +135,7 @@ def test_live_builder_and_saved_notebook_in_jupyterlab(browser, tmp_path):
 
     saved = json.loads((root / "live.ipynb").read_text())
     bundles = [output.get("data", {}) for cell in saved["cells"] for output in cell.get("outputs", [])]
-    model_bundle = next(bundle for bundle in bundles if GRAPH_MIME in bundle)
+    model_bundle = next(bundle for bundle in bundles if GRAPH_MIME in bundle and "widget" not in bundle[GRAPH_MIME])
     assert "image/svg+xml" not in model_bundle and "<svg" not in model_bundle.get("text/html", "")
 
     # --- reopen the saved notebook on a server that has no kernel to start
