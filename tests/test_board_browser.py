@@ -1,11 +1,12 @@
 """The board in real Chromium: the served page (live, from `graphkit board`) and the exported
 offline file each show the four dashboards with data from real short training runs (one logged
 through gk.summary and traced with gk.trace, one by callbacks.TensorBoard), selecting a layer
-links the views, and the console stays clean. Skipped (failed under CI=true) without chromium, playwright or the built bundle."""
+links the views, the Scalars run selector and tag filter work, and the console stays clean. Skipped (failed under CI=true) without chromium, playwright or the built bundle."""
 import pytest
 
 from browser import chromium, require
 from board_logs import write_keras_run, write_training_run
+from test_board_frontend import tensorboard_smoothing
 from graphkit.board import BoardServer, export_html
 from graphkit.board.page import BUNDLE
 
@@ -40,14 +41,43 @@ def debug(page) -> dict:
     return page.evaluate("document.getElementById('graphkit-board').__gkBoard.debug()")
 
 
+def scalar_series(page) -> dict:
+    """Every drawn run of every scalar chart: {(tag, run): series debug}."""
+    return {(chart["tag"], series["run"]): series
+            for chart in debug(page)["scalars"]["charts"] for series in chart["series"]}
+
+
+def check_scalars(page) -> None:
+    """One chart per tag with every run that logged it; each run smoothed as TensorBoard does;
+    the run selector hides a run in every chart; the tag filter hides charts."""
+    charts = page.eval_on_selector_all("div.gk-chart", "charts => Object.fromEntries(charts"
+                                       ".filter(c => c.querySelector('canvas')).map(c => [c.dataset.tag, JSON.parse(c.dataset.runs)]))")
+    assert {"train", "validation", "keras/train", "keras/validation"} <= set(charts["epoch_loss"])
+    assert {"train", "keras/train"} <= set(charts["batch_loss"])
+    assert {"train", "validation"} <= set(charts["epoch_accuracy"])
+    series = scalar_series(page)
+    assert series[("batch_loss", "train")]["points"] == 8 and series[("epoch_loss", "validation")]["points"] == 2
+    for (tag, run), drawn in series.items():
+        expected = tensorboard_smoothing(drawn["value"], 0.6)   # short tags are drawn whole
+        assert drawn["smoothed"] == pytest.approx(expected, rel=1e-12), (tag, run)
+
+    page.uncheck("input[data-control=run][data-run='keras/train']")
+    for (tag, run), drawn in scalar_series(page).items():
+        assert drawn["shown"] == (run != "keras/train") and (drawn["x"] == []) == (run == "keras/train"), (tag, run)
+    page.check("input[data-control=run][data-run='keras/train']")
+    assert all(drawn["shown"] and drawn["x"] for drawn in scalar_series(page).values())
+
+    page.fill("input[data-control=tag-filter]", "^epoch_")
+    visible = {chart["tag"] for chart in debug(page)["scalars"]["charts"] if chart["visible"]}
+    assert visible and all(tag.startswith("epoch_") for tag in visible) and "batch_loss" not in visible
+    assert page.is_hidden("div.gk-chart[data-tag=batch_loss]")
+    page.fill("input[data-control=tag-filter]", "")
+    assert page.is_visible("div.gk-chart[data-tag=batch_loss]")
+
+
 def check_dashboards(page) -> None:
     assert page.eval_on_selector_all("button.gk-board-tab", "tabs => tabs.map(tab => tab.dataset.tab)") == TABS
-    charts = page.eval_on_selector_all("div.gk-chart", "charts => charts.filter(c => c.querySelector('canvas'))"
-                                                        ".map(c => c.dataset.run + ':' + c.dataset.tag)")
-    assert {"train:batch_loss", "train:epoch_loss", "validation:epoch_loss", "validation:epoch_accuracy",
-            "keras/train:batch_loss", "keras/train:epoch_loss", "keras/validation:epoch_loss"} <= set(charts)
-    scalars = {(chart["run"], chart["tag"]): chart for chart in debug(page)["scalars"]["charts"]}
-    assert scalars[("train", "batch_loss")]["points"] == 8 and scalars[("validation", "epoch_loss")]["points"] == 2
+    check_scalars(page)
 
     page.click("button.gk-board-tab[data-tab=graph]")
     page.wait_for_selector("g.node[data-gk-id=hidden][data-gk-timed]", timeout=60_000)

@@ -1,8 +1,8 @@
 """The board's front end (``graphkit/static/graphkit-board.js``) in real Chromium, without Jupyter.
 
 A static page on 127.0.0.1 imports the bundle and mounts it on a fixture payload written here
-(two runs, base64 and list arrays, a 10^6-point tag with one spike, histograms, layer spans, a
-graph with timing); the tests check the DOM contract of docs/frontend.md ("The board") and read
+(two runs sharing two tags, base64 and list arrays, a 10^6-point tag with one spike, histograms,
+layer spans, a graph with timing); the tests check the DOM contract of docs/frontend.md ("The board") and read
 what is drawn through the debug hook ``element.__gkBoard.debug()``. Skipped (with the reason)
 when chromium, playwright or the bundle is missing, except under ``CI=true``, where that fails.
 """
@@ -126,7 +126,7 @@ def loss_curve(n: int, seed: int) -> numpy.ndarray:
 
 def fixture_payload() -> dict:
     """Two runs: `train` (b64 arrays, the 10^6-point tag, histograms, spans, graph) and
-    `validation` (JSON lists)."""
+    `validation` (JSON lists); both log `epoch_loss` and `metrics/accuracy`."""
     rng = numpy.random.default_rng(0)
     loss = loss_curve(300, 1)
     loss[150] = math.inf  # non-finite values pass through smoothing
@@ -141,9 +141,12 @@ def fixture_payload() -> dict:
                        "activations/hidden": histogram_series(rng, spread=2.0)},
         "text": {}, "graph": graph_with_timing(spans), "spans": spans,
     }
+    accuracy = numpy.linspace(0.5, 0.9, 30)
+    train["scalars"]["metrics/accuracy"] = scalar_series(numpy.arange(0, 300, 10), accuracy)
     validation = {
         "name": "validation",
-        "scalars": {"epoch_loss": scalar_series(numpy.arange(0, 300, 6), loss_curve(50, 2).tolist(), as_lists=True)},
+        "scalars": {"epoch_loss": scalar_series(numpy.arange(0, 300, 6), loss_curve(50, 2).tolist(), as_lists=True),
+                    "metrics/accuracy": scalar_series(numpy.arange(0, 300, 10), (accuracy - 0.1).tolist(), as_lists=True)},
         "histograms": {}, "text": {}, "graph": None, "spans": None,
     }
     return {"format": "graphkit.board", "version": 1, "title": "logs", "generated_wall_time": 1_700_000_000.0,
@@ -226,17 +229,36 @@ def debug(page) -> dict:
     return page.evaluate("() => document.getElementById('board').__gkBoard.debug()")
 
 
-def chart_debug(page, run, tag) -> dict:
-    charts = debug(page)["scalars"]["charts"]
-    return next(c for c in charts if c["run"] == run and c["tag"] == tag)
+def chart_debug(page, tag) -> dict:
+    return next(c for c in debug(page)["scalars"]["charts"] if c["tag"] == tag)
 
 
-def wait_drawn(page, run, tag):
-    page.wait_for_function("""([run, tag]) => {
-        const c = document.getElementById('board').__gkBoard.debug().scalars.charts
-            .find(c => c.run === run && c.tag === tag);
+def series_debug(page, tag, run) -> dict:
+    """What the chart of ``tag`` draws of ``run``, with the chart's ranges."""
+    chart = chart_debug(page, tag)
+    series = next(s for s in chart["series"] if s["run"] == run)
+    return {**series, "range": chart["range"], "fullRange": chart["fullRange"]}
+
+
+def wait_drawn(page, tag):
+    page.wait_for_function("""tag => {
+        const c = document.getElementById('board').__gkBoard.debug().scalars.charts.find(c => c.tag === tag);
         return c && c.paints > 0;
-    }""", arg=[run, tag], timeout=WAIT_MS)
+    }""", arg=tag, timeout=WAIT_MS)
+
+
+def color_pixels(page, tag, rgb, tolerance=40) -> int:
+    """How many pixels of the chart of ``tag`` have about the colour ``rgb``."""
+    return page.evaluate("""([tag, rgb, tolerance]) => {
+        const canvas = document.querySelector(`div.gk-chart[data-tag="${tag}"] canvas`);
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let count = 0;
+        for (let i = 0; i < data.length; i += 4) {
+            const d = Math.abs(data[i] - rgb[0]) + Math.abs(data[i + 1] - rgb[1]) + Math.abs(data[i + 2] - rgb[2]);
+            count += d < tolerance && data[i + 3] > 200 ? 1 : 0;
+        }
+        return count;
+    }""", [tag, rgb, tolerance])
 
 
 def show(page, tab):
@@ -251,12 +273,17 @@ def test_four_dashboards_render(board):
     tabs = board.locator("button.gk-board-tab")
     assert tabs.evaluate_all("bs => bs.map(b => b.dataset.tab)") == ["scalars", "graph", "timeline", "histograms"]
 
-    charts = board.locator("div.gk-chart[data-run][data-tag]")
-    assert sorted(charts.evaluate_all("cs => cs.map(c => c.dataset.run + ':' + c.dataset.tag)")) == [
-        "train:batch_loss", "train:epoch_loss", "validation:epoch_loss"]
-    for run, tag in (("train", "batch_loss"), ("train", "epoch_loss"), ("validation", "epoch_loss")):
-        wait_drawn(board, run, tag)
-        assert board.locator(f'div.gk-chart[data-run="{run}"][data-tag="{tag}"] canvas').count() >= 1
+    # one chart per tag, every run that logged it overlaid; sections by tag prefix
+    charts = board.locator("div.gk-chart[data-tag]")
+    assert charts.evaluate_all("cs => cs.map(c => [c.dataset.tag, JSON.parse(c.dataset.runs)])") == [
+        ["batch_loss", ["train"]], ["epoch_loss", ["train", "validation"]],
+        ["metrics/accuracy", ["train", "validation"]]]
+    assert board.locator("[data-dashboard=scalars] .gk-section-title").all_text_contents() == ["metrics"]
+    for tag in ("batch_loss", "epoch_loss", "metrics/accuracy"):
+        wait_drawn(board, tag)
+        assert board.locator(f'div.gk-chart[data-tag="{tag}"] canvas').count() >= 1
+    assert board.locator("input[data-control=run]").evaluate_all("bs => bs.map(b => [b.dataset.run, b.checked])") == [
+        ["train", True], ["validation", True]]
 
     show(board, "graph")
     hidden = board.locator('[data-dashboard=graph] g.node[data-gk-id="hidden"]')
@@ -283,30 +310,33 @@ def test_four_dashboards_render(board):
     assert hists.first.locator("canvas").is_visible()
 
 
-def test_smoothing_matches_tensorboard(board):
+def test_smoothing_matches_tensorboard_for_every_run(board):
     payload = fixture_payload()
-    loss = numpy.frombuffer(base64.b64decode(payload["runs"][0]["scalars"]["epoch_loss"]["value"]["b64"]), "<f8")
-    wait_drawn(board, "train", "epoch_loss")
+    train = numpy.frombuffer(base64.b64decode(payload["runs"][0]["scalars"]["epoch_loss"]["value"]["b64"]), "<f8")
+    validation = payload["runs"][1]["scalars"]["epoch_loss"]["value"]
+    wait_drawn(board, "epoch_loss")
     for weight in (0.6, 0.95, 0.0):
         if weight != 0.6:
             board.locator("input[data-control=smoothing]").fill(str(weight))
-        drawn = chart_debug(board, "train", "epoch_loss")
-        assert drawn["step"] == list(range(300))  # a short tag is drawn whole
-        expected = tensorboard_smoothing(loss.tolist(), weight)
-        for got, want in zip(drawn["smoothed"], expected):
-            if math.isfinite(want):
-                assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
-            else:
-                assert got is None  # a gap in the drawing
-        assert drawn["value"][0] == pytest.approx(loss[0])
-    assert chart_debug(board, "train", "epoch_loss")["smoothed"][:149] == pytest.approx(loss[:149].tolist())
+        for run, loss, steps in (("train", train.tolist(), list(range(300))),
+                                 ("validation", validation, list(range(0, 300, 6)))):
+            drawn = series_debug(board, "epoch_loss", run)
+            assert drawn["step"] == steps  # a short tag is drawn whole
+            expected = tensorboard_smoothing(loss, weight)
+            for got, want in zip(drawn["smoothed"], expected, strict=True):
+                if math.isfinite(want):
+                    assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
+                else:
+                    assert got is None  # a gap in the drawing
+            assert drawn["value"][0] == pytest.approx(loss[0])
+    assert series_debug(board, "epoch_loss", "train")["smoothed"][:149] == pytest.approx(train[:149].tolist())
 
 
 def test_spike_survives_downsampling_at_small_width(browser, site):
     page, errors = open_board(browser, site, width=360)
     try:
-        wait_drawn(page, "train", "batch_loss")
-        drawn = chart_debug(page, "train", "batch_loss")
+        wait_drawn(page, "batch_loss")
+        drawn = series_debug(page, "batch_loss", "train")
         assert drawn["points"] == BIG_POINTS
         assert len(drawn["x"]) < 6 * 360 * 2  # per pixel column, a handful of points
         assert max(drawn["value"]) == SPIKE_VALUE
@@ -318,17 +348,17 @@ def test_spike_survives_downsampling_at_small_width(browser, site):
 
 
 def test_drag_zooms_and_double_click_resets(board):
-    wait_drawn(board, "train", "batch_loss")
-    before = chart_debug(board, "train", "batch_loss")
+    wait_drawn(board, "batch_loss")
+    before = chart_debug(board, "batch_loss")
     assert before["range"] == [0, BIG_POINTS - 1]
-    over = board.locator('div.gk-chart[data-run=train][data-tag=batch_loss] .u-over')
+    over = board.locator('div.gk-chart[data-tag=batch_loss] .u-over')
     box = over.bounding_box()
     y = box["y"] + box["height"] / 2
     board.mouse.move(box["x"] + box["width"] * 0.4, y)
     board.mouse.down()
     board.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
     board.mouse.up()
-    zoomed = chart_debug(board, "train", "batch_loss")
+    zoomed = series_debug(board, "batch_loss", "train")
     lo, hi = zoomed["range"]
     assert 0.3 * BIG_POINTS < lo < hi < 0.6 * BIG_POINTS
     inside = [x for x in zoomed["x"] if lo <= x <= hi]
@@ -336,18 +366,92 @@ def test_drag_zooms_and_double_click_resets(board):
     assert max(inside) - min(inside) > 0.9 * (hi - lo)  # recomputed for the new range
 
     over.dblclick()
-    assert chart_debug(board, "train", "batch_loss")["range"] == [0, BIG_POINTS - 1]
+    assert chart_debug(board, "batch_loss")["range"] == [0, BIG_POINTS - 1]
+
+    # a zoom is the chart's: every run of it shows the same range
+    board.evaluate("() => document.getElementById('board').__gkBoard.board.dashboards.scalars"
+                   ".chart('epoch_loss').zoomTo([100, 150])")
+    for run in ("train", "validation"):
+        drawn = series_debug(board, "epoch_loss", run)
+        assert drawn["range"] == [100, 150]
+        assert 94 <= min(drawn["step"]) <= 100 and 150 <= max(drawn["step"]) <= 156  # one point beyond each edge
 
 
-def test_hover_reads_out_run_step_value_and_smoothed(board):
-    wait_drawn(board, "train", "epoch_loss")
-    over = board.locator('div.gk-chart[data-run=train][data-tag=epoch_loss] .u-over')
+def test_hover_reads_out_every_run_at_the_cursor(board):
+    wait_drawn(board, "epoch_loss")
+    over = board.locator('div.gk-chart[data-tag=epoch_loss] .u-over')
     box = over.bounding_box()
+    readout = board.locator('div.gk-chart[data-tag=epoch_loss] + .gk-readout')
+    assert readout.is_hidden()
     board.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    readout = board.locator('div.gk-chart[data-run=train][data-tag=epoch_loss] + .gk-readout')
-    board.wait_for_function("el => el.textContent.includes('step')", arg=readout.element_handle(), timeout=WAIT_MS)
-    text = readout.text_content()
-    assert text.startswith("train") and "value" in text and "smoothed" in text
+    readout.wait_for(state="visible", timeout=WAIT_MS)
+    assert readout.locator("th").all_text_contents() == ["", "Run", "Smoothed", "Value", "Step", "Relative"]
+    rows = readout.locator("tr[data-run]")
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.run)") == ["train", "validation"]
+    cells = {run: rows.nth(i).locator("td").all_text_contents()[1:] for i, run in enumerate(["train", "validation"])}
+    step = int(cells["train"][3])
+    assert 140 <= step <= 160  # the middle of steps 0..299
+    assert int(cells["validation"][3]) % 6 == 0 and abs(int(cells["validation"][3]) - step) <= 3  # its nearest step
+    values = fixture_payload()["runs"][1]["scalars"]["epoch_loss"]["value"]
+    assert float(cells["validation"][2]) == pytest.approx(values[int(cells["validation"][3]) // 6], rel=1e-5)
+    board.mouse.move(box["x"] - 20, box["y"] - 20)
+    readout.wait_for(state="hidden", timeout=WAIT_MS)
+
+
+VALIDATION_RGB = (0x00, 0x91, 0xea)  # the second run's colour
+TRAIN_RGB = (0xff, 0x70, 0x43)
+
+
+def test_run_toggle_hides_the_run_in_every_chart_and_keeps_zoom(board):
+    for tag in ("epoch_loss", "metrics/accuracy"):
+        wait_drawn(board, tag)
+        assert color_pixels(board, tag, VALIDATION_RGB) > 50 and color_pixels(board, tag, TRAIN_RGB) > 50
+    board.evaluate("() => document.getElementById('board').__gkBoard.board.dashboards.scalars"
+                   ".chart('epoch_loss').zoomTo([50, 200])")
+    board.locator("input[data-control=run][data-run=validation]").uncheck()
+    board.wait_for_timeout(50)
+    assert debug(board)["scalars"]["hiddenRuns"] == ["validation"]
+    for tag in ("epoch_loss", "metrics/accuracy"):
+        hidden = series_debug(board, tag, "validation")
+        assert not hidden["shown"] and hidden["x"] == []
+        assert series_debug(board, tag, "train")["shown"]
+        assert color_pixels(board, tag, VALIDATION_RGB) == 0 and color_pixels(board, tag, TRAIN_RGB) > 50
+    assert chart_debug(board, "epoch_loss")["range"] == [50, 200]
+    assert board.locator("input[data-control=all-runs]").evaluate("b => b.indeterminate")
+
+    board.locator("input[data-control=run][data-run=validation]").check()
+    board.wait_for_timeout(50)
+    assert series_debug(board, "metrics/accuracy", "validation")["shown"]
+    assert color_pixels(board, "metrics/accuracy", VALIDATION_RGB) > 50
+    assert chart_debug(board, "epoch_loss")["range"] == [50, 200]
+
+    board.locator("input[data-control=all-runs]").uncheck()
+    assert sorted(debug(board)["scalars"]["hiddenRuns"]) == ["train", "validation"]
+    board.locator("input[data-control=all-runs]").check()
+    assert debug(board)["scalars"]["hiddenRuns"] == []
+
+
+def test_tag_filter_hides_charts(board):
+    def visible():
+        return sorted(c["tag"] for c in debug(board)["scalars"]["charts"] if c["visible"])
+
+    search = board.locator("input[data-control=tag-filter]")
+    search.fill("LOSS$")  # a case-insensitive regular expression
+    assert visible() == ["batch_loss", "epoch_loss"]
+    assert board.locator('div.gk-chart[data-tag="metrics/accuracy"]').is_hidden()
+    assert board.locator('.gk-section[data-group=metrics]').is_hidden()
+    search.fill("^metrics/")
+    assert visible() == ["metrics/accuracy"]
+    search.fill("(")  # not a regular expression: flagged, nothing hidden
+    assert search.get_attribute("aria-invalid") == "true"
+    assert visible() == ["batch_loss", "epoch_loss", "metrics/accuracy"]
+    search.fill("no such tag")
+    assert visible() == []
+    assert "No tags match" in board.locator("[data-dashboard=scalars] .gk-board-message").text_content()
+    search.fill("")
+    assert visible() == ["batch_loss", "epoch_loss", "metrics/accuracy"]
+    wait_drawn(board, "metrics/accuracy")
+    assert board.locator('div.gk-chart[data-tag="metrics/accuracy"] canvas').first.bounding_box()["width"] > 100
 
 
 def test_linked_selection_across_dashboards(board):
@@ -528,14 +632,14 @@ def test_live_refresh_updates_in_place(browser, tmp_path):
             mountBoard(document.getElementById('board'), { url, poll_ms: 100 });
         }""", url)
         page.locator(".gk-board[data-state=ready]").wait_for(timeout=WAIT_MS)
-        wait_drawn(page, "train", "loss")
+        wait_drawn(page, "loss")
         assert [p for p in state["requests"] if p.startswith("/api/")][0] == "/api/payload"
         page.evaluate("() => document.getElementById('board').__gkBoard.board.dashboards.scalars"
-                      ".chart('train', 'loss').zoomTo([20, 40])")
+                      ".chart('loss').zoomTo([20, 40])")
         state["points"], state["token"] = 200, "t2"
         page.wait_for_function("""() => document.getElementById('board').__gkBoard.debug()
-            .scalars.charts[0].points === 200""", timeout=WAIT_MS)
-        chart = chart_debug(page, "train", "loss")
+            .scalars.charts[0].series[0].points === 200""", timeout=WAIT_MS)
+        chart = chart_debug(page, "loss")
         assert chart["range"] == [20, 40]
         assert chart["fullRange"] == [0, 199]
         assert any(path == "/api/payload?since=t1" for path in state["requests"])
@@ -547,22 +651,25 @@ def test_live_refresh_updates_in_place(browser, tmp_path):
 
 
 def test_axis_modes_and_log_scale(board):
-    wait_drawn(board, "validation", "epoch_loss")
-    assert chart_debug(board, "validation", "epoch_loss")["fullRange"] == [0, 294]
+    wait_drawn(board, "epoch_loss")
+    assert chart_debug(board, "epoch_loss")["fullRange"] == [0, 299]  # both runs: train's steps reach 299
+    board.locator("input[data-control=run][data-run=train]").uncheck()
+    assert chart_debug(board, "epoch_loss")["fullRange"] == [0, 294]  # the shown run's
     board.locator("select[data-control=x-axis]").select_option("relative")
-    relative = chart_debug(board, "validation", "epoch_loss")
+    relative = chart_debug(board, "epoch_loss")
     assert relative["fullRange"] == pytest.approx([0, 2.94])  # seconds since the run's first point
     board.locator("select[data-control=x-axis]").select_option("wall")
-    assert chart_debug(board, "validation", "epoch_loss")["fullRange"] == pytest.approx([1_700_000_000.0, 1_700_000_002.94])
+    assert chart_debug(board, "epoch_loss")["fullRange"] == pytest.approx([1_700_000_000.0, 1_700_000_002.94])
 
     board.locator("select[data-control=x-axis]").select_option("step")
-    linear = chart_debug(board, "validation", "epoch_loss")
+    linear = chart_debug(board, "epoch_loss")
     assert linear["yRange"][0] < 0  # the noisy curve dips below zero
     board.locator("input[data-control=log-y]").check()
-    wait_drawn(board, "validation", "epoch_loss")
-    log = chart_debug(board, "validation", "epoch_loss")
+    wait_drawn(board, "epoch_loss")
+    log = chart_debug(board, "epoch_loss")
     assert log["logY"] and log["fullRange"] == [0, 294]
     assert 0 < log["yRange"][0] < log["yRange"][1]  # non-positive values are left out
+    assert not series_debug(board, "epoch_loss", "train")["shown"]  # the rebuilt chart keeps runs hidden
 
 
 BOARD_MIME = "application/vnd.graphkit.board+json"
@@ -597,8 +704,8 @@ def test_saved_notebook_shows_the_board_in_jupyterlab_without_a_kernel(browser, 
         page.locator(".jp-Dialog button", has_text="No Kernel").click(timeout=180_000)
         board = page.locator(f'.jp-OutputArea-output[data-mime-type="{BOARD_MIME}"] div.gk-board[data-state=ready]')
         board.wait_for(timeout=180_000)
-        board.locator("div.gk-chart[data-run][data-tag] canvas").first.wait_for(timeout=WAIT_MS)
-        assert board.locator("div.gk-chart[data-run][data-tag]").count() == 2
+        board.locator("div.gk-chart[data-tag] canvas").first.wait_for(timeout=WAIT_MS)
+        assert board.locator("div.gk-chart[data-tag]").count() == 2  # epoch_loss and metrics/accuracy
         board.locator("button.gk-board-tab[data-tab=graph]").click()
         board.locator('g.node[data-gk-id="hidden"]').click(timeout=WAIT_MS)
         assert board.get_attribute("data-selected-layer") == "hidden"

@@ -52,7 +52,7 @@ class HistogramChart {
   constructor(readonly run: string, readonly tag: string, private color: string) {
     this.node.dataset.run = run;
     this.node.dataset.tag = tag;
-    this.node.append(cardTitle(tag, run, color), this.canvas);
+    this.node.append(cardTitle(tag, { name: run, color }), this.canvas);
   }
 
   draw(histograms: HistogramJson[], mode: HistogramMode, context: BoardContext): void {

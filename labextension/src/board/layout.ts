@@ -1,16 +1,20 @@
 /** The dashboards' chart grids: tags grouped by their first `/`-separated part, as TensorBoard does. */
 import { el } from './dom';
 
-/** A chart card's title: the run's colour, the tag, the run name and an optional note. */
-export function cardTitle(tag: string, run: string, color: string, note?: string): HTMLElement {
+/** A chart card's title: the tag, then (for a one-run card) the run's colour and name, and an optional note. */
+export function cardTitle(tag: string, run: { name: string; color: string } | null, note?: string): HTMLElement {
   const title = el('div', 'gk-card-title');
-  const swatch = el('span', 'gk-swatch');
-  swatch.style.background = color;
-  title.append(swatch, el('span', 'gk-tag', tag), el('span', 'gk-run', run));
+  title.append(el('span', 'gk-tag', tag));
+  if (run) {
+    const swatch = el('span', 'gk-swatch');
+    swatch.style.background = run.color;
+    title.prepend(swatch);
+    title.append(el('span', 'gk-run', run.name));
+  }
   if (note) {
     title.append(el('span', 'gk-note', note));
   }
-  title.title = `${tag} (${run})`;
+  title.title = run ? `${tag} (${run.name})` : tag;
   return title;
 }
 
@@ -18,8 +22,8 @@ export function cardTitle(tag: string, run: string, color: string, note?: string
 const tagGroup = (tag: string): string => (tag.includes('/') ? tag.slice(0, tag.indexOf('/')) : '');
 
 /**
- * Section titles and grids holding `cards` (already sorted by tag, then run), one grid per tag
- * group; the group without a prefix comes first, untitled.
+ * One `div.gk-section` per tag group holding its title and a grid of its `cards` (already sorted
+ * by tag); the group without a prefix comes first, untitled.
  */
 export function groupedGrids(cards: { tag: string; node: HTMLElement }[]): HTMLElement[] {
   const groups = new Map<string, HTMLElement[]>();
@@ -27,14 +31,15 @@ export function groupedGrids(cards: { tag: string; node: HTMLElement }[]): HTMLE
     const group = tagGroup(card.tag);
     groups.set(group, [...(groups.get(group) ?? []), card.node]);
   }
-  const out: HTMLElement[] = [];
-  for (const group of [...groups.keys()].sort()) {
+  return [...groups.keys()].sort().map(group => {
+    const section = el('div', 'gk-section');
+    section.dataset.group = group;
     const grid = el('div', 'gk-grid');
     grid.append(...groups.get(group)!);
     if (group) {
-      out.push(el('div', 'gk-section-title', group));
+      section.append(el('div', 'gk-section-title', group));
     }
-    out.push(grid);
-  }
-  return out;
+    section.append(grid);
+    return section;
+  });
 }

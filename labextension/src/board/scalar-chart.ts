@@ -1,17 +1,22 @@
 /**
- * One scalar chart (a run's tag) drawn with uPlot: the raw values faded, TensorBoard's smoothed
- * curve on top, downsampled per pixel column for the visible x range (recomputed on every zoom
- * and resize). Drag zooms, double-click shows everything again, hovering reads out the point.
+ * One scalar tag's chart, drawn with uPlot as TensorBoard draws it: every run that logged the
+ * tag in its colour, its raw values faded under TensorBoard's smoothed curve. Each run is
+ * downsampled per pixel column for the visible x range (recomputed on every zoom and resize),
+ * then the runs are joined on one x array. Drag zooms every run, double-click shows everything
+ * again, hovering reads out each shown run's point nearest the cursor; hidden runs keep their
+ * place (and colour) and come back as they were.
  */
 import uPlot from 'uplot';
+import { alignOnX } from './align';
 import type { ScalarSeries } from './data';
-import { downsample, type Drawn } from './downsample';
-import { formatRelative, formatTick, formatValue } from './format';
-import { smoothTensorBoard } from './smoothing';
+import type { Drawn } from './downsample';
+import { formatRelative, formatTick } from './format';
+import { ScalarCurve, type XAxisMode } from './scalar-curve';
+import { ScalarReadout } from './scalar-readout';
 import type { BoardColors } from './theme';
 import { withAlpha } from './theme';
 
-export type XAxisMode = 'step' | 'relative' | 'wall';
+export type { XAxisMode } from './scalar-curve';
 
 export interface ScalarSettings {
   smoothing: number;
@@ -19,41 +24,37 @@ export interface ScalarSettings {
   logY: boolean;
 }
 
+/** A run's series of the chart's tag. */
+export interface ScalarRun {
+  run: string;
+  series: ScalarSeries;
+}
+
 const HEIGHT = 200;
 
-/** Plain data for tests and benchmarks. */
-export interface ScalarChartDebug {
+/** What is drawn of one run (plain data for tests and benchmarks). */
+export interface ScalarSeriesDebug {
   run: string;
-  tag: string;
+  shown: boolean;
   points: number;
+  x: number[];
+  value: (number | null)[];
+  smoothed: (number | null)[];
+  step: number[];
+}
+
+/** What the chart draws (plain data for tests and benchmarks). */
+export interface ScalarChartDebug {
+  tag: string;
+  runs: string[];
   range: [number, number];
   fullRange: [number, number];
   /** The y scale's range (log scale: its minimum is positive). */
   yRange: [number, number] | null;
   logY: boolean;
-  x: number[];
-  value: (number | null)[];
-  smoothed: (number | null)[];
-  step: number[];
+  series: ScalarSeriesDebug[];
   paints: number;
   lastPaint: number;
-}
-
-/** The x values of `series` for `mode`, ascending, and the source index of each. */
-function xValues(series: ScalarSeries, mode: XAxisMode): { x: Float64Array; order: Int32Array | null } {
-  const raw =
-    mode === 'step'
-      ? series.step
-      : mode === 'wall'
-        ? series.wallTime
-        : series.wallTime.map(t => t - series.wallTime[0]);
-  for (let i = 1; i < raw.length; i++) {
-    if (raw[i] < raw[i - 1]) {
-      const order = Int32Array.from(raw.keys()).sort((a, b) => raw[a] - raw[b] || a - b);
-      return { x: Float64Array.from(order, i => raw[i]), order };
-    }
-  }
-  return { x: raw, order: null };
 }
 
 /** An axis' tick labels from `format` (uPlot passes null for ticks it leaves unlabelled). */
@@ -76,18 +77,18 @@ function labelWidth(u: uPlot, values: string[] | null, axisIdx: number): number 
   return Math.ceil(widest / devicePixelRatio) + 16;
 }
 
-const reorder = (values: Float64Array, order: Int32Array | null): Float64Array =>
-  order ? Float64Array.from(order, i => values[i]) : values;
+const NOTHING_DRAWN: Drawn = { x: [], ys: [[], []], index: [] };
+
+const positive = (v: number | null | undefined): number | null | undefined => (v == null || v > 0 ? v : null);
 
 export class ScalarChart {
+  /** The `div.gk-chart` holding the plot. */
   readonly node: HTMLElement;
-  private readout: HTMLElement;
+  readonly readout = new ScalarReadout();
   private plot: uPlot | null = null;
-  private x: Float64Array = new Float64Array(0);
-  private order: Int32Array | null = null;
-  private value: Float64Array = new Float64Array(0);
-  private smoothed: Float64Array = new Float64Array(0);
-  private drawn: Drawn = { x: [], ys: [[], []], index: [] };
+  private curves: ScalarCurve[] = [];
+  /** What is drawn of each curve (nothing for a hidden run). */
+  private drawn: Drawn[] = [];
   /** The zoomed x range, or null for everything. */
   private zoom: [number, number] | null = null;
   private paints = 0;
@@ -95,49 +96,65 @@ export class ScalarChart {
   private resizeObserver = new ResizeObserver(() => this.resized());
 
   constructor(
-    readonly run: string,
     readonly tag: string,
-    private series: ScalarSeries,
-    private color: string,
+    runs: ScalarRun[],
+    private colorOf: (run: string) => string,
     private settings: ScalarSettings,
+    private hidden: ReadonlySet<string>,
     private colors: () => BoardColors
   ) {
     this.node = document.createElement('div');
     this.node.className = 'gk-chart';
-    this.node.dataset.run = run;
     this.node.dataset.tag = tag;
-    this.readout = document.createElement('div');
-    this.readout.className = 'gk-readout';
-    this.prepare();
+    this.setCurves(runs);
     this.resizeObserver.observe(this.node);
   }
 
-  /** The element to put under the chart that shows the hovered point. */
-  get readoutNode(): HTMLElement {
-    return this.readout;
+  /** The runs drawn, in drawing order. */
+  get runs(): string[] {
+    return this.curves.map(c => c.run);
   }
 
-  /** New data for the same run and tag (live refresh): the zoom is kept. */
-  setSeries(series: ScalarSeries): void {
-    this.series = series;
-    this.prepare();
-    this.refresh();
+  /** New data for the same tag (live refresh): the zoom is kept. */
+  setRuns(runs: ScalarRun[]): void {
+    const same = runs.length === this.curves.length && runs.every((r, i) => r.run === this.curves[i].run);
+    if (same) {
+      runs.forEach((r, i) => {
+        this.curves[i].series = r.series;
+        this.curves[i].prepare(this.settings.xAxis, this.settings.smoothing);
+      });
+      this.refresh();
+    } else {
+      this.setCurves(runs);
+      this.destroyPlot();
+      this.build();
+    }
   }
 
-  /** New settings: smoothing recomputes the curve; axis and scale changes rebuild the chart. */
+  /** New settings: smoothing recomputes the curves; axis and scale changes rebuild the chart. */
   setSettings(settings: ScalarSettings): void {
     const rebuild = settings.xAxis !== this.settings.xAxis || settings.logY !== this.settings.logY;
     const resmooth = settings.smoothing !== this.settings.smoothing;
     this.settings = settings;
     if (rebuild) {
       this.zoom = null;
-      this.prepare();
+      for (const curve of this.curves) {
+        curve.prepare(settings.xAxis, settings.smoothing);
+      }
       this.destroyPlot();
       this.build();
     } else if (resmooth) {
-      this.smoothed = smoothTensorBoard(this.value, settings.smoothing);
+      for (const curve of this.curves) {
+        curve.smooth(settings.smoothing);
+      }
       this.refresh();
     }
+  }
+
+  /** Shows only the runs not in `hidden`; the zoom is kept. */
+  setHidden(hidden: ReadonlySet<string>): void {
+    this.hidden = hidden;
+    this.refresh();
   }
 
   /** Shows x range [lo, hi] (null: everything), as a drag does. */
@@ -153,19 +170,25 @@ export class ScalarChart {
 
   debug(): ScalarChartDebug {
     const [lo, hi] = this.range();
-    const source = (i: number): number => (this.order ? this.order[i] : i);
     return {
-      run: this.run,
       tag: this.tag,
-      points: this.x.length,
+      runs: this.runs,
       range: this.plot ? [this.plot.scales.x.min ?? lo, this.plot.scales.x.max ?? hi] : [lo, hi],
       fullRange: this.fullRange(),
       yRange: this.plot ? [this.plot.scales.y.min ?? NaN, this.plot.scales.y.max ?? NaN] : null,
       logY: this.settings.logY,
-      x: this.drawn.x,
-      value: this.drawn.ys[0],
-      smoothed: this.drawn.ys[1],
-      step: this.drawn.index.map(i => this.series.step[source(i)]),
+      series: this.curves.map((curve, i) => {
+        const drawn = this.drawn[i] ?? NOTHING_DRAWN;
+        return {
+          run: curve.run,
+          shown: this.shown(curve),
+          points: curve.x.length,
+          x: drawn.x,
+          value: drawn.ys[0],
+          smoothed: drawn.ys[1],
+          step: drawn.index.map(j => curve.step(j))
+        };
+      }),
       paints: this.paints,
       lastPaint: this.lastPaint
     };
@@ -177,21 +200,26 @@ export class ScalarChart {
     this.node.remove();
   }
 
-  private prepare(): void {
-    const { x, order } = xValues(this.series, this.settings.xAxis);
-    this.x = x;
-    this.order = order;
-    this.value = reorder(this.series.value, order);
-    this.smoothed = smoothTensorBoard(this.value, this.settings.smoothing);
+  private setCurves(runs: ScalarRun[]): void {
+    const { xAxis, smoothing } = this.settings;
+    this.curves = runs.map(r => new ScalarCurve(r.run, r.series, xAxis, smoothing));
+    this.drawn = [];
+    this.node.dataset.runs = JSON.stringify(this.runs);
   }
 
+  private shown(curve: ScalarCurve): boolean {
+    return !this.hidden.has(curve.run);
+  }
+
+  /** The x extent of the shown runs (of every run when none is shown). */
   private fullRange(): [number, number] {
-    const n = this.x.length;
-    if (!n) {
+    const shown = this.curves.filter(c => this.shown(c));
+    const extents = (shown.length ? shown : this.curves).map(c => c.extent()).filter(e => e !== null);
+    if (!extents.length) {
       return [0, 1];
     }
-    const lo = this.x[0];
-    const hi = this.x[n - 1];
+    const lo = Math.min(...extents.map(e => e[0]));
+    const hi = Math.max(...extents.map(e => e[1]));
     return hi > lo ? [lo, hi] : [lo - 1, hi + 1];
   }
 
@@ -199,17 +227,13 @@ export class ScalarChart {
     return this.zoom ?? this.fullRange();
   }
 
-  /** Downsamples the visible range for the plot's width (in device pixels). */
+  /** Downsamples every shown run for the visible range at `widthPx` device pixels; joins them on one x. */
   private sample(widthPx: number): uPlot.AlignedData {
     const [lo, hi] = this.range();
-    this.drawn = downsample(this.x, [this.value, this.smoothed], lo, hi, widthPx);
-    let [raw, smooth] = this.drawn.ys;
-    if (this.settings.logY) {
-      const positive = (v: number | null): number | null => (v !== null && v > 0 ? v : null);
-      raw = raw.map(positive);
-      smooth = smooth.map(positive);
-    }
-    return [this.drawn.x, raw, smooth];
+    this.drawn = this.curves.map(c => (this.shown(c) ? c.sample(lo, hi, widthPx) : NOTHING_DRAWN));
+    const { x, ys } = alignOnX(this.drawn);
+    const values = (s: number) => ys.map(run => (this.settings.logY ? run[s].map(positive) : run[s]));
+    return [x, ...values(0), ...values(1)] as uPlot.AlignedData;
   }
 
   private plotWidth(): number {
@@ -224,7 +248,15 @@ export class ScalarChart {
     const plot = this.plot;
     const data = this.sample(this.plotWidth());
     const [min, max] = this.range();
+    const n = this.curves.length;
     plot.batch(() => {
+      this.curves.forEach((curve, i) => {
+        const show = this.shown(curve);
+        if (plot.series[i + 1].show !== show) {
+          plot.setSeries(i + 1, { show });
+          plot.setSeries(n + i + 1, { show });
+        }
+      });
       plot.setData(data, false);
       plot.setScale('x', { min, max });
     });
@@ -263,6 +295,13 @@ export class ScalarChart {
         : mode === 'step'
           ? axis({ size: 30, values: ticks(formatTick), incrs: STEP_INCREMENTS })
           : axis({ size: 30 });
+    const line = (curve: ScalarCurve, smoothed: boolean): uPlot.Series => ({
+      label: smoothed ? curve.run : `${curve.run} (raw)`,
+      stroke: smoothed ? this.colorOf(curve.run) : withAlpha(this.colorOf(curve.run), 0.3),
+      width: smoothed ? 1.5 : 1,
+      show: this.shown(curve),
+      points: { show: false }
+    });
     const options: uPlot.Options = {
       width,
       height: HEIGHT,
@@ -272,11 +311,8 @@ export class ScalarChart {
         y: { distr: this.settings.logY ? 3 : 1 }
       },
       axes: [xAxis, axis({ size: labelWidth, values: ticks(formatTick) })],
-      series: [
-        {},
-        { label: 'value', stroke: withAlpha(this.color, 0.35), width: 1, points: { show: false } },
-        { label: 'smoothed', stroke: this.color, width: 1.5, points: { show: false } }
-      ],
+      // the raw lines first, so every smoothed curve is drawn over them
+      series: [{}, ...this.curves.map(c => line(c, false)), ...this.curves.map(c => line(c, true))],
       cursor: {
         drag: { x: true, y: false, setScale: false },
         bind: { dblclick: () => () => { this.zoomTo(null); return null; } },
@@ -307,17 +343,18 @@ export class ScalarChart {
   }
 
   private hovered(u: uPlot): void {
-    const i = u.cursor.idx;
-    if (i == null || i >= this.drawn.index.length) {
-      this.readout.textContent = '';
+    const { left, top } = u.cursor;
+    if (left == null || top == null || left < 0) {
+      this.readout.hide();
       return;
     }
-    const source = this.order ? this.order[this.drawn.index[i]] : this.drawn.index[i];
-    const s = this.series;
-    const time = new Date(s.wallTime[source] * 1000).toLocaleTimeString();
-    this.readout.textContent =
-      `${this.run}  step ${s.step[source]}  value ${formatValue(s.value[source])}  ` +
-      `smoothed ${formatValue(this.drawn.ys[1][i])}  ${time}`;
+    const x = u.posToVal(left, 'x');
+    const rows = this.curves.flatMap(c => {
+      const point = this.shown(c) ? c.nearest(x) : null;
+      return point ? [{ run: c.run, color: this.colorOf(c.run), point }] : [];
+    });
+    const over = u.over.getBoundingClientRect();
+    this.readout.show(rows, over.left + left, over.top + top);
   }
 
   private destroyPlot(): void {

@@ -73,16 +73,33 @@ const CSS = `
 .gk-section-title { margin: 10px 0 4px; font-weight: 600; font-family: var(--gkb-mono); }
 .gk-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 8px; }
 .gk-card {
-  border: 1px solid var(--gkb-border); border-radius: 4px; padding: 4px; min-width: 0;
+  position: relative; border: 1px solid var(--gkb-border); border-radius: 4px; padding: 4px; min-width: 0;
   background: var(--gkb-bg);
 }
 .gk-card.gk-linked { border-color: var(--gkb-accent); box-shadow: 0 0 0 1px var(--gkb-accent); }
 .gk-card-title { display: flex; gap: 6px; align-items: center; font-size: 12px; min-height: 18px; }
-.gk-card-title .gk-swatch { width: 10px; height: 10px; border-radius: 2px; flex: none; }
+.gk-board .gk-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; flex: none; vertical-align: middle; }
 .gk-card-title .gk-tag { font-family: var(--gkb-mono); font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .gk-card-title .gk-run { color: var(--gkb-muted); }
 .gk-card-title .gk-note { color: var(--gkb-muted); margin-left: auto; }
-.gk-readout { font-family: var(--gkb-mono); font-size: 11px; color: var(--gkb-muted); min-height: 16px; white-space: pre; overflow: hidden; }
+.gk-readout {
+  position: absolute; z-index: 10; pointer-events: none; padding: 3px 5px; font-size: 11px;
+  color: var(--gkb-fg); background: var(--gkb-panel); border: 1px solid var(--gkb-border); border-radius: 3px;
+  box-shadow: 0 2px 6px rgba(0, 0, 0, 0.25);
+}
+.gk-readout table { border-collapse: collapse; }
+.gk-readout th { font-weight: 600; color: var(--gkb-muted); text-align: right; padding: 0 4px; }
+.gk-readout td { font-family: var(--gkb-mono); text-align: right; padding: 1px 4px; white-space: nowrap; }
+.gk-readout th:nth-child(2), .gk-readout td:nth-child(2) { text-align: left; font-family: var(--gkb-font); }
+.gk-runs { display: flex; align-items: center; gap: 4px 12px; flex-wrap: wrap; margin-bottom: 6px; }
+.gk-run-toggle { display: inline-flex; align-items: center; gap: 4px; cursor: pointer; }
+.gk-run-toggle:first-child { color: var(--gkb-muted); margin-right: 4px; }
+.gk-run-toggle input { margin: 0; accent-color: var(--gkb-accent); }
+.gk-controls input[type='search'] {
+  font: inherit; color: var(--gkb-fg); background: var(--gkb-bg); width: 220px;
+  border: 1px solid var(--gkb-border); border-radius: 3px; padding: 2px 6px;
+}
+.gk-controls input[aria-invalid='true'] { border-color: var(--gkb-error); outline-color: var(--gkb-error); }
 .gk-chart { position: relative; width: 100%; height: 200px; }
 .gk-chart .uplot { width: 100%; font-family: var(--gkb-font); }
 .gk-chart .u-wrap { position: relative; user-select: none; }
