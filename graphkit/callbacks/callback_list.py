@@ -149,9 +149,11 @@ class CallbackList(Callback):
     def _call(self, hook: str, *args: Any, logs: dict | None = None) -> None:
         # As Keras 3: logs become plain Python floats, and hooks get them positionally so
         # ``LambdaCallback(on_epoch_end=lambda e, l: ...)`` works with any parameter names.
-        # A hook no callback overrides is skipped, and batch logs no listener reads (a callback's
-        # ``reads_batch_logs``) are passed on as they are: neither is copied to the host.
-        listeners = [cb for cb in self.callbacks if getattr(type(cb), hook, None) is not getattr(Callback, hook)]
+        # A hook no callback overrides (in its class or, as LambdaCallback does, on the instance)
+        # is skipped, and batch logs no listener reads (a callback's ``reads_batch_logs``) are
+        # passed on as they are: neither is copied to the host.
+        listeners = [cb for cb in self.callbacks
+                     if hook in vars(cb) or getattr(type(cb), hook, None) is not getattr(Callback, hook)]
         if not listeners:
             return
         if not hook.endswith("batch_end") or any(getattr(cb, "reads_batch_logs", True) for cb in listeners):
