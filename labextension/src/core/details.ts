@@ -1,6 +1,6 @@
 /**
- * The details panel of one layer: a close button, class, shapes, parameter formula, config,
- * weights, error.
+ * The details panel of one layer: a close button, class, shapes, parameter formula, error,
+ * weights, config.
  */
 import { el } from './dom';
 import { formatInt, formatStat } from './format';
@@ -30,8 +30,12 @@ function weightsTable(weights: WeightStats[]): HTMLTableElement {
   const body = table.createTBody();
   for (const w of weights) {
     const row = body.insertRow();
-    const name = w.trainable ? w.name : `${w.name} (non-trainable)`;
-    for (const text of [name, `(${w.shape.join(', ')})`, ...[w.mean, w.std, w.min, w.max].map(formatStat)]) {
+    const name = row.insertCell();
+    name.textContent = w.name;
+    if (!w.trainable) {
+      name.append(' ', el('span', 'gk-frozen', '(non-trainable)'));
+    }
+    for (const text of [`(${w.shape.join(', ')})`, ...[w.mean, w.std, w.min, w.max].map(formatStat)]) {
       row.insertCell().textContent = text;
     }
   }
@@ -69,13 +73,13 @@ export function renderDetails(panel: HTMLElement, node: GraphNode, loading: bool
   if (node.error) {
     parts.push(el('pre', 'gk-error', node.error));
   }
-  if (node.config && Object.keys(node.config).length) {
-    parts.push(el('div', 'gk-heading', 'Config'), el('pre', 'gk-config', JSON.stringify(node.config, null, 2)));
-  }
   if (node.weights?.length) {
     parts.push(el('div', 'gk-heading', 'Weights'), weightsTable(node.weights));
   } else if (loading && node.params > 0) {
     parts.push(el('div', 'gk-muted', 'Loading weight statistics…'));
+  }
+  if (node.config && Object.keys(node.config).length) {
+    parts.push(el('div', 'gk-heading', 'Config'), el('pre', 'gk-config', JSON.stringify(node.config, null, 2)));
   }
   panel.replaceChildren(...parts);
 }

@@ -44,7 +44,7 @@ const CSS = `
 .gk-body { display: flex; flex-wrap: wrap; }
 .gk-canvas {
   position: relative; overflow: auto; flex: 1 1 360px; min-width: 0; display: flex; padding: 8px;
-  height: 160px; cursor: grab; touch-action: none; user-select: none; overscroll-behavior: contain;
+  height: 160px; cursor: grab; touch-action: none; user-select: none;
 }
 .gk-canvas:focus { outline: none; }
 .gk-canvas:focus-visible { outline: 2px solid var(--gk-accent); outline-offset: -2px; }
@@ -63,7 +63,7 @@ const CSS = `
 .gk-graph-view[data-state='error'] .gk-message { color: var(--gk-error); white-space: pre-wrap; }
 .gk-message:empty { display: none; }
 .gk-details {
-  position: relative; flex: 0 1 340px; min-width: 240px; max-height: 800px; overflow: auto;
+  position: relative; flex: 0 1 380px; min-width: 240px; overflow: auto;
   padding: 8px 10px; border-left: 1px solid var(--gk-border); background: var(--gk-panel);
   /* words break at spaces; only a token longer than the line breaks inside */
   word-break: normal; overflow-wrap: break-word;
@@ -90,9 +90,12 @@ const CSS = `
 }
 pre.gk-error { color: var(--gk-error); border: 1px solid var(--gk-error); }
 .gk-weights { border-collapse: collapse; margin-top: 4px; font-size: 12px; }
-.gk-weights th, .gk-weights td { padding: 2px 6px; border-bottom: 1px solid var(--gk-border); text-align: right; }
+.gk-weights th, .gk-weights td { padding: 2px 4px; border-bottom: 1px solid var(--gk-border); text-align: right; }
 .gk-weights th:first-child, .gk-weights td:first-child { text-align: left; }
 .gk-weights td { font-family: var(--gk-mono); white-space: nowrap; }
+/* a weight's name may wrap at its space ("moving_mean (non-trainable)"); the numbers never */
+.gk-weights td:first-child { white-space: normal; }
+.gk-weights .gk-frozen { color: var(--gk-muted); white-space: nowrap; }
 .gk-muted { color: var(--gk-muted); margin-top: 6px; }
 .gk-summary { border-top: 1px solid var(--gk-border); padding: 4px 6px; }
 .gk-summary > summary { cursor: pointer; color: var(--gk-muted); }

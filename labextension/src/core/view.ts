@@ -208,7 +208,7 @@ export class GraphView {
     this.svg = svg;
     this.size = { width, height };
     if (!this.panzoom.touched) {
-      this.canvas.style.height = `${this.fittingHeight()}px`;
+      this.setHeight(this.fittingHeight());
     }
     this.panzoom.setContent(svg, width, height, MIN_TEXT_PX / (smallestFont(svg) * PX_PER_PT));
     this.markSelection();
@@ -227,15 +227,21 @@ export class GraphView {
     return Math.round(Math.min(Math.max(cap, MIN_HEIGHT), Math.max(MIN_HEIGHT, natural)));
   }
 
+  /** Sets the canvas height; the details panel beside it scrolls within the same height. */
+  private setHeight(height: number): void {
+    const px = `${height}px`;
+    if (this.canvas.style.height !== px) {
+      this.canvas.style.height = px;
+      this.details.style.maxHeight = px;
+    }
+  }
+
   /** The canvas appeared or changed size: draw if not drawn yet, else refit (unless the user moved). */
   private resized(): void {
     if (!this.svg) {
       this.schedule();
     } else if (!this.panzoom.touched) {
-      const height = `${this.fittingHeight()}px`;
-      if (this.canvas.style.height !== height) {
-        this.canvas.style.height = height;
-      }
+      this.setHeight(this.fittingHeight());
       this.panzoom.fit();
     }
   }
