@@ -51,7 +51,7 @@ def randomize(model: gk.Model, seed: int = 0) -> gk.Model:
 def random_inputs(model: gk.Model, batch: int, rng: np.random.Generator, vocabulary: int = 50) -> list:
     arrays = []
     for tensor in model._functional.inputs:
-        shape = [batch, *(5 if d is None else d for d in tensor.shape[1:])]
+        shape = [batch, *(6 if d is None else d for d in tensor.shape[1:])]
         if tensor.dtype.kind in "iu":
             arrays.append(rng.integers(0, vocabulary, shape).astype(tensor.dtype))
         else:
@@ -199,6 +199,12 @@ def test_convolutions(tmp_path, layer, shape):
 ], ids=lambda v: getattr(v, "name", None) or str(v))
 def test_pooling(tmp_path, layer, shape):
     assert_parity(single(layer, shape), tmp_path)
+
+
+def test_same_padding_with_sizes_known_only_at_run_time(tmp_path):
+    model = single([layers.Conv2D(4, 3, strides=2, padding="same"), layers.MaxPooling2D(3, 2, padding="same"),
+                    layers.AveragePooling2D(2, padding="same"), layers.GlobalAveragePooling2D()], (None, None, 3))
+    assert_parity(model, tmp_path)  # unknown sizes are 6 here: padding 1 row, at the end
 
 
 def test_conv_batch_normalization_model(tmp_path):
