@@ -153,7 +153,7 @@ class CallbackList(Callback):
         # is skipped, and batch logs no listener reads (a callback's ``reads_batch_logs``) are
         # passed on as they are: neither is copied to the host.
         listeners = [cb for cb in self.callbacks
-                     if hook in vars(cb) or getattr(type(cb), hook, None) is not getattr(Callback, hook)]
+                     if _overrides(cb, hook) or (hook in _BASE_CALLS and _overrides(cb, _BASE_CALLS[hook]))]
         if not listeners:
             return
         if not hook.endswith("batch_end") or any(getattr(cb, "reads_batch_logs", True) for cb in listeners):
@@ -248,6 +248,15 @@ def to_py(value: Any) -> Any:
     if array.size == 1 and array.dtype.kind in "biuf":
         return float(array.reshape(()))
     return value
+
+
+# Hooks whose base implementation calls another (Keras's ``on_train_batch_end`` -> ``on_batch_end``).
+_BASE_CALLS = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+
+
+def _overrides(cb: Any, hook: str) -> bool:
+    """Whether ``cb`` replaces the base no-op ``hook``, in its class or on the instance."""
+    return hook in vars(cb) or getattr(type(cb), hook, None) is not getattr(Callback, hook)
 
 
 def _duck_callback(obj: Any) -> bool:
