@@ -234,12 +234,16 @@ def test_mimebundle_without_graphviz(monkeypatch):
     assert set(bundle) == {GRAPH_MIME, "text/html", "text/plain"}
     assert "<svg" not in bundle["text/html"] and "28,241" in bundle["text/html"]
     assert [g["id"] for g in bundle[GRAPH_MIME]["groups"]] == ["encoder", "decoder"]
+    # front ends without graphkit's extension show the summary and say what to install
+    assert bundle["text/html"].count('class="graphkit-hint"') == 1 and "install graphviz" in bundle["text/html"]
 
 
 @needs_dot
 def test_mimebundle_with_graphviz():
     bundle = examples.mlp()._repr_mimebundle_()
     assert "<svg" in bundle["text/html"] and GRAPH_MIME in bundle
+    assert "max-width:100%" in bundle["text/html"] and "graphkit-hint" not in bundle["text/html"]
+    assert "<?xml" not in bundle["text/html"]
 
 
 def test_unbuilt_model_bundle_has_only_the_summary():
