@@ -507,7 +507,8 @@ def test_picture_is_a_correctly_sized_svg(make_view):
     scale = float(re.search(r"scale\(([\d.]+)", transform).group(1))
     dx, dy = map(float, re.search(r"translate\(([-\d.]+)[ ,]([-\d.]+)\)", transform).groups())
     for x, y in re.findall(r'<text[^>]* x="([-\d.]+)" y="([-\d.]+)"', html):  # every label inside the picture
-        assert left <= scale * (float(x) + dx) <= left + box_width and top <= scale * (float(y) + dy) <= top + box_height
+        assert left <= scale * (float(x) + dx) <= left + box_width
+        assert top <= scale * (float(y) + dy) <= top + box_height
     for node in view.nodes:
         assert f"<title>{node['id']}</title>" in html
 
@@ -589,7 +590,8 @@ def test_clear_errors_removes_every_red_node(make_view):
     assert {n["id"] for n in view.nodes if n["status"] == "error"} == {"bad_add:error", "broken:error"}
     view.clear_errors()
     assert sorted(view.sent[-1]["remove"]) == ["bad_add:error", "broken:error"]
-    assert [n["status"] for n in view.nodes] == ["pending"] * 3 and sorted(view.edges) == [("a", "joined"), ("b", "joined")]
+    assert [n["status"] for n in view.nodes] == ["pending"] * 3
+    assert sorted(view.edges) == [("a", "joined"), ("b", "joined")]
     with pytest.raises(ValueError):
         L.add([a, b], name="bad_again")
     incoming(view, {"type": "clear_errors"})  # the toolbar's button
