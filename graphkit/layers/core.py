@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence
 from .. import activations, backend, initializers
 from ..engine.autograd import Primitive
 from ..graph.node import flatten_structure
-from ..ops.array import take
+from ..ops.array import _take_p
 from ..ops.cast import cast
 from ..ops.linalg import dense as _dense
 from ..ops.math import not_equal
@@ -291,10 +291,15 @@ class Embedding(Layer):
 
     def call(self, inputs):
         ids = inputs if inputs.dtype.kind in "iu" else cast(inputs, "int32")
-        if ids.size and (int(ids.data.min()) < 0 or int(ids.data.max()) >= self.input_dim):
-            raise IndexError(f"Embedding '{self.name}': ids must lie in [0, {self.input_dim}) (input_dim); got "
-                             f"values in [{int(ids.data.min())}, {int(ids.data.max())}].")
-        return take(self.embeddings, ids, axis=0)
+        name, input_dim = self.name, self.input_dim
+
+        def describe(value: int, position: str) -> IndexError:
+            return IndexError(f"Embedding '{name}': ids must lie in [0, {input_dim}) (input_dim); got {value} "
+                              f"({position}).")
+        # One check (deferred on a device inside fit/evaluate/predict), then the gather primitive
+        # (``take`` would check the ids again).
+        backend.current().check_index_range(ids.data, input_dim, describe)
+        return _take_p.apply(self.embeddings, ids, axis=0)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         if not self.mask_zero:

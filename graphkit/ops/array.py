@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import numpy
 
+from ..backend import state as _backend
 from ..engine.autograd import Primitive
 from ..engine.tensor import Tensor
 from ._operands import as_tensor, binary_operands, canonical_axis, result_dtype
@@ -282,8 +283,10 @@ def take(x: Any, indices: Any, axis: int = 0) -> Tensor:
         raise TypeError(f"take/gather needs integer indices, got {indices.data.dtype}.")
     axis = canonical_axis(axis, x.data.ndim, "take")
     length = x.shape[axis]
-    if indices.size and (int(indices.data.max()) >= length or int(indices.data.min()) < -length):
-        raise IndexError(f"take: an index is out of range for axis {axis} of length {length}.")
+
+    def describe(value: int, position: str) -> IndexError:
+        return IndexError(f"take: index {value} ({position}) is out of range for axis {axis} of length {length}.")
+    _backend.ops.check_index_range(indices.data, length, describe, low=-length)  # deferred in fit on a device
     return _take_p.apply(x, indices, axis=axis)
 
 
