@@ -5,7 +5,8 @@ under ``"package>name"`` so that ``gk.Model.from_config`` / ``gk.models.model_fr
 without ``custom_objects``.
 
 ``save_model``/``load_model`` (whole models: ``.gk``/``.keras`` zips) and ``save_weights``/
-``load_weights`` (``.weights.npz``) are in :mod:`graphkit.saving.saving_api`; checkpoints in ``gk.train``.
+``load_weights`` (``.weights.npz``, Keras 3's ``.weights.h5``) are in :mod:`graphkit.saving.saving_api`
+(Keras 3's HDF5 layout in :mod:`graphkit.saving.keras_format`); checkpoints in ``gk.train``.
 """
 from .archive import FileFormatError
 from .code_serialization import SafeModeScope

@@ -1,7 +1,7 @@
 """Files of arrays: atomic zip writes and the variables archive shared by checkpoints and weights.
 
 A *variables archive* (checkpoints, ``.weights.npz`` files, the ``model.weights.npz`` inside a
-``.gk``/``.keras`` model file) is a zip holding
+``.gk`` model file) is a zip holding
 
 - ``graphkit_index.json``: ``{"format": "graphkit.variables", "format_version": 1, "kind",
   "graphkit_version", "variables": {key: {"shape": [...], "dtype": "float32"}, ...}}``;
