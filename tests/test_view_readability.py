@@ -81,6 +81,7 @@ def test_deep_model_is_readable_at_fit_and_scrolls(page, deep_graph):
     page.locator("#a .gk-canvas").evaluate("c => { c.scrollTop = c.scrollHeight; }")
     view.locator('g.node[data-gk-id="batch_norm_18"]').click()  # the last layer, reached by scrolling
     assert view.locator(".gk-details-title").text_content() == "batch_norm_18 (BatchNormalization)"
+    assert page.locator("#a .gk-canvas").evaluate("c => c.scrollTop") > 0  # the panel opening keeps the place
 
     view.locator('button[data-action="zoom-out"]').click()
     view.locator('button[data-action="zoom-out"]').click()

@@ -42,6 +42,7 @@ export class PanZoom {
    * still readable down to scale `readable`.
    */
   setContent(content: HTMLElement | SVGElement, width: number, height: number, readable: number): void {
+    const first = this.content === null;
     this.content = content;
     this.width = width;
     this.height = height;
@@ -49,7 +50,7 @@ export class PanZoom {
     if (this.touched) {
       this.apply();
     } else {
-      this.fit();
+      this.fit(first);  // a redrawn graph (a live view growing) keeps the scroll position
     }
   }
 
@@ -64,9 +65,10 @@ export class PanZoom {
 
   /**
    * Shows the whole content when that keeps it readable, else fits its width (or shows it at the
-   * readable scale) from the top, scrolling for the rest. Never enlarges.
+   * readable scale), scrolling for the rest. Never enlarges. `fromStart`: scroll to the top,
+   * centred (else the scroll position stays, as when the view is resized).
    */
-  fit(): void {
+  fit(fromStart = true): void {
     const vw = this.viewport.clientWidth;
     const vh = this.viewport.clientHeight;
     if (!this.width || !this.height || !vw || !vh) {
@@ -77,8 +79,10 @@ export class PanZoom {
     }
     this.touched = false;
     this.apply();
-    this.viewport.scrollTop = 0;
-    this.viewport.scrollLeft = (this.viewport.scrollWidth - vw) / 2;
+    if (fromStart) {
+      this.viewport.scrollTop = 0;
+      this.viewport.scrollLeft = (this.viewport.scrollWidth - vw) / 2;
+    }
   }
 
   /** Shows the content at its natural size, keeping the viewport's centre in place. */

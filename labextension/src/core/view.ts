@@ -242,7 +242,7 @@ export class GraphView {
       this.schedule();
     } else if (!this.panzoom.touched) {
       this.setHeight(this.fittingHeight());
-      this.panzoom.fit();
+      this.panzoom.fit(false);
     }
   }
 
