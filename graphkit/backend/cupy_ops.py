@@ -1,10 +1,17 @@
 """CuPy backend. Importable everywhere; constructing it needs CuPy and a CUDA device.
 
-The GPU issue adds custom kernels here; until then every primitive runs through the generic
-:class:`Ops` implementation with ``xp = cupy``.
+Every primitive runs the generic :class:`Ops` code with ``xp = cupy``; the hot elementwise paths
+run fused kernels from :mod:`graphkit.backend.cupy_kernels` instead (one launch each): conv bias +
+relu forward/backward, the sparse softmax cross-entropy's exponentials, losses and gradient, the
+SGD/momentum/Nesterov, Adam, RMSprop and Adagrad updates (plain forms; AMSGrad, RMSprop with
+momentum or centering and non-contiguous arrays take the generic code), and counter-based dropout
+masks. Nothing here reads a device value on the host.
 """
 from __future__ import annotations
 
+import numpy
+
+from . import cupy_kernels
 from .ops import Ops
 
 
@@ -44,6 +51,8 @@ class CupyOps(Ops):
 
         super().__init__(cupy)
         self._cupyx = cupyx
+        self.kernels = cupy_kernels.build(cupy)
+        self._counters: dict[int, object] = {}   # uint32 aranges for the dropout hash, by size
 
     def asarray(self, value, dtype=None):
         return self.xp.asarray(value, dtype=dtype)
@@ -59,3 +68,84 @@ class CupyOps(Ops):
         out = self.xp.zeros(length, dtype="float64")  # as bincount: float64 sums
         self._cupyx.scatter_add(out, index, weights)
         return out
+
+    # ------------------------------------------------------ conv bias + activation
+    def _bias_activation_rows(self, y, b, relu: bool) -> None:
+        if b is not None and relu:
+            self.kernels.bias_relu(y, b)
+        elif relu:
+            self.kernels.relu(y)
+        else:
+            y += b
+
+    def _bias_activation_backward_rows(self, g2, y2, gz, with_bias: bool):
+        if y2 is not None:
+            self.kernels.relu_backward(g2, y2, gz)
+        return gz.sum(axis=0) if with_bias else None
+
+    # ------------------------------------------------- sparse softmax cross-entropy
+    def sparse_softmax_cross_entropy(self, logits, labels):
+        if not logits.size:
+            return super().sparse_softmax_cross_entropy(logits, labels)
+        shift = logits.max(axis=-1, keepdims=True)
+        e = self.kernels.shifted_exp(logits, shift)
+        se = self._row_sums(e)
+        picked = self._gather_rows(logits, labels)
+        return self.kernels.xent_losses(se, picked, shift[:, 0]), (e, se, labels)
+
+    def sparse_softmax_cross_entropy_backward(self, saved, gl):
+        e, se, labels = saved
+        columns = self.xp.arange(e.shape[1], dtype=labels.dtype)[None, :]
+        g = gl[:, None] if getattr(gl, "ndim", 0) else gl
+        return self.kernels.xent_backward(e, se[:, None], columns, labels[:, None], g)
+
+    # ------------------------------------------------------------------ dropout
+    def dropout_keep(self, generator, shape: tuple, rate: float, dtype):
+        # One draw (a 32-bit seed, kept on the device) and one fused hash over the entries'
+        # counters, instead of a uniform draw per entry and three passes over it.
+        dtype = numpy.dtype(dtype)
+        size = int(numpy.prod(shape))
+        counter = self._counters.get(size)
+        if counter is None:
+            if len(self._counters) > 16:
+                self._counters.clear()
+            counter = self._counters[size] = self.xp.arange(size, dtype=numpy.uint32)
+        seed = (generator.random(1, dtype="float64") * 4294967296.0).astype(numpy.uint32)
+        threshold = numpy.uint32(min(int(rate * 4294967296.0), 4294967295))
+        keep = self.kernels.dropout_keep(counter, seed, threshold, dtype.type(1.0 / (1.0 - rate)))
+        return keep.reshape(shape)
+
+    # ------------------------------------------------------------ optimizer updates
+    def _fusable(self, *arrays) -> bool:
+        """Arrays one fused update can run over: same shape, contiguous, one float dtype."""
+        first = arrays[0]
+        return all(a.shape == first.shape and a.dtype == first.dtype and a.flags.c_contiguous for a in arrays)
+
+    def sgd_update(self, var, grad, lr, work=None) -> None:
+        if not self._fusable(var, grad):
+            return super().sgd_update(var, grad, lr, work)
+        self.kernels.sgd(var, grad, lr)
+
+    def sgd_momentum_update(self, var, grad, m, lr, momentum, nesterov: bool = False, work=None) -> None:
+        if not self._fusable(var, grad, m):
+            return super().sgd_momentum_update(var, grad, m, lr, momentum, nesterov, work)
+        (self.kernels.sgd_nesterov if nesterov else self.kernels.sgd_momentum)(var, grad, m, lr, momentum)
+
+    def adam_update(self, var, grad, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
+                    v_hat=None, work=None) -> None:
+        if v_hat is not None or not self._fusable(var, grad, m, v):
+            return super().adam_update(var, grad, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
+                                       v_hat, work)
+        self.kernels.adam(var, grad, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon)
+
+    def rmsprop_update(self, var, grad, v, lr, rho, one_minus_rho, epsilon, work=None,
+                       momentum=None, m=None, average_grad=None, floor=None) -> None:
+        if m is not None or average_grad is not None or not self._fusable(var, grad, v):
+            return super().rmsprop_update(var, grad, v, lr, rho, one_minus_rho, epsilon, work, momentum, m,
+                                          average_grad, floor)
+        self.kernels.rmsprop(var, grad, v, lr, rho, one_minus_rho, epsilon, 0.0 if floor is None else floor)
+
+    def adagrad_update(self, var, grad, accumulator, lr, epsilon, work=None) -> None:
+        if not self._fusable(var, grad, accumulator):
+            return super().adagrad_update(var, grad, accumulator, lr, epsilon, work)
+        self.kernels.adagrad(var, grad, accumulator, lr, epsilon)

@@ -80,6 +80,13 @@ class Ops(ConvOps, RNNOps, OptimizerOps, LossOps, RangeCheckOps):
         out = self.generator(seed).random(shape, dtype=draw_dtype)
         return (out * (maxval - minval) + minval).astype(dtype, copy=False)
 
+    def dropout_keep(self, generator, shape: tuple, rate: float, dtype):
+        """An inverted-dropout mask of ``shape``: each entry ``1 / (1 - rate)`` with probability
+        ``1 - rate``, else 0 (``0 < rate < 1``), drawn from ``generator``."""
+        dtype = numpy.dtype(dtype)
+        uniform = generator.random(shape, dtype="float64" if dtype == numpy.float64 else "float32")
+        return (uniform >= rate).astype(dtype) * dtype.type(1.0 / (1.0 - rate))
+
     # ------------------------------------------------------------ cache blocking
     # Bytes per array per block in loops that fuse several elementwise passes over row blocks
     # (NumpyOps: a fraction of a CPU core's L2); None: one block, the whole arrays (a GPU).

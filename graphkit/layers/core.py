@@ -149,9 +149,7 @@ class Dropout(Layer):
         if self.rate == 1:
             keep = ops.xp.zeros(noise_shape, dtype=x.dtype)
         else:
-            draw_dtype = "float64" if x.dtype == "float64" else "float32"
-            uniform = self._generator(ops).random(noise_shape, dtype=draw_dtype)
-            keep = (uniform >= self.rate).astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.rate))
+            keep = ops.dropout_keep(self._generator(ops), noise_shape, self.rate, x.dtype)
         return _dropout_p.apply(x, keep=keep)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:

@@ -1,0 +1,124 @@
+"""Fused elementwise kernels of :class:`~graphkit.backend.cupy_ops.CupyOps`, written once as plain
+Python over an array module ``xp`` and fused with ``cupy.fuse``.
+
+:func:`build` returns the kernels for ``xp``: with CuPy each is one fused CUDA kernel (one launch
+instead of one per operation); with NumPy, which has no ``fuse``, the same functions run as
+written, which is how the CPU tests check their math against the generic :class:`Ops` code (and
+the fake CuPy of the test suite maps ``cupy.fuse`` to plain calls the same way). Kernels update
+their first arguments in place where the :class:`Ops` method they replace does (``cupy.fuse``
+supports augmented assignment and ``out=`` on its array arguments).
+
+The kernels follow the generic code's order of operations, so float32 results agree to rounding
+(a GPU may contract multiply-adds). Which of them have run on a real device is recorded in
+docs/gpu.md.
+"""
+from __future__ import annotations
+
+import types
+from typing import Any, Callable
+
+import numpy
+
+# The dropout hash's constants ("lowbias32", a well-mixed 32-bit integer hash), as uint32
+# scalars so every array module keeps the arithmetic in uint32 (wrapping).
+_HASH_1, _HASH_2, _GOLDEN = numpy.uint32(0x7FEB352D), numpy.uint32(0x846CA68B), numpy.uint32(0x9E3779B9)
+_SHIFT_15, _SHIFT_16 = numpy.uint32(15), numpy.uint32(16)
+
+
+def _plain(fn: Callable | None = None, kernel_name: str | None = None) -> Callable:
+    """NumPy's stand-in for ``cupy.fuse``: the function itself."""
+    return fn if fn is not None else (lambda f: f)
+
+
+def build(xp: Any) -> types.SimpleNamespace:
+    """The fused kernels over array module ``xp`` (``cupy.fuse``-compiled when ``xp`` has ``fuse``)."""
+    fuse = getattr(xp, "fuse", _plain)
+
+    # ----------------------------------------------------- bias + activation (conv layers)
+    @fuse(kernel_name="gk_bias_relu")
+    def bias_relu(y, b):
+        """``y = max(y + b, 0)`` in place."""
+        y += b
+        xp.maximum(y, 0, out=y)
+
+    @fuse(kernel_name="gk_relu")
+    def relu(y):
+        """``y = max(y, 0)`` in place."""
+        xp.maximum(y, 0, out=y)
+
+    @fuse(kernel_name="gk_relu_backward")
+    def relu_backward(grad, y, out):
+        """``out = grad * (y > 0)``."""
+        xp.multiply(grad, y > 0, out=out)
+
+    # ------------------------------------------------- sparse softmax cross-entropy
+    @fuse(kernel_name="gk_shifted_exp")
+    def shifted_exp(logits, shift):
+        """``exp(logits - shift)`` (``shift``: the rows' maxima, shape (M, 1))."""
+        return xp.exp(logits - shift)
+
+    @fuse(kernel_name="gk_xent_losses")
+    def xent_losses(row_sums, picked, shift):
+        """``log(sum(exp(x - shift))) - (x[label] - shift)`` per row."""
+        return xp.log(row_sums) - (picked - shift)
+
+    @fuse(kernel_name="gk_xent_backward")
+    def xent_backward(e, row_sums, columns, labels, gl):
+        """``(softmax - one_hot(labels)) * gl`` in one pass: ``e / row_sums`` is the softmax,
+        ``columns == labels`` (broadcast (1, C) against (M, 1)) the one-hot targets."""
+        return (e / row_sums - (columns == labels)) * gl
+
+    # ----------------------------------------------------------- optimizer updates
+    @fuse(kernel_name="gk_sgd")
+    def sgd(var, grad, lr):
+        var -= grad * lr
+
+    @fuse(kernel_name="gk_sgd_momentum")
+    def sgd_momentum(var, grad, m, lr, momentum):
+        m *= momentum
+        m -= grad * lr
+        var += m
+
+    @fuse(kernel_name="gk_sgd_nesterov")
+    def sgd_nesterov(var, grad, m, lr, momentum):
+        m *= momentum
+        m -= grad * lr
+        var -= grad * lr - m * momentum
+
+    @fuse(kernel_name="gk_adam")
+    def adam(var, grad, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
+        m += (grad - m) * one_minus_beta_1
+        v += (grad * grad - v) * one_minus_beta_2
+        var -= m / (xp.sqrt(v) + epsilon) * alpha
+
+    @fuse(kernel_name="gk_rmsprop")
+    def rmsprop(var, grad, v, lr, rho, one_minus_rho, epsilon, floor):
+        v *= rho
+        v += grad * grad * one_minus_rho
+        xp.maximum(v, floor, out=v)
+        var -= grad / xp.sqrt(v + epsilon) * lr
+
+    @fuse(kernel_name="gk_adagrad")
+    def adagrad(var, grad, accumulator, lr, epsilon):
+        accumulator += grad * grad
+        var -= grad / xp.sqrt(accumulator + epsilon) * lr
+
+    # ------------------------------------------------------------------ dropout
+    @fuse(kernel_name="gk_dropout_keep")
+    def dropout_keep(counter, seed, threshold, scale):
+        """The inverted-dropout mask from a counter-based hash: entry ``i`` is kept (``scale``)
+        when ``hash(i, seed) >= threshold`` (``threshold = rate * 2**32``), else 0. ``counter``
+        and ``seed`` are uint32 arrays, ``threshold`` a uint32 scalar, ``scale`` a scalar of the
+        mask's dtype; the same (counter, seed) always gives the same mask."""
+        h = counter * _GOLDEN + seed
+        h ^= h >> _SHIFT_16
+        h *= _HASH_1
+        h ^= h >> _SHIFT_15
+        h *= _HASH_2
+        h ^= h >> _SHIFT_16
+        return (h >= threshold) * scale
+
+    return types.SimpleNamespace(
+        bias_relu=bias_relu, relu=relu, relu_backward=relu_backward, shifted_exp=shifted_exp,
+        xent_losses=xent_losses, xent_backward=xent_backward, sgd=sgd, sgd_momentum=sgd_momentum,
+        sgd_nesterov=sgd_nesterov, adam=adam, rmsprop=rmsprop, adagrad=adagrad, dropout_keep=dropout_keep)

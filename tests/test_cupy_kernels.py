@@ -1,0 +1,214 @@
+"""The fused kernels of graphkit/backend/cupy_kernels.py against the generic Ops code on NumPy.
+
+Each kernel runs on three array modules: NumPy (the plain Python functions, unfused), the strict
+fake CuPy of tests/fake_cupy.py (``cupy.fuse`` as plain calls over device arrays that refuse host
+operands), and real CuPy where a CUDA device exists (one fused CUDA kernel each; skipped here
+otherwise). The CupyOps methods that call them are checked against NumpyOps the same way.
+"""
+import numpy as np
+import pytest
+
+import fake_cupy
+from graphkit import backend
+from graphkit.backend import cupy_kernels
+from graphkit.backend.ops import Ops
+
+REAL_CUDA = backend.cuda_unavailable_reason()
+REFERENCE = Ops(np)
+
+
+@pytest.fixture(params=["numpy", "fake_cupy", "real_cupy"])
+def xp(request):
+    if request.param == "numpy":
+        yield np
+    elif request.param == "fake_cupy":
+        with fake_cupy.installed() as cupy:
+            yield cupy
+    else:
+        if REAL_CUDA is not None:
+            pytest.skip(f"CuPy/CUDA unavailable: {REAL_CUDA}")
+        import cupy
+        yield cupy
+
+
+@pytest.fixture
+def cupy_ops(request):
+    """CupyOps on the fake CuPy, or on a real device where there is one."""
+    if REAL_CUDA is None:
+        yield backend.CupyOps()
+        return
+    with fake_cupy.installed():
+        yield backend.CupyOps()
+
+
+def _host(array):
+    return array if isinstance(array, np.ndarray) else array.get()
+
+
+def _arrays(*shapes, seed=0, positive=()):
+    rng = np.random.default_rng(seed)
+    out = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    for i in positive:
+        out[i] = np.abs(out[i]) + np.float32(0.1)
+    return out
+
+
+def _close(actual, expected):
+    np.testing.assert_allclose(_host(actual), expected, rtol=2e-6, atol=1e-7)
+
+
+def test_bias_relu_forward_and_backward(xp):
+    kernels = cupy_kernels.build(xp)
+    y, b, g = _arrays((5, 4), (4,), (5, 4))
+    expected = y.copy()
+    REFERENCE._bias_activation_rows(expected, b, relu=True)
+    on_device = xp.asarray(y)
+    kernels.bias_relu(on_device, xp.asarray(b))
+    _close(on_device, expected)
+    relu_only = xp.asarray(y)
+    kernels.relu(relu_only)
+    _close(relu_only, np.maximum(y, 0))
+    gz = np.empty_like(g)
+    REFERENCE._bias_activation_backward_rows(g, expected, gz, with_bias=False)
+    out = xp.empty((5, 4), dtype=np.float32)
+    kernels.relu_backward(xp.asarray(g), xp.asarray(expected), out)
+    _close(out, gz)
+
+
+def test_softmax_cross_entropy_forward_and_backward(xp):
+    kernels = cupy_kernels.build(xp)
+    (logits,) = _arrays((6, 5))
+    labels = np.array([0, 4, 2, 2, 1, 3])
+    gl = np.linspace(0.5, 1.5, 6).astype(np.float32)
+    losses, saved = REFERENCE.sparse_softmax_cross_entropy(logits, labels)
+    grad = REFERENCE.sparse_softmax_cross_entropy_backward(saved, gl)
+    x = xp.asarray(logits)
+    shift = x.max(axis=-1, keepdims=True)
+    e = kernels.shifted_exp(x, shift)
+    se = e.sum(axis=-1)
+    picked = x[xp.arange(6), xp.asarray(labels)]
+    _close(kernels.xent_losses(se, picked, shift[:, 0]), losses)
+    columns = xp.arange(5)[None, :]
+    _close(kernels.xent_backward(e, se[:, None], columns, xp.asarray(labels)[:, None], xp.asarray(gl)[:, None]),
+           grad)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_updates(xp, nesterov):
+    kernels = cupy_kernels.build(xp)
+    var, grad, m = _arrays((3, 4), (3, 4), (3, 4))
+    expected_var = var.copy()
+    REFERENCE.sgd_update(expected_var, grad, np.float32(0.1))
+    on_device = xp.asarray(var)
+    kernels.sgd(on_device, xp.asarray(grad), 0.1)
+    _close(on_device, expected_var)
+    expected_var, expected_m = var.copy(), m.copy()
+    REFERENCE.sgd_momentum_update(expected_var, grad, expected_m, np.float32(0.1), np.float32(0.9), nesterov)
+    on_device, m_device = xp.asarray(var), xp.asarray(m)
+    (kernels.sgd_nesterov if nesterov else kernels.sgd_momentum)(on_device, xp.asarray(grad), m_device, 0.1, 0.9)
+    _close(on_device, expected_var)
+    _close(m_device, expected_m)
+
+
+def test_adam_update(xp):
+    kernels = cupy_kernels.build(xp)
+    var, grad, m, v = _arrays((4, 3), (4, 3), (4, 3), (4, 3), positive=(3,))
+    expected = [a.copy() for a in (var, m, v)]
+    scalars = (np.float32(0.01), np.float32(0.1), np.float32(0.001), np.float32(1e-7))
+    REFERENCE.adam_update(expected[0], grad, expected[1], expected[2], *scalars)
+    on_device = [xp.asarray(a) for a in (var, m, v)]
+    kernels.adam(on_device[0], xp.asarray(grad), on_device[1], on_device[2], 0.01, 0.1, 0.001, 1e-7)
+    for actual, wanted in zip(on_device, expected):
+        _close(actual, wanted)
+
+
+@pytest.mark.parametrize("floor", [None, 1e-3])
+def test_rmsprop_update(xp, floor):
+    kernels = cupy_kernels.build(xp)
+    var, grad, v = _arrays((4, 3), (4, 3), (4, 3), positive=(2,))
+    grad[0, 0] = 0.0
+    v[0, 0] = 1e-6
+    expected_var, expected_v = var.copy(), v.copy()
+    REFERENCE.rmsprop_update(expected_var, grad, expected_v, np.float32(0.01), np.float32(0.9), np.float32(0.1),
+                             np.float32(1e-7), floor=None if floor is None else np.float32(floor))
+    on_device, v_device = xp.asarray(var), xp.asarray(v)
+    kernels.rmsprop(on_device, xp.asarray(grad), v_device, 0.01, 0.9, 0.1, 1e-7, 0.0 if floor is None else floor)
+    _close(on_device, expected_var)
+    _close(v_device, expected_v)
+
+
+def test_adagrad_update(xp):
+    kernels = cupy_kernels.build(xp)
+    var, grad, acc = _arrays((4, 3), (4, 3), (4, 3), positive=(2,))
+    expected_var, expected_acc = var.copy(), acc.copy()
+    REFERENCE.adagrad_update(expected_var, grad, expected_acc, np.float32(0.05), np.float32(1e-7))
+    on_device, acc_device = xp.asarray(var), xp.asarray(acc)
+    kernels.adagrad(on_device, xp.asarray(grad), acc_device, 0.05, 1e-7)
+    _close(on_device, expected_var)
+    _close(acc_device, expected_acc)
+
+
+def _numpy_hash(counter, seed):
+    """The dropout hash written independently, in Python integers modulo 2**32."""
+    out = []
+    for i in counter.tolist():
+        h = (i * 0x9E3779B9 + seed) % 2**32
+        h ^= h >> 16
+        h = (h * 0x7FEB352D) % 2**32
+        h ^= h >> 15
+        h = (h * 0x846CA68B) % 2**32
+        h ^= h >> 16
+        out.append(h)
+    return np.array(out, dtype=np.uint64)
+
+
+def test_dropout_mask_is_a_counter_based_hash(xp):
+    kernels = cupy_kernels.build(xp)
+    counter = np.arange(4000, dtype=np.uint32)
+    seed, rate = 123456789, 0.3
+    threshold = np.uint32(int(rate * 2**32))
+    keep = _host(kernels.dropout_keep(xp.asarray(counter), xp.asarray(np.array([seed], np.uint32)), threshold,
+                                      np.float32(1 / (1 - rate))))
+    assert keep.dtype == np.float32
+    expected = np.where(_numpy_hash(counter, seed) >= int(threshold), np.float32(1 / (1 - rate)), np.float32(0))
+    np.testing.assert_array_equal(keep, expected)
+    assert abs((keep == 0).mean() - rate) < 0.03  # the hash spreads evenly
+
+
+def test_cupy_ops_fused_paths_match_numpy_ops(cupy_ops):
+    """CupyOps' overrides (fused kernels) give NumpyOps' results; each runs one fused launch."""
+    xp = cupy_ops.xp
+    numpy_ops = backend.NumpyOps()
+    y, b, g = _arrays((6, 4), (4,), (6, 4))
+    expected = numpy_ops.bias_activation(y.copy(), b, "relu")
+    _close(cupy_ops.bias_activation(xp.asarray(y), xp.asarray(b), "relu"), expected)
+    gz, gb = numpy_ops.bias_activation_backward(g, expected, "relu", True)
+    dgz, dgb = cupy_ops.bias_activation_backward(xp.asarray(g), xp.asarray(expected), "relu", True)
+    _close(dgz, gz)
+    np.testing.assert_allclose(_host(dgb), gb, rtol=1e-5)
+    (logits,) = _arrays((5, 3), seed=2)
+    labels = np.array([2, 0, 1, 1, 0])
+    losses, saved = numpy_ops.sparse_softmax_cross_entropy(logits, labels)
+    d_losses, d_saved = cupy_ops.sparse_softmax_cross_entropy(xp.asarray(logits), xp.asarray(labels))
+    np.testing.assert_allclose(_host(d_losses), losses, rtol=1e-5)
+    gl = np.float32(0.2)
+    np.testing.assert_allclose(_host(cupy_ops.sparse_softmax_cross_entropy_backward(d_saved, gl)),
+                               numpy_ops.sparse_softmax_cross_entropy_backward(saved, gl), rtol=1e-5, atol=1e-7)
+    if xp is fake_cupy.cupy:
+        var, grad, m, v = (xp.asarray(a) for a in _arrays((3, 3), (3, 3), (3, 3), (3, 3), positive=(3,)))
+        with fake_cupy.counting() as seen:
+            cupy_ops.adam_update(var, grad, m, v, 0.01, 0.1, 0.001, 1e-7)
+            cupy_ops.rmsprop_update(var, grad, v, 0.01, 0.9, 0.1, 1e-7)
+            cupy_ops.sgd_update(var, grad, 0.1)
+        assert seen["fused_launches"] == 3 and seen["syncs"] == 0
+
+
+def test_cupy_ops_dropout_masks(cupy_ops):
+    rng = cupy_ops.generator(7)
+    keep = cupy_ops.dropout_keep(rng, (50, 40), 0.25, "float32")
+    host = _host(keep)
+    assert keep.shape == (50, 40) and host.dtype == np.float32
+    assert set(np.unique(host).tolist()) == {0.0, np.float32(1 / 0.75)}
+    assert abs((host == 0).mean() - 0.25) < 0.04
+    again = _host(cupy_ops.dropout_keep(rng, (50, 40), 0.25, "float32"))
+    assert (again != host).any()  # a fresh seed per call
