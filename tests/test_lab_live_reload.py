@@ -169,3 +169,56 @@ def test_live_views_after_reload_save_and_export(browser, tmp_path):
     finally:
         page.close()
         server.stop()
+
+
+RUNNING_CELLS = [
+    "import graphkit as gk\nview = gk.live()",
+    # keeps running until the test has reloaded the page (the file "go" appears)
+    'import os, time\n'
+    'x = gk.Input(shape=(16,), name="x")\n'
+    'hidden = gk.layers.Dense(8, name="hidden")(x)\n'
+    'deadline = time.monotonic() + 120\n'
+    'while not os.path.exists("go") and time.monotonic() < deadline:\n'
+    '    time.sleep(0.05)\n'
+    'gk.layers.Dense(2, name="after_reload")(hidden)',
+]
+
+
+def test_reload_while_a_cell_runs(browser, tmp_path):
+    """The kernel answers the reloaded page's state request when the running cell ends: the
+    restored view then has every node, those drawn before the reload and after."""
+    import nbformat
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in RUNNING_CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, str(root / "running.ipynb"))
+    server = LabServer(str(root), str(tmp_path))
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        _open_notebook(page, server, "running.ipynb")
+        page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.ready; }")
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        widget = page.locator("[data-gk-live-widget] .gk-graph-view")
+        widget.locator('g.node[data-gk-id="hidden"]').wait_for(timeout=WAIT_MS)
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty",
+                               timeout=WAIT_MS)
+        page.reload()
+        page.wait_for_function(
+            "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+            " return !!(w && w.content && w.content.widgets && w.content.widgets.length); }", timeout=WAIT_MS)
+        assert not (root / "go").exists()
+        (root / "go").touch()
+        widget.locator('g.node[data-gk-id="after_reload"]').wait_for(timeout=WAIT_MS)
+        for node in ("x", "hidden"):
+            assert widget.locator(f'g.node[data-gk-id="{node}"]').count() == 1
+        assert "154" in widget.locator(".gk-total").text_content()  # 16×8+8 + 8×2+2
+        _screenshot(page, "reloaded_while_running")
+    except Exception:
+        _screenshot(page, "failed_running")
+        print(server.log())
+        raise
+    finally:
+        page.close()
+        server.stop()
