@@ -74,7 +74,7 @@ export class ScalarsDashboard implements Dashboard {
 
     const filter = this.filterInput;
     filter.type = 'search';
-    filter.placeholder = 'Filter tags (regular expression)';
+    filter.placeholder = 'Filter tags (regex)';
     filter.dataset.control = 'tag-filter';
     filter.addEventListener('input', () => this.setFilter(filter.value));
 
