@@ -453,6 +453,21 @@ def _keras_paths(model):
     return found
 
 
+def test_keras_model_opens_in_live_view_and_board(tmp_path):
+    """A Keras-made model (nested models) is drawn live and logged to the board like graphkit's own."""
+    import json
+    k_autoencoder().save(tmp_path / "autoencoder.keras")
+    model = gk.models.load_model(tmp_path / "autoencoder.keras")
+    assert type(gk.live(model)).__name__ == "LiveView"
+    x = _batch("autoencoder", n=2)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, x, epochs=1, verbose=0, callbacks=[gk.callbacks.TensorBoard(str(tmp_path / "logs"))])
+    graph = json.loads((tmp_path / "logs" / "train" / "graphkit-graph.json").read_text())
+    assert graph["title"] == "autoencoder" and graph["total_params"] == 28_241
+    assert [(g["name"], g["params"]) for g in graph["groups"]] == [("encoder", 18_672), ("decoder", 9_569)]
+    assert "conv2d_transpose_3" in {node["name"] for node in graph["nodes"]}
+
+
 # ----------------------------------------------------------------------------------- VGG19
 def test_vgg19_from_keras_opens_in_graphkit(tmp_path):
     """The guide's VGG19 (random weights): loads, 143,667,240 parameters, draws, predicts like Keras."""
