@@ -255,8 +255,10 @@ _BASE_CALLS = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "
 
 
 def _overrides(cb: Any, hook: str) -> bool:
-    """Whether ``cb`` replaces the base no-op ``hook``, in its class or on the instance."""
-    return hook in vars(cb) or getattr(type(cb), hook, None) is not getattr(Callback, hook)
+    """Whether ``cb`` replaces the base no-op ``hook``: in its class, on the instance
+    (``LambdaCallback``) or through attribute lookup (the hook it hands out is not the base's)."""
+    method = getattr(cb, hook, None)
+    return getattr(method, "__func__", method) is not getattr(Callback, hook)
 
 
 def _duck_callback(obj: Any) -> bool:
