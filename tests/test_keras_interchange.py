@@ -104,7 +104,6 @@ def k_batchnorm():
                              K.Dense(8), K.BatchNormalization(), K.Dense(2)], name="bn_model")
 
 
-# name -> (graphkit builder, Keras builder, input maker)
 def _floats(*shape):
     return lambda rng, n: rng.normal(size=(n, *shape)).astype("float32")
 
@@ -114,6 +113,7 @@ def _ticket_inputs(rng, n):
             rng.random((n, 12)).astype("float32")]
 
 
+# name -> (graphkit builder, Keras builder, input maker)
 MODELS = {
     "mnist_model": (examples.mlp, k_mlp, _floats(784)),
     "autoencoder": (examples.conv_autoencoder, k_autoencoder, _floats(28, 28, 1)),
