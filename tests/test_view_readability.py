@@ -95,11 +95,18 @@ def test_deep_model_is_readable_at_fit_and_scrolls(page, deep_graph):
     assert min(text_sizes(page)) == pytest.approx(9 * 4 / 3, abs=0.05)  # 9 pt edge labels at 96 dpi
 
 
-def test_small_graph_is_shown_whole_at_natural_height(page):
-    show(page, GRAPH, "hidden")
+def test_small_graph_is_shown_whole_at_natural_height(page, deep_graph):
+    view = show(page, GRAPH, "hidden")
     box = canvas_box(page)
     assert box["scrollHeight"] <= box["clientHeight"] + 1 and box["scrollWidth"] <= box["clientWidth"] + 1
     assert box["shownWidth"] == pytest.approx(box["naturalWidth"], abs=0.5)  # never enlarged, not shrunk
+    # the graph grows (a live view): the canvas grows with it, up to the cap
+    _emit(page, {"type": "graph", "seq": 2, "graph": deep_graph})
+    view.locator('g.node[data-gk-id="lstm"]').wait_for(timeout=WAIT_MS)
+    grown = canvas_box(page)
+    assert grown["clientHeight"] > box["clientHeight"]
+    assert grown["clientHeight"] == pytest.approx(0.7 * grown["innerHeight"], abs=1)
+    assert min(text_sizes(page)) >= MIN_TEXT_PX - 0.01
 
 
 def test_wide_graph_fits_its_width_when_that_stays_readable(page):

@@ -38,19 +38,17 @@ export class PanZoom {
   }
 
   /**
-   * Shows `content`, whose natural size is `width` x `height` CSS pixels and whose text is
-   * still readable down to scale `readable`.
+   * Takes `content`, whose natural size is `width` x `height` CSS pixels and whose text is
+   * still readable down to scale `readable`, at the user's zoom once touched (else the caller
+   * sizes the viewport and calls `fit`).
    */
   setContent(content: HTMLElement | SVGElement, width: number, height: number, readable: number): void {
-    const first = this.content === null;
     this.content = content;
     this.width = width;
     this.height = height;
     this.readable = Math.min(1, readable);
     if (this.touched) {
       this.apply();
-    } else {
-      this.fit(first);  // a redrawn graph (a live view growing) keeps the scroll position
     }
   }
 

@@ -30,6 +30,8 @@ const MAX_VIEWPORT_SHARE = 0.7;
 const PX_PER_PT = 4 / 3;
 /** "Fit" never shrinks the drawing's smallest text below this (CSS pixels). */
 const MIN_TEXT_PX = 10;
+/** Room a horizontal scrollbar takes (CSS pixels). */
+const SCROLLBAR = 16;
 /** PNG exports have this many pixels per CSS pixel. */
 const PNG_SCALE = 2;
 
@@ -205,12 +207,14 @@ export class GraphView {
     const height = ((box?.height ?? 0) / dpiScale) * PX_PER_PT;
     svg.setAttribute('width', `${width}`);
     svg.setAttribute('height', `${height}`);
+    const first = this.svg === null;
     this.svg = svg;
     this.size = { width, height };
+    this.panzoom.setContent(svg, width, height, MIN_TEXT_PX / (smallestFont(svg) * PX_PER_PT));
     if (!this.panzoom.touched) {
       this.setHeight(this.fittingHeight());
+      this.panzoom.fit(first); // a redrawn graph (a live view growing) keeps the scroll position
     }
-    this.panzoom.setContent(svg, width, height, MIN_TEXT_PX / (smallestFont(svg) * PX_PER_PT));
     this.markSelection();
   }
 
@@ -365,9 +369,6 @@ export class GraphView {
     return new XMLSerializer().serializeToString(copy);
   }
 }
-
-/** Room a horizontal scrollbar takes (CSS pixels). */
-const SCROLLBAR = 16;
 
 /** The font size of the smallest text in a graphviz drawing, in graphviz points (14 without text). */
 function smallestFont(svg: SVGSVGElement): number {
