@@ -364,6 +364,35 @@ def test_at_most_one_sync_per_training_step(device, fake, verbose, capsys):
     assert _train_syncs(fake, model, x, labels, verbose) <= steps * per_step + 2 * per_epoch + per_fit
 
 
+def _embedding():
+    inputs = gk.Input((5,), dtype="int32")
+    x = L.GlobalAveragePooling1D()(L.Embedding(20, 4)(inputs))
+    return gk.Model(inputs, L.Dense(3, activation="softmax")(x))
+
+
+def _conv_bn_dropout():
+    inputs = gk.Input((8, 8, 2))
+    x = L.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    x = L.BatchNormalization()(L.MaxPooling2D(2)(x))
+    x = L.Flatten()(L.Dropout(0.3)(x))
+    return gk.Model(inputs, L.Dense(3, activation="softmax")(x))
+
+
+@pytest.mark.parametrize("build, make_x", [
+    (_conv_bn_dropout, lambda rng: rng.standard_normal((64, 8, 8, 2)).astype("float32")),
+    (_lstm, lambda rng: rng.standard_normal((64, 5, 3)).astype("float32")),
+    (_embedding, lambda rng: rng.integers(0, 20, (64, 5)).astype("int32")),
+], ids=["conv-batchnorm-dropout", "lstm", "embedding"])
+def test_no_sync_per_step_in_conv_recurrent_and_embedding_models(device, fake, build, make_x):
+    rng = np.random.default_rng(0)
+    x, labels = make_x(rng), rng.integers(0, 3, 64)
+    model = build()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:8], labels[:8], batch_size=8, epochs=1, verbose=0)
+    # 2 per epoch (logs, deferred checks); the dry run checks its labels (and embedding ids) at once
+    assert _train_syncs(fake, model, x, labels, 0) <= 2 * 2 + 2
+
+
 def test_binary_auc_training_stays_off_the_host(device, fake):
     x, labels = _data(n=64)
     y = (labels > 0).astype("float32")[:, None]

@@ -5,6 +5,11 @@ from __future__ import annotations
 import itertools
 from typing import Any, Iterable, Iterator
 
+import numpy
+
+from ..backend import state as backend_state
+from ..graph.node import map_structure
+
 
 class EpochIterator:
     """Walks ``adapter`` epoch by epoch; ``steps`` counts the batches the current epoch has read."""
@@ -21,6 +26,10 @@ class EpochIterator:
         source interleave as they would with one batch per execution."""
         self.steps = 0
         batches = self.adapter.epoch()
+        ops = backend_state.ops
+        if ops.xp is not numpy:  # each batch's host arrays go to the device once, for every consumer
+            batches = (map_structure(lambda a: ops.asarray(a) if a.__class__ is numpy.ndarray else a, batch)
+                       for batch in batches)
         more = self.steps_per_execution > 1
         for first in batches:
             self.steps += 1
