@@ -162,6 +162,7 @@ def test_numpy_data_and_device_data_are_both_accepted(device):
     assert type(model.predict_on_batch(x[:4])) is np.ndarray
     logs = model.train_on_batch(x[:8], labels[:8], return_dict=True)
     assert isinstance(logs["loss"], float)
+    model.fit(device_x, device_y, class_weight={0: 1.0, 1: 2.0, 2: 0.5}, batch_size=16, epochs=1, verbose=0)
 
 
 def test_save_load_and_checkpoints_round_trip(device, tmp_path):
@@ -332,6 +333,15 @@ def test_bad_label_raises_once_per_epoch_naming_its_position(device):
     model.compile("sgd", "sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match=r"label value of 7 .*\[0, 3\).*batch 1.*sample 5"):
         model.fit(x, labels, batch_size=16, epochs=1, shuffle=False, verbose=0)
+
+
+def test_nan_loss_warns_at_the_epoch_end(device, fake):
+    x, labels = _data()
+    x[3, 1] = np.nan
+    model = _mlp()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.warns(RuntimeWarning, match=r"loss is nan at epoch 1\."):
+        model.fit(x, labels, batch_size=16, epochs=1, verbose=0)
 
 
 def test_bad_embedding_id_raises(device):

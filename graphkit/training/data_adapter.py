@@ -211,7 +211,7 @@ def class_weight_to_sample_weights(y: numpy.ndarray, class_weight: dict) -> nump
             raise ValueError(f"`class_weight` keys must be integer class indices, got {key!r}.")
         if not isinstance(value, (int, float, numpy.number)) or isinstance(value, bool):
             raise ValueError(f"`class_weight` values must be numbers, got {value!r} for class {key}.")
-    y = numpy.asarray(y)
+    y = to_host(y)
     if y.ndim > 1:
         y = numpy.argmax(y, axis=-1) if y.shape[-1] != 1 else numpy.squeeze(y, axis=-1)
     classes = numpy.round(y).astype(numpy.int64).reshape(len(y), -1)[:, 0] if y.ndim > 1 else \
