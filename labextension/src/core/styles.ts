@@ -63,7 +63,7 @@ const CSS = `
 .gk-graph-view[data-state='error'] .gk-message { color: var(--gk-error); white-space: pre-wrap; }
 .gk-message:empty { display: none; }
 .gk-details {
-  position: relative; flex: 0 1 380px; min-width: 240px; overflow: auto;
+  flex: 0 1 380px; min-width: 240px; overflow: auto;
   padding: 8px 10px; border-left: 1px solid var(--gk-border); background: var(--gk-panel);
   /* words break at spaces; only a token longer than the line breaks inside */
   word-break: normal; overflow-wrap: break-word;

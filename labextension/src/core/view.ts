@@ -13,8 +13,7 @@ import { formatInt } from './format';
 import { PAD, PanZoom } from './panzoom';
 import { renderSvg } from './renderer';
 import { ensureStyles } from './styles';
-import { themeColors } from './theme';
-import type { ThemeColors } from './theme';
+import { themeColors, type ThemeColors } from './theme';
 import type { GraphData, GraphNode } from './types';
 
 export interface GraphViewOptions {
@@ -279,7 +278,7 @@ export class GraphView {
   }
 
   private showDetails(): void {
-    const node = (this.selected !== null && this.graph?.nodes.find(n => n.id === this.selected)) || null;
+    const node = this.graph?.nodes.find(n => n.id === this.selected) ?? null;
     this.details.hidden = node === null;
     if (node && node !== this.shownNode) {
       renderDetails(this.details, node, this.options.onSelect !== undefined);
