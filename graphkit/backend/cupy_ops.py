@@ -52,10 +52,7 @@ class CupyOps(Ops):
         super().__init__(cupy)
         self._cupyx = cupyx
         self.kernels = cupy_kernels.build(cupy)
-        self._counters: dict[int, object] = {}   # uint32 aranges for the dropout hash, by size
-
-    def asarray(self, value, dtype=None):
-        return self.xp.asarray(value, dtype=dtype)
+        self._counters: dict = {}   # uint32 aranges for the dropout hash, by size
 
     def erf(self, x):
         return self._cupyx.scipy.special.erf(x)
@@ -65,8 +62,8 @@ class CupyOps(Ops):
 
     def bin_sums(self, index, weights, length: int):
         # cupy.bincount reads the indices' maximum on the host; a scatter-add into fixed bins does not.
-        out = self.xp.zeros(length, dtype="float64")  # as bincount: float64 sums
-        self._cupyx.scatter_add(out, index, weights)
+        out = self.xp.zeros(length, dtype=numpy.float64)  # as bincount: float64 sums
+        self._cupyx.scatter_add(out, index, weights.astype(numpy.float64, copy=False))
         return out
 
     # ------------------------------------------------------ conv bias + activation
@@ -117,7 +114,7 @@ class CupyOps(Ops):
 
     # ------------------------------------------------------------ optimizer updates
     def _fusable(self, *arrays) -> bool:
-        """Arrays one fused update can run over: same shape, contiguous, one float dtype."""
+        """Arrays one fused update can run over: one shape and dtype, C-contiguous."""
         first = arrays[0]
         return all(a.shape == first.shape and a.dtype == first.dtype and a.flags.c_contiguous for a in arrays)
 
