@@ -420,12 +420,13 @@ _PASSTHROUGH = ("dtype", "iinfo", "finfo", "promote_types", "can_cast", "issubdt
                 "uint32", "uint64", "intp", "bool_", "complex64", "complex128", "integer", "floating", "number",
                 "generic", "signedinteger", "unsignedinteger", "inexact")
 
+
 def fuse(*args: Any, kernel_name: str | None = None) -> Any:
     """``cupy.fuse``: the function runs as written over device arrays, one counted launch per call."""
     def decorate(fn: Callable) -> Callable:
         def launch(*call_args: Any) -> Any:
             for value in call_args:
-                if not isinstance(value, (ndarray, *_SCALARS)):
+                if value is not None and not isinstance(value, (ndarray, *_SCALARS)):
                     _refuse(value, f"fused kernel {kernel_name or fn.__name__}")
             COUNTS["fused_launches"] += 1
             return fn(*call_args)

@@ -356,7 +356,7 @@ class Trainer:
                     loss, step_logs = dispatch.train(self, plan, batch)
                     # Checked per batch where the loss is on the host; a device loss is checked
                     # through the epoch's logs below (no host sync per step).
-                    if not nan_warned and loss is not None and not is_device_array(loss.data if isinstance(loss, Tensor) else loss):
+                    if not nan_warned and loss is not None and _on_host(loss):
                         nan_warned = _warn_nonfinite(to_host_scalar(loss), f"epoch {epoch + 1}, batch {iterator.steps}")
                 if SUBSCRIBERS.batch_end:
                     events.publish("batch_end", self, "train", iterator.steps - 1,
@@ -543,6 +543,11 @@ def _callback_list(callbacks: Any, model: Trainer, verbose: Any, epochs: int, st
         return callbacks
     return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model, verbose=verbose,
                         epochs=epochs, steps=steps)
+
+
+def _on_host(value: Any) -> bool:
+    """Whether a batch loss (a float, an array or a tensor) is on the host: reading it is free."""
+    return not is_device_array(value.data if isinstance(value, Tensor) else value)
 
 
 def _warn_nonfinite(loss: float, where: str) -> bool:
