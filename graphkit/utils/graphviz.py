@@ -63,40 +63,32 @@ def render(source: str, fmt: str = "svg", target: str | None = None) -> bytes:
 
 
 _SVG_TAG = re.compile(r"<svg\b[^>]*>")
-_GRAPH_TRANSFORM = re.compile(r'<g\b[^>]*\bclass="graph"[^>]*\btransform="([^"]*)"')
-# the page background: the graph's first element after its title (absent with bgcolor=transparent)
-_PAGE_POLYGON = re.compile(r'[^>]*>\s*<title>[^<]*</title>\s*<polygon\b[^>]*\bpoints="([^"]*)"')
-_NUMBER = r"(-?[\d.]+(?:e-?\d+)?)"
-_SCALE = re.compile(rf"scale\(\s*{_NUMBER}(?:[\s,]+{_NUMBER})?\s*\)")
-_TRANSLATE = re.compile(rf"translate\(\s*{_NUMBER}(?:[\s,]+{_NUMBER})?\s*\)")
-_ROTATE = re.compile(rf"rotate\(\s*{_NUMBER}")
+_SIZE_IN_PT = re.compile(r'\s(width|height)="([\d.]+)pt"')
+_VIEW_BOX = re.compile(r'\sviewBox="([^"]*)"')
+_GRAPH_SCALE = re.compile(r'<g\b[^>]*\bclass="graph"[^>]*\btransform="[^"]*scale\(\s*([\d.]+)')
 _SIZE_ATTRIBUTES = re.compile(r'\s(?:width|height|viewBox)="[^"]*"')
 
 
 def sized_svg(svg: str) -> str:
-    """graphviz's SVG with ``viewBox`` set to the drawing's real extent and ``width``/``height``
-    to that extent in px (graphviz's units at the graph's ``dpi``: 1 pt = dpi/72 px).
+    """graphviz's SVG with ``viewBox`` = the drawing's real extent and ``width``/``height`` =
+    that extent in px (graphviz's units at the graph's ``dpi``: 1 pt = dpi/72 px).
 
-    graphviz scales the drawing by dpi/72 (``scale(1.33)`` at dpi 96) but some versions (2.43)
-    leave the viewBox unscaled and every version writes the size in pt, so the picture came out
-    clipped at the right and bottom, or a third too large. The extent is the page's background
-    polygon (drawn first in every graphviz SVG) mapped through the graph's transform. An SVG
-    without those pieces (or rotated by ``landscape``) is returned as it is."""
+    graphviz draws from the origin scaled by dpi/72 (``scale(1.33)`` at dpi 96) and writes that
+    canvas size as ``width``/``height`` in pt. Some versions (2.43) leave the viewBox unscaled,
+    which clips the right and bottom: there the extent is the viewBox times the scale as printed
+    in the transform (what the browser draws with); elsewhere the viewBox is right as it is. And
+    the pt unit showed the picture a third larger than its pixels. An SVG whose size is not in pt
+    is returned as it is."""
     tag = _SVG_TAG.search(svg)
-    transform = _GRAPH_TRANSFORM.search(svg, tag.end()) if tag else None
-    page = _PAGE_POLYGON.match(svg, transform.end()) if transform else None
-    if page is None or float((_ROTATE.search(transform.group(1)) or [0, 0])[1]):
+    size = dict((m.group(1), float(m.group(2))) for m in _SIZE_IN_PT.finditer(tag.group(0))) if tag else {}
+    view_box = _VIEW_BOX.search(tag.group(0)) if tag else None
+    if len(size) != 2 or view_box is None:
         return svg
-    scale = _SCALE.search(transform.group(1))
-    translate = _TRANSLATE.search(transform.group(1))
-    sx = float(scale.group(1)) if scale else 1.0
-    sy = float(scale.group(2) or scale.group(1)) if scale else 1.0
-    tx = float(translate.group(1)) if translate else 0.0
-    ty = float(translate.group(2) or 0) if translate else 0.0
-    points = [tuple(map(float, pair.split(","))) for pair in page.group(1).split()]
-    xs = [sx * (x + tx) for x, _ in points]
-    ys = [sy * (y + ty) for _, y in points]
-    left, top, width, height = min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
+    left, top, width, height = (float(v) for v in view_box.group(1).split())
+    scale = _GRAPH_SCALE.search(svg, tag.end())
+    factor = float(scale.group(1)) if scale else 1.0
+    if factor != 1 and abs(width * factor - size["width"]) <= 0.01 * size["width"]:  # an unscaled viewBox
+        left, top, width, height = left * factor, top * factor, width * factor, height * factor
     sized = (_SIZE_ATTRIBUTES.sub("", tag.group(0))[:-1].rstrip() +
              f' width="{width:.2f}px" height="{height:.2f}px" viewBox="{left:.2f} {top:.2f} {width:.2f} {height:.2f}">')
     return svg[:tag.start()] + sized + svg[tag.end():]
