@@ -360,8 +360,9 @@ def _train_syncs(fake, model, x, y, verbose, **kwargs):
     return seen["syncs"]
 
 
+@pytest.mark.parametrize("validation", [False, True], ids=["train", "with-validation"])
 @pytest.mark.parametrize("verbose", [0, 1, 2])
-def test_at_most_one_sync_per_training_step(device, fake, verbose, capsys):
+def test_at_most_one_sync_per_training_step(device, fake, verbose, validation, capsys):
     x, labels = _data(n=64)
     model = _mlp()
     model.compile("adam", "sparse_categorical_crossentropy",
@@ -369,9 +370,11 @@ def test_at_most_one_sync_per_training_step(device, fake, verbose, capsys):
     model.fit(x[:8], labels[:8], batch_size=8, epochs=1, verbose=0)  # build and trace outside the count
     steps = 2 * 64 // 8
     per_step = 1 if verbose == 1 else 0  # the progress bar's loss and metrics, in one copy
-    per_epoch = 2  # the epoch's logs (one copy) and the deferred label range checks
-    per_fit = 1  # fit's dry run of the loss on two samples checks their labels at once
-    assert _train_syncs(fake, model, x, labels, verbose) <= steps * per_step + 2 * per_epoch + per_fit
+    # the epoch's logs (one copy) and the deferred label range checks; as much for validation
+    per_epoch = 4 if validation else 2
+    per_fit = 2 if validation else 1  # the dry runs of the loss on two samples check their labels at once
+    kwargs = {"validation_data": (x[:32], labels[:32])} if validation else {}
+    assert _train_syncs(fake, model, x, labels, verbose, **kwargs) <= steps * per_step + 2 * per_epoch + per_fit
 
 
 def _embedding():

@@ -156,7 +156,7 @@ class CallbackList(Callback):
                      if _overrides(cb, hook) or (hook in _BASE_CALLS and _overrides(cb, _BASE_CALLS[hook]))]
         if not listeners:
             return
-        if not hook.endswith("batch_end") or any(getattr(cb, "reads_batch_logs", True) for cb in listeners):
+        if not hook.endswith("batch_end") or any(_reads_batch_logs(cb, hook) for cb in listeners):
             logs = pythonify_logs(logs)
         for cb in listeners:
             getattr(cb, hook)(*args, logs)
@@ -252,6 +252,12 @@ def to_py(value: Any) -> Any:
 
 # Hooks whose base implementation calls another (Keras's ``on_train_batch_end`` -> ``on_batch_end``).
 _BASE_CALLS = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+
+
+def _reads_batch_logs(cb: Any, hook: str) -> bool:
+    """Whether ``cb``'s batch-end ``hook`` reads its logs (a callback may say it does not)."""
+    reads = getattr(cb, "reads_batch_logs", None)
+    return reads is None or reads(hook)
 
 
 def _overrides(cb: Any, hook: str) -> bool:

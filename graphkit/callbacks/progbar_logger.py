@@ -80,11 +80,13 @@ class ProgbarLogger(Callback):
             print(description)
             sys.stdout.flush()
 
-    @property
-    def reads_batch_logs(self) -> bool:
-        """Whether the batch-end hooks read their logs (only the ``verbose=1`` bar shows them); when
-        no callback does, CallbackList passes them on without copying them to the host."""
-        return self.verbose == 1
+    def reads_batch_logs(self, hook: str) -> bool:
+        """Whether the batch-end ``hook`` reads its logs: only the ``verbose=1`` bar shows them, and
+        not those of fit's validation or of predict. When no callback reads them, CallbackList
+        passes them on without copying them to the host."""
+        if self.verbose != 1 or hook == "on_predict_batch_end":
+            return False
+        return hook != "on_test_batch_end" or not self._called_in_fit
 
     def on_train_batch_end(self, batch, logs=None):
         self._update_progbar(batch, logs)
