@@ -132,6 +132,25 @@ def test_fit_evaluate_predict_match_numpy(device, build, shape):
     np.testing.assert_allclose(p_dev, p_np, rtol=2e-4, atol=2e-5)
 
 
+def test_conv_columns_in_chunks_under_a_memory_cap(device, monkeypatch):
+    x = np.random.default_rng(3).standard_normal((6, 9, 9, 3)).astype("float32")
+    layer = L.Conv2D(4, 3, strides=2, padding="same")
+    layer(x)
+
+    def run():
+        inputs = gk.constant(x)
+        with gk.GradientTape() as tape:
+            tape.watch(inputs)
+            y = layer(inputs)
+            loss = gk.ops.sum(y * y)
+        return [y.numpy()] + [g.numpy() for g in tape.gradient(loss, [inputs, *layer.trainable_weights])]
+
+    whole = run()
+    monkeypatch.setattr(device, "conv_chunk_bytes", 4 * 4 * 27 * 4)  # the columns of one image
+    for chunked, expected in zip(run(), whole):
+        np.testing.assert_allclose(chunked, expected, rtol=1e-5, atol=1e-6)
+
+
 def test_binary_fit_with_auc_and_sample_weights_matches_numpy(device):
     x, labels = _data()
     y = (labels > 0).astype("float32")[:, None]

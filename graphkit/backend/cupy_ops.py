@@ -5,7 +5,8 @@ run fused kernels from :mod:`graphkit.backend.cupy_kernels` instead (one launch 
 relu forward/backward, the sparse softmax cross-entropy's exponentials, losses and gradient, the
 SGD/momentum/Nesterov, Adam, RMSprop and Adagrad updates (plain forms; AMSGrad, RMSprop with
 momentum or centering and non-contiguous arrays take the generic code), and counter-based dropout
-masks. Nothing here reads a device value on the host.
+masks. im2col columns are capped at ``conv_chunk_bytes``. Nothing here reads a device value on the
+host.
 """
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ class CupyOps(Ops):
 
     name = "cupy"
     device = "gpu"
+    # A memory cap on im2col: a convolution whose columns exceed it builds them a few whole
+    # images at a time into one reused buffer (ConvOps._column_chunk); smaller ones in one go.
+    conv_chunk_bytes = 256 << 20
 
     def __init__(self) -> None:
         reason = cuda_unavailable_reason()
