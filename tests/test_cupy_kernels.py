@@ -93,6 +93,19 @@ def test_softmax_cross_entropy_forward_and_backward(xp):
            grad)
 
 
+def test_lstm_cell(xp):
+    kernels = cupy_kernels.build(xp)
+    n, u = 3, 4
+    pre, c = _arrays((n, 4 * u), (n, u))
+    gates, c_new, tc, h = np.empty((4, n, u), np.float32), *(np.empty((n, u), np.float32) for _ in range(3))
+    REFERENCE._lstm_cell(pre, c, gates, c_new, tc, h, np.empty((n, u), np.float32))
+    on_device = [xp.empty((n, u), dtype=np.float32) for _ in range(7)]
+    z = xp.asarray(pre)
+    kernels.lstm_cell(*(z[:, k * u:(k + 1) * u] for k in range(4)), xp.asarray(c), *on_device)
+    for actual, expected in zip(on_device, [*gates, c_new, tc, h]):
+        _close(actual, expected)
+
+
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_sgd_updates(xp, nesterov):
     kernels = cupy_kernels.build(xp)

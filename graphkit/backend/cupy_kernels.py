@@ -68,6 +68,27 @@ def build(xp: Any) -> types.SimpleNamespace:
         ``columns == labels`` (broadcast (1, C) against (M, 1)) the one-hot targets."""
         return (e / row_sums - (columns == labels)) * gl
 
+    # ------------------------------------------------------------------ LSTM step
+    @fuse(kernel_name="gk_lstm_cell")
+    def lstm_cell(z_i, z_f, z_c, z_o, c, i, f, candidate, o, c_new, tc, h):
+        """One LSTM step after its GEMM: the gates from their pre-activations (``z_i``, ``z_f``,
+        ``z_o`` halved: ``sigmoid(2a) = 0.5 * tanh(a) + 0.5``) into ``i``, ``f``, ``candidate``,
+        ``o``; ``c_new = f * c + i * candidate``, ``tc = tanh(c_new)``, ``h = tc * o``."""
+        xp.tanh(z_i, out=i)
+        i *= 0.5
+        i += 0.5
+        xp.tanh(z_f, out=f)
+        f *= 0.5
+        f += 0.5
+        xp.tanh(z_c, out=candidate)
+        xp.tanh(z_o, out=o)
+        o *= 0.5
+        o += 0.5
+        xp.multiply(f, c, out=c_new)
+        c_new += i * candidate
+        xp.tanh(c_new, out=tc)
+        xp.multiply(tc, o, out=h)
+
     # ----------------------------------------------------------- optimizer updates
     @fuse(kernel_name="gk_sgd")
     def sgd(var, grad, lr):
@@ -120,5 +141,5 @@ def build(xp: Any) -> types.SimpleNamespace:
 
     return types.SimpleNamespace(
         bias_relu=bias_relu, relu=relu, relu_backward=relu_backward, shifted_exp=shifted_exp,
-        xent_losses=xent_losses, xent_backward=xent_backward, sgd=sgd, sgd_momentum=sgd_momentum,
+        xent_losses=xent_losses, xent_backward=xent_backward, lstm_cell=lstm_cell, sgd=sgd, sgd_momentum=sgd_momentum,
         sgd_nesterov=sgd_nesterov, adam=adam, rmsprop=rmsprop, adagrad=adagrad, dropout_keep=dropout_keep)

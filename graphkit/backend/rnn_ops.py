@@ -213,21 +213,8 @@ class RNNOps:
                 pre = z
             else:   # h0 @ rk is zero
                 pre = xw[s]
-            xp.tanh(pre.reshape(n, 4, u).transpose(1, 0, 2), out=g)
-            for sigmoids in (g[:2], g[3]):   # 0.5 * tanh(a / 2) + 0.5 on contiguous blocks
-                sigmoids *= 0.5
-                sigmoids += 0.5
-            i, f, candidate, o = g
             c_new = cs[s + 1] if save else cs[s % 2]
-            xp.multiply(f, c, out=c_new)
-            xp.multiply(i, candidate, out=tmp)
-            c_new += tmp
-            if save:
-                xp.tanh(c_new, out=tcs[s])
-                xp.multiply(tcs[s], o, out=h_new)
-            else:
-                xp.tanh(c_new, out=h_new)
-                h_new *= o
+            self._lstm_cell(pre, c, g, c_new, tcs[s] if save else None, h_new, tmp)
             if keep is not None:
                 xp.copyto(c_new, c, where=keep[s])
                 xp.copyto(h_new, h, where=keep[s])
@@ -238,6 +225,28 @@ class RNNOps:
             saved = LSTMSaved(x2, kernel, recurrent_kernel, bias is not None, mb, go_backwards, zero_output_for_mask,
                               hs, gates, cs, tcs, bool(zero_h0))
         return outputs, hs[steps].copy(), c.copy(), saved
+
+    def _lstm_cell(self, pre, c, g, c_new, tc, h_new, tmp) -> None:
+        """One LSTM step's gates and states from ``pre`` (N, 4u), the gate pre-activations with the
+        sigmoid gates' columns halved: the activated gates into ``g`` (4, N, u), the cell state
+        into ``c_new``, ``tanh(c_new)`` into ``tc`` (None: not kept) and the output into ``h_new``;
+        ``tmp`` (N, u) is scratch. CupyOps runs it as one fused kernel."""
+        xp = self.xp
+        n, u = c_new.shape
+        xp.tanh(pre.reshape(n, 4, u).transpose(1, 0, 2), out=g)
+        for sigmoids in (g[:2], g[3]):   # 0.5 * tanh(a / 2) + 0.5 on contiguous blocks
+            sigmoids *= 0.5
+            sigmoids += 0.5
+        i, f, candidate, o = g
+        xp.multiply(f, c, out=c_new)
+        xp.multiply(i, candidate, out=tmp)
+        c_new += tmp
+        if tc is not None:
+            xp.tanh(c_new, out=tc)
+            xp.multiply(tc, o, out=h_new)
+        else:
+            xp.tanh(c_new, out=h_new)
+            h_new *= o
 
     def lstm_backward(self, saved, g_outputs, g_h, g_c, input_grad: bool = True):
         """BPTT for :meth:`lstm_forward`: ``(gx, gh0, gc0, gkernel, grecurrent, gbias)``.
