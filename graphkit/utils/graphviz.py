@@ -5,6 +5,7 @@ Pure Python around a subprocess; no pydot or graphviz Python package. When ``dot
 """
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -13,7 +14,7 @@ import subprocess
 from ..saving.archive import atomic_write
 
 __all__ = ["GraphvizNotFoundError", "GraphvizError", "find_dot", "have_dot", "render", "write_rendered",
-           "sized_svg", "svg_html", "NO_PICTURE_HINT", "RENDERED_FORMATS", "DOT_FORMATS"]
+           "sized_svg", "svg_html", "NO_PICTURE_HINT", "NO_PICTURE_HTML", "RENDERED_FORMATS", "DOT_FORMATS"]
 
 RENDERED_FORMATS = ("svg", "png", "pdf")
 DOT_FORMATS = ("dot", "gv")
@@ -98,6 +99,8 @@ NO_PICTURE_HINT = (
     "To see the graph here, install graphviz's `dot` program in the kernel's environment "
     "(`apt-get install graphviz`, `brew install graphviz` or `conda install graphviz`) "
     "or graphkit in the Jupyter server's environment (its JupyterLab extension draws graphs without `dot`).")
+NO_PICTURE_HTML = f'<p class="graphkit-hint">{html.escape(NO_PICTURE_HINT)}</p>'
+"""The hint as HTML, put where a picture would be."""
 
 
 def svg_html(svg: str) -> str:

@@ -286,7 +286,7 @@ def _mimebundle(source: str, cache: dict | None, title: str, params: tuple[int, 
         bundle["image/svg+xml"] = svg
         bundle["text/html"] = _gv.svg_html(svg)
     else:
-        bundle["text/html"] = f'{summary_html}<p class="graphkit-hint">{_h(_gv.NO_PICTURE_HINT)}</p>'
+        bundle["text/html"] = summary_html + _gv.NO_PICTURE_HTML
     return bundle
 
 

@@ -2,8 +2,6 @@
 and the display hook that puts it (and the rendered picture) in every built model's notebook display."""
 from __future__ import annotations
 
-import html
-
 from ..display import register_display_hook
 from .nodes import edge_dict, group_dict, layer_node, param_counts
 from .walk import ModelWalker
@@ -71,10 +69,10 @@ def _display_graph(model, bundle: dict) -> None:
     """Display hook (graphkit.display): the graph JSON for graphkit's JupyterLab extension and,
     after the HTML summary, the SVG picture when graphviz's ``dot`` is installed, else one line
     saying what to install (front ends without the extension show the HTML)."""
-    from ..utils.graphviz import NO_PICTURE_HINT, have_dot, render, svg_html
+    from ..utils.graphviz import NO_PICTURE_HTML, have_dot, render, svg_html
     from ..utils.model_visualization import model_to_dot
     bundle[GRAPH_MIME] = model_graph(model)
     if have_dot():
         bundle["text/html"] += svg_html(render(str(model_to_dot(model, show_shapes=True)), "svg").decode("utf-8"))
     else:
-        bundle["text/html"] += f'<p class="graphkit-hint">{html.escape(NO_PICTURE_HINT)}</p>'
+        bundle["text/html"] += NO_PICTURE_HTML
