@@ -74,7 +74,9 @@ export function renderDetails(panel: HTMLElement, node: GraphNode, loading: bool
     parts.push(el('pre', 'gk-error', node.error));
   }
   if (node.weights?.length) {
-    parts.push(el('div', 'gk-heading', 'Weights'), weightsTable(node.weights));
+    const scroller = el('div', 'gk-weights-scroll');
+    scroller.append(weightsTable(node.weights));
+    parts.push(el('div', 'gk-heading', 'Weights'), scroller);
   } else if (loading && node.params > 0) {
     parts.push(el('div', 'gk-muted', 'Loading weight statistics…'));
   }

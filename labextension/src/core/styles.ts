@@ -89,6 +89,8 @@ const CSS = `
   white-space: pre-wrap; word-break: normal; overflow-wrap: break-word; background: var(--gk-bg); border-radius: 3px;
 }
 pre.gk-error { color: var(--gk-error); border: 1px solid var(--gk-error); }
+/* a wide weights table scrolls sideways on its own; the rest of the panel wraps */
+.gk-weights-scroll { overflow-x: auto; }
 .gk-weights { border-collapse: collapse; margin-top: 4px; font-size: 12px; }
 .gk-weights th, .gk-weights td { padding: 2px 4px; border-bottom: 1px solid var(--gk-border); text-align: right; }
 .gk-weights th:first-child, .gk-weights td:first-child { text-align: left; }
