@@ -109,3 +109,22 @@ def test_disabling_filtering_keeps_the_whole_traceback():
     with pytest.raises(ValueError) as excinfo:
         dense(np.zeros((1, 5), "float32"))
     assert len(_graphkit_frames(excinfo)) == 1
+
+
+def test_warnings_from_fit_evaluate_predict_still_name_the_users_line():
+    model = _small_model()
+    x = np.ones((8, 4), "float32")
+    x[0, 0] = np.nan
+    with pytest.warns(RuntimeWarning, match="NaN or inf") as record:
+        model.fit(x, np.ones((8, 1)), verbose=0)
+        model.evaluate(x, np.ones((8, 1)), verbose=0)
+        model.predict(x, verbose=0)
+    lines = {w.lineno for w in record if "NaN or inf" in str(w.message)}
+    assert {w.filename for w in record} == {__file__}
+    assert lines == {_line_of("model.fit(x, np.ones"), _line_of("model.evaluate(x, np.ones"),
+                     _line_of("model.predict(x, verbose")}
+
+
+def _line_of(text: str) -> int:
+    with open(__file__) as source:
+        return next(number for number, line in enumerate(source, 1) if line.strip().startswith(text))

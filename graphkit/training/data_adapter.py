@@ -28,6 +28,7 @@ import numpy
 from .. import backend
 from ..backend.host import to_host
 from ..engine.tensor import Tensor
+from ..utils.traceback_utils import user_stacklevel
 
 # ----------------------------------------------------------------------------- structure helpers
 
@@ -195,10 +196,10 @@ def non_finite_report(arrays: list, names: list[str]) -> str | None:
     return "; ".join(parts) if parts else None
 
 
-def warn_non_finite(report: str, stacklevel: int = 4) -> None:
+def warn_non_finite(report: str) -> None:
     warnings.warn(f"Input data contains NaN or inf ({report}). The loss will likely become nan; "
                   "clean the data (gk.callbacks.TerminateOnNaN stops training when the loss is nan).",
-                  RuntimeWarning, stacklevel=stacklevel)
+                  RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def class_weight_to_sample_weights(y: numpy.ndarray, class_weight: dict) -> numpy.ndarray:
@@ -297,7 +298,7 @@ class ArrayDataAdapter:
         if check_finite:
             report = non_finite_report(arrays, names)
             if report:
-                warn_non_finite(report, stacklevel=5)
+                warn_non_finite(report)
 
     @property
     def num_batches(self) -> int:
@@ -377,7 +378,8 @@ def _host_generator() -> numpy.random.Generator:
 
 def _ran_out_warning(what: str) -> None:
     warnings.warn(f"Your input ran out of data; interrupting {what}. Make sure that your dataset or generator "
-                  "can generate at least `steps_per_epoch * epochs` batches.", UserWarning, stacklevel=4)
+                  "can generate at least `steps_per_epoch * epochs` batches.", UserWarning,
+                  stacklevel=user_stacklevel())
 
 
 def check_cardinality(arrays: list, names: list[str], what: str = "fit") -> int:

@@ -137,7 +137,7 @@ def _dataset_converter(model: Any, class_weight: dict | None, what: str):
             report = da.non_finite_report(arrays, labels)
             if report:
                 warned[0] = True
-                da.warn_non_finite(report, stacklevel=6)
+                da.warn_non_finite(report)
         return x, ys, sws
 
     return convert
@@ -186,7 +186,7 @@ def batch_data(model: Any, x: Any, y: Any, sample_weight: Any, class_weight: Any
     da.check_cardinality(arrays + extra, names + ["sample_weight"] * len(extra), what)
     report = da.non_finite_report(arrays, names)
     if report:
-        da.warn_non_finite(report, stacklevel=4)
+        da.warn_non_finite(report)
     return xs, ys, sws
 
 

@@ -248,7 +248,7 @@ class Trainer:
         elif not plan.warned_no_weights:
             plan.warned_no_weights = True
             warnings.warn(f"Model '{self.name}' has no trainable weights; fit only computes the loss.",
-                          stacklevel=4)
+                          stacklevel=traceback_utils.user_stacklevel())
         value = total.data
         mean_update(state.loss_tracker, value, plan.batch_size(x))
         if plan.has_metrics:
@@ -436,7 +436,8 @@ class Trainer:
         ops.flush_deferred_checks()
         if iterator.steps == 0:
             warnings.warn("The validation/evaluation data yielded no batches (a generator that ran out?); "
-                          "no validation metrics this time.", UserWarning, stacklevel=3)
+                          "no validation metrics this time.", UserWarning,
+                          stacklevel=traceback_utils.user_stacklevel())
             if SUBSCRIBERS.run_end:
                 events.publish("run_end", self, "test", {})
             return None
@@ -555,7 +556,8 @@ def _warn_nonfinite(loss: float, where: str) -> bool:
     if math.isfinite(loss):
         return False
     warnings.warn(f"fit: the loss is {loss} at {where}. Check the data for NaN/inf and try a lower learning "
-                  "rate (gk.callbacks.TerminateOnNaN stops training when this happens).", RuntimeWarning, stacklevel=4)
+                  "rate (gk.callbacks.TerminateOnNaN stops training when this happens).", RuntimeWarning,
+                  stacklevel=traceback_utils.user_stacklevel())
     return True
 
 
@@ -581,4 +583,4 @@ def _ran_out_of_data(epoch: int) -> None:
     warnings.warn(f"Your input ran out of data; interrupting training at epoch {epoch + 1}. Make sure that your "
                   "dataset or generator can generate at least `steps_per_epoch * epochs` batches (a Python "
                   "generator is consumed once; pass steps_per_epoch and make it loop forever).",
-                  UserWarning, stacklevel=4)
+                  UserWarning, stacklevel=traceback_utils.user_stacklevel())

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import traceback
 import types
 from typing import Any, Callable, TypeVar
 
 __all__ = ["disable_traceback_filtering", "enable_traceback_filtering", "filter_traceback", "filtered",
-           "is_traceback_filtering_enabled"]
+           "is_traceback_filtering_enabled", "user_stacklevel"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _filtering = True
@@ -50,6 +51,18 @@ def filtered(error: BaseException) -> BaseException:
                 kept = types.TracebackType(kept, frame, frame.f_lasti, line)
         error.with_traceback(kept)
     return error
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` with which a ``warnings.warn`` in the calling function names the innermost
+    caller outside graphkit, however deep the call and whatever wraps it (Python 3.12's
+    ``skip_file_prefixes``)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def filter_traceback(fn: F) -> F:
