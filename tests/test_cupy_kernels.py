@@ -106,6 +106,20 @@ def test_lstm_cell(xp):
         _close(actual, expected)
 
 
+def test_lstm_gate_grads(xp):
+    kernels = cupy_kernels.build(xp)
+    n, u = 3, 4
+    dct, dh, f, *coef = _arrays(*[(n, u)] * 7, seed=5)
+    dz, dc_prev = np.empty((n, 4 * u), np.float32), np.empty((n, u), np.float32)
+    blocks = [slice(k * u, (k + 1) * u) for k in range(4)]
+    REFERENCE._lstm_gate_grads(dct, dh, coef, f, [dz[:, b] for b in blocks], dc_prev)
+    dz_device, dc_device = xp.empty((n, 4 * u), dtype=np.float32), xp.empty((n, u), dtype=np.float32)
+    kernels.lstm_gate_grads(xp.asarray(dct), xp.asarray(dh), *(xp.asarray(k) for k in coef), xp.asarray(f),
+                            *(dz_device[:, b] for b in blocks), dc_device)
+    _close(dz_device, dz)
+    _close(dc_device, dc_prev)
+
+
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_sgd_updates(xp, nesterov):
     kernels = cupy_kernels.build(xp)

@@ -89,6 +89,16 @@ def build(xp: Any) -> types.SimpleNamespace:
         xp.tanh(c_new, out=tc)
         xp.multiply(tc, o, out=h)
 
+    @fuse(kernel_name="gk_lstm_gate_grads")
+    def lstm_gate_grads(dct, dh, k_i, k_f, k_c, k_o, f, dz_i, dz_f, dz_c, dz_o, dc_prev):
+        """One BPTT step: ``dz_* = dct * k_*`` (``dh * k_o`` for the output gate) and the cell
+        gradient carried back, ``dc_prev = dct * f``."""
+        xp.multiply(dct, k_i, out=dz_i)
+        xp.multiply(dct, k_f, out=dz_f)
+        xp.multiply(dct, k_c, out=dz_c)
+        xp.multiply(dh, k_o, out=dz_o)
+        xp.multiply(dct, f, out=dc_prev)
+
     # ----------------------------------------------------------- optimizer updates
     @fuse(kernel_name="gk_sgd")
     def sgd(var, grad, lr):
@@ -141,5 +151,6 @@ def build(xp: Any) -> types.SimpleNamespace:
 
     return types.SimpleNamespace(
         bias_relu=bias_relu, relu=relu, relu_backward=relu_backward, shifted_exp=shifted_exp,
-        xent_losses=xent_losses, xent_backward=xent_backward, lstm_cell=lstm_cell, sgd=sgd, sgd_momentum=sgd_momentum,
+        xent_losses=xent_losses, xent_backward=xent_backward, lstm_cell=lstm_cell,
+        lstm_gate_grads=lstm_gate_grads, sgd=sgd, sgd_momentum=sgd_momentum,
         sgd_nesterov=sgd_nesterov, adam=adam, rmsprop=rmsprop, adagrad=adagrad, dropout_keep=dropout_keep)

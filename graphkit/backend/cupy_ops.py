@@ -3,10 +3,11 @@
 Every primitive runs the generic :class:`Ops` code with ``xp = cupy``; the hot elementwise paths
 run fused kernels from :mod:`graphkit.backend.cupy_kernels` instead (one launch each): conv bias +
 relu forward/backward, the sparse softmax cross-entropy's exponentials, losses and gradient, an
-LSTM step's gates and states (forward, after the step's GEMM), the SGD/momentum/Nesterov, Adam,
-RMSprop and Adagrad updates (plain forms; AMSGrad, RMSprop with momentum or centering and
-non-contiguous arrays take the generic code), and counter-based dropout masks. im2col columns are
-capped at ``conv_chunk_bytes``. Nothing here reads a device value on the host.
+LSTM step's gates and states and its BPTT gate gradients (around the step's GEMM), the
+SGD/momentum/Nesterov, Adam, RMSprop and Adagrad updates (plain forms; AMSGrad, RMSprop with
+momentum or centering and non-contiguous arrays take the generic code), and counter-based dropout
+masks. im2col columns are capped at ``conv_chunk_bytes``. Nothing here reads a device value on
+the host.
 """
 from __future__ import annotations
 
@@ -105,6 +106,9 @@ class CupyOps(Ops):
         u = c_new.shape[1]
         self.kernels.lstm_cell(*(pre[:, k * u:(k + 1) * u] for k in range(4)), c, *g, c_new,
                                tmp if tc is None else tc, h_new)
+
+    def _lstm_gate_grads(self, dct, dh, coef, f, dz_blocks, dc_prev) -> None:
+        self.kernels.lstm_gate_grads(dct, dh, *coef, f, *dz_blocks, dc_prev)
 
     # ------------------------------------------------------------------ dropout
     def dropout_keep(self, generator, shape: tuple, rate: float, dtype):

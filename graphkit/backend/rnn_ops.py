@@ -248,6 +248,18 @@ class RNNOps:
             xp.tanh(c_new, out=h_new)
             h_new *= o
 
+    def _lstm_gate_grads(self, dct, dh, coef, f, dz_blocks, dc_prev) -> None:
+        """One BPTT step's gate pre-activation gradients into the four ``dz_blocks`` (N, u) column
+        views (``dct * coef[k]`` for i, f and the candidate, ``dh * coef[3]`` for o) and the cell
+        gradient carried back, ``dct * f``, into ``dc_prev``. CupyOps runs it as one fused kernel."""
+        xp = self.xp
+        # One multiply per gate block: a single broadcast product into the (3, N, u) view of the
+        # row-major block columns iterates several times slower.
+        for k in range(3):
+            xp.multiply(dct, coef[k], out=dz_blocks[k])
+        xp.multiply(dh, coef[3], out=dz_blocks[3])
+        xp.multiply(dct, f, out=dc_prev)
+
     def lstm_backward(self, saved, g_outputs, g_h, g_c, input_grad: bool = True):
         """BPTT for :meth:`lstm_forward`: ``(gx, gh0, gc0, gkernel, grecurrent, gbias)``.
 
@@ -299,12 +311,7 @@ class RNNOps:
                 xp.multiply(dh, mf[s], out=dh_loc)
                 dh -= dh_loc
                 dc *= nmf[s]
-            # One multiply per gate block: a single broadcast product into the (3, N, u) view
-            # of the row-major block columns iterates several times slower.
-            for k in range(3):
-                xp.multiply(dct, coef[k, s], out=dzs[:, blocks[k]])
-            xp.multiply(dh_loc, k_o[s], out=dzs[:, blocks[3]])
-            xp.multiply(dct, f[s], out=tmp)
+            self._lstm_gate_grads(dct, dh_loc, coef[:, s], f[s], [dzs[:, block] for block in blocks], tmp)
             if mf is None:
                 dc, tmp = tmp, dc
                 if s or not zero_h0:
