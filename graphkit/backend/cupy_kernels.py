@@ -142,11 +142,11 @@ def build(xp: Any) -> types.SimpleNamespace:
         and ``seed`` are uint32 arrays, ``threshold`` a uint32 scalar, ``scale`` a scalar of the
         mask's dtype; the same (counter, seed) always gives the same mask."""
         h = counter * _GOLDEN + seed
-        h ^= h >> _SHIFT_16
-        h *= _HASH_1
-        h ^= h >> _SHIFT_15
-        h *= _HASH_2
-        h ^= h >> _SHIFT_16
+        h = h ^ (h >> _SHIFT_16)
+        h = h * _HASH_1
+        h = h ^ (h >> _SHIFT_15)
+        h = h * _HASH_2
+        h = h ^ (h >> _SHIFT_16)
         return (h >= threshold) * scale
 
     return types.SimpleNamespace(

@@ -54,7 +54,7 @@ class RangeCheckOps:
             return
         flat = values.reshape(-1)
         bad = (flat < low) | (flat >= high)
-        first = bad.argmax()
+        first = bad.view(numpy.uint8).argmax()  # the first offending entry (0 when there is none)
         entry = xp.stack([bad[first].astype(numpy.int64), flat[first].astype(numpy.int64), first.astype(numpy.int64),
                           xp.full((), len(pending.checks), dtype=numpy.int64)])
         pending.record = entry if pending.record is None else xp.where(pending.record[0] != 0, pending.record, entry)
