@@ -109,16 +109,29 @@ def test_small_graph_is_shown_whole_at_natural_height(page, deep_graph):
     assert min(text_sizes(page)) >= MIN_TEXT_PX - 0.01
 
 
-def test_wide_graph_fits_its_width_when_that_stays_readable(page):
-    wide = {**GRAPH, "rankdir": "LR", "groups": [],
-            "nodes": [_node(f"layer_{i}", group=None) for i in range(5)],
+def chain(length: int) -> dict:
+    """A left-to-right chain of `length` layers."""
+    return {**GRAPH, "rankdir": "LR", "groups": [],
+            "nodes": [_node(f"layer_{i}", group=None) for i in range(length)],
             "edges": [{"source": f"layer_{i}", "target": f"layer_{i + 1}", "label": "(None, 64)", "status": "model"}
-                      for i in range(4)]}
-    show(page, wide, "layer_0")
+                      for i in range(length - 1)]}
+
+
+def test_wide_graph_fits_its_width_when_that_stays_readable(page):
+    view = show(page, chain(5), "layer_0")
     box = canvas_box(page)
     assert box["naturalWidth"] > box["clientWidth"]  # wider than the view ...
     assert box["scrollWidth"] <= box["clientWidth"] + 1  # ... shown whole
     assert min(text_sizes(page)) >= MIN_TEXT_PX - 0.01
+    # much wider: readable text, scrolled sideways from the inputs' end
+    view.locator('button[data-action="zoom-in"]').click()  # (Fit starts over below)
+    _emit(page, {"type": "graph", "seq": 2, "graph": chain(14)})
+    view.locator('g.node[data-gk-id="layer_13"]').wait_for(timeout=WAIT_MS)
+    view.locator('button[data-action="fit"]').click()
+    box = canvas_box(page)
+    assert box["scrollWidth"] > 2 * box["clientWidth"]
+    assert min(text_sizes(page)) >= MIN_TEXT_PX - 0.01
+    assert page.locator("#a .gk-canvas").evaluate("c => c.scrollLeft") == 0
 
 
 def details_words_unbroken(page) -> list[str]:

@@ -22,6 +22,8 @@ export class PanZoom {
   private swallowClick = false;
   /** True once the user panned or zoomed; views then keep the scale across re-renders. */
   touched = false;
+  /** Where `fit` scrolls a drawing wider than the view: 0 its left end, 0.5 its middle, 1 its right end. */
+  startX = 0.5;
 
   constructor(private viewport: HTMLElement) {
     viewport.addEventListener('wheel', this.onWheel, { passive: false });
@@ -63,8 +65,8 @@ export class PanZoom {
 
   /**
    * Shows the whole content when that keeps it readable, else fits its width (or shows it at the
-   * readable scale), scrolling for the rest. Never enlarges. `fromStart`: scroll to the top,
-   * centred (else the scroll position stays, as when the view is resized).
+   * readable scale), scrolling for the rest. Never enlarges. `fromStart`: scroll to the top
+   * and to `startX` (else the scroll position stays, as when the view is resized).
    */
   fit(fromStart = true): void {
     const vw = this.viewport.clientWidth;
@@ -79,7 +81,7 @@ export class PanZoom {
     this.apply();
     if (fromStart) {
       this.viewport.scrollTop = 0;
-      this.viewport.scrollLeft = (this.viewport.scrollWidth - vw) / 2;
+      this.viewport.scrollLeft = (this.viewport.scrollWidth - vw) * this.startX;
     }
   }
 

@@ -210,6 +210,8 @@ export class GraphView {
     this.svg = svg;
     this.size = { width, height };
     this.panzoom.setContent(svg, width, height, MIN_TEXT_PX / (smallestFont(svg) * PX_PER_PT));
+    // a drawing wider than the view starts where its inputs are
+    this.panzoom.startX = { LR: 0, RL: 1 }[this.graph?.rankdir ?? ''] ?? 0.5;
     if (!this.panzoom.touched) {
       this.setHeight(this.fittingHeight());
       this.panzoom.fit(first); // a redrawn graph (a live view growing) keeps the scroll position
