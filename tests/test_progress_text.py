@@ -25,6 +25,14 @@ CELLS = [
     "history = model.fit(x, y, epochs=2, batch_size=16, verbose=2)",
     "result = model.evaluate(x, y, batch_size=16)",
     "prediction = model.predict(x, batch_size=16)",
+    "class Stop(gk.callbacks.Callback):\n"
+    "    def on_epoch_end(self, epoch, logs=None):\n"
+    "        if epoch == 1:\n"
+    "            raise RuntimeError('stopped by the test')\n"
+    "try:\n"
+    "    model.fit(x, y, epochs=3, batch_size=16, callbacks=[Stop()])\n"
+    "except RuntimeError as error:\n"
+    "    print('stopped:', error)",
 ]
 
 
@@ -80,6 +88,13 @@ def test_evaluate_and_predict_leave_exactly_one_summary_line(executed):
     evaluate, predict = _lines(executed.cells[3]), _lines(executed.cells[4])
     assert len(evaluate) == 1 and BAR_LINE.match(evaluate[0]) and "- loss: " in evaluate[0], evaluate
     assert len(predict) == 1 and BAR_LINE.match(predict[0])["metrics"] == "", predict
+
+
+def test_a_fit_stopped_by_an_error_leaves_its_text_and_no_widget(executed):
+    lines = _lines(executed.cells[5])
+    assert lines[:2] == ["Epoch 1/3", lines[1]] and BAR_LINE.match(lines[1])
+    assert lines[-1] == "stopped: stopped by the test"
+    assert not any(WIDGET_VIEW_MIME in output.get("data", {}) for output in executed.cells[5].outputs)
 
 
 def test_no_output_shows_a_widget_repr(executed):

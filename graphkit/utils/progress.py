@@ -299,24 +299,35 @@ class ProgressWidget(_ProgressState):
         self.widget = widgets.HBox([self.bar, self.label], layout=widgets.Layout(align_items="center"))
         self.text = ""
         self._handle = None
+        self._shell = None  # the IPython shell whose cell end closes the bar
         if display:
             self.show()
 
     def show(self) -> None:
-        """Displays the bar in the current cell output (once), with an empty ``text/plain``."""
+        """Displays the bar in the current cell output (once), with an empty ``text/plain``. The
+        bar is closed when the cell ends at the latest, so an interrupted run leaves text too."""
         if self._handle is not None:
             return
         ipython_mod = sys.modules.get("IPython")
-        if ipython_mod is None or ipython_mod.get_ipython() is None:
+        shell = ipython_mod.get_ipython() if ipython_mod is not None else None
+        if shell is None:
             return  # no IPython shell: nothing to display into (state stays readable)
         from IPython.display import display as ipy_display
 
         view = {"version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}
         self._handle = ipy_display({"text/plain": "", WIDGET_VIEW_MIME: view}, raw=True, display_id=True)
+        self._shell = shell
+        shell.events.register("post_run_cell", self._close_at_cell_end)
+
+    def _close_at_cell_end(self, *_args: Any) -> None:
+        self.close()
 
     def close(self) -> None:
         """Replaces the bar with the finished lines not printed (empty text with ``history``) and
         closes its widgets."""
+        if self._shell is not None:
+            self._shell.events.unregister("post_run_cell", self._close_at_cell_end)
+            self._shell = None
         if self._handle is not None:
             self._handle.update({"text/plain": "\n".join(self._unprinted)}, raw=True)
             self._handle = None
