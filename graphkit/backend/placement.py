@@ -30,14 +30,13 @@ def to_backend(obj: Any, backend: Any) -> Any:
 
 
 def _variables_of(obj: Any) -> list:
-    """Every variable ``obj`` holds (each once), with a compiled model's optimizer and metrics."""
-    from ..engine.variable import Variable
-
+    """Every variable ``obj`` holds (each once), with a compiled model's optimizer and metrics.
+    Variables are recognised by their marker and ``assign`` (the backend imports no engine class)."""
     found: dict[int, Any] = {}
     pending = [obj]
     while pending:
         item = pending.pop()
-        if isinstance(item, Variable):
+        if getattr(item, "_holds_backend_array", False) and hasattr(item, "assign"):
             found.setdefault(id(item), item)
             continue
         if hasattr(item, "variables"):
