@@ -11,6 +11,7 @@ import pytest
 import fake_cupy
 from graphkit import backend
 from graphkit.backend import cupy_kernels
+from graphkit.backend.cupy_windows import GatherWindowOps
 from graphkit.backend.ops import Ops
 
 REAL_CUDA = backend.cuda_unavailable_reason()
@@ -239,3 +240,94 @@ def test_cupy_ops_dropout_masks(cupy_ops):
     assert abs((host == 0).mean() - 0.25) < 0.04
     again = _host(cupy_ops.dropout_keep(rng, (50, 40), 0.25, "float32"))
     assert (again != host).any()  # a fresh seed per call
+
+
+# ------------------------------------------------- gather-form pooling and col2im
+class _GatherOps(GatherWindowOps, Ops):
+    """The gather-form window ops of CupyOps over any array module (NumPy, the fake, CuPy)."""
+
+
+# (shape, window, strides, pads): overlapping windows with padding and ties, disjoint windows,
+# 1-D, and 3-D.
+POOLS = [((2, 7, 6, 3), (3, 3), (1, 2), ((1, 1), (0, 1))),
+         ((2, 8, 8, 3), (2, 2), (2, 2), ((0, 0), (0, 0))),
+         ((2, 9, 4), (3,), (2,), ((1, 1),)),
+         ((1, 5, 5, 4, 2), (2, 2, 2), (1, 1, 1), ((0, 1), (0, 0), (1, 0)))]
+
+
+@pytest.mark.parametrize("shape, pool, strides, pads", POOLS)
+def test_gather_pooling_matches_the_generic_code(xp, shape, pool, strides, pads):
+    ops = _GatherOps(xp)
+    x, = _arrays(shape, seed=3)
+    x[0, 0] = x[0, 1]  # tied maxima: the first position wins on both paths
+    y, arg = REFERENCE.max_pool(x, pool, strides, pads)
+    d_y, d_arg = ops.max_pool(xp.asarray(x), pool, strides, pads)
+    np.testing.assert_array_equal(_host(d_y), y)
+    np.testing.assert_array_equal(_host(d_arg), arg)
+    g, = _arrays(y.shape, seed=4)
+    _close(ops.max_pool_backward(xp.asarray(g), d_arg, x.shape, pool, strides, pads),
+           REFERENCE.max_pool_backward(g, arg, x.shape, pool, strides, pads))
+    np.testing.assert_allclose(_host(ops.average_pool(xp.asarray(x), pool, strides, pads)),
+                               REFERENCE.average_pool(x, pool, strides, pads), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_host(ops.average_pool_backward(xp.asarray(g), x.shape, pool, strides, pads)),
+                               REFERENCE.average_pool_backward(g, x.shape, pool, strides, pads), rtol=1e-5, atol=1e-6)
+
+
+# (shape, kernel, strides, dilation, pads): windows that overlap, so col2im gathers.
+CONVS = [((2, 7, 6, 3), (3, 3), (1, 2), (1, 1), ((1, 1), (0, 1))),
+         ((2, 9, 8, 3), (3, 2), (2, 1), (2, 1), ((0, 0), (2, 1))),
+         ((2, 9, 4), (5,), (2,), (1,), ((2, 2),))]
+
+
+@pytest.mark.parametrize("chunk_bytes", [None, 3000])
+@pytest.mark.parametrize("shape, ksize, strides, dilation, pads", CONVS)
+def test_gather_col2im_matches_the_generic_code(xp, shape, ksize, strides, dilation, pads, chunk_bytes):
+    """The input gradients of conv and conv_transpose, gathered whole or an image at a time
+    (``conv_chunk_bytes`` below one image's share), against the generic per-position loop."""
+    ops = _GatherOps(xp)
+    ops.conv_chunk_bytes = chunk_bytes
+    x, w, wt = _arrays(shape, ksize + (shape[-1], 5), ksize + (4, shape[-1]), seed=5)
+    y = REFERENCE.conv(x, w, strides, dilation, pads)
+    g, = _arrays(y.shape, seed=6)
+    gx, gw = REFERENCE.conv_backward(g, x, w, strides, dilation, pads)
+    d_gx, d_gw = ops.conv_backward(xp.asarray(g), xp.asarray(x), xp.asarray(w), strides, dilation, pads)
+    np.testing.assert_allclose(_host(d_gx), gx, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(_host(d_gw), gw, rtol=1e-4, atol=1e-4)
+    out = tuple((n - 1) * s + (k - 1) * d + 1 for n, k, s, d in zip(shape[1:-1], ksize, strides, dilation))
+    np.testing.assert_allclose(
+        _host(ops.conv_transpose(xp.asarray(x), xp.asarray(wt), strides, dilation, [0] * len(ksize), out)),
+        REFERENCE.conv_transpose(x, wt, strides, dilation, [0] * len(ksize), out), rtol=1e-4, atol=1e-5)
+
+
+def test_im2col_is_built_in_chunks_under_the_memory_cap(cupy_ops):
+    """A convolution whose columns exceed ``conv_chunk_bytes`` builds them a few images at a
+    time (same results); CupyOps caps them at 256 MiB."""
+    assert cupy_ops.conv_chunk_bytes == 256 << 20
+    xp = cupy_ops.xp
+    x, w = _arrays((4, 6, 6, 3), (3, 3, 3, 2), seed=7)
+    per_image = 4 * 4 * 27 * 4  # out cells * k*k*C * float32
+    cupy_ops.conv_chunk_bytes = 2 * per_image
+    try:
+        assert cupy_ops._column_chunk(x, (4, 4), w, 1) == 2
+        y, cols = cupy_ops.conv_with_columns(xp.asarray(x), xp.asarray(w), (1, 1), (1, 1), ((0, 0), (0, 0)))
+    finally:
+        del cupy_ops.conv_chunk_bytes
+    assert cols is None  # built in chunks, not kept
+    _close(y, REFERENCE.conv(x, w, (1, 1), (1, 1), ((0, 0), (0, 0))))
+
+
+def test_cupy_ops_pool_and_col2im_read_nothing_on_the_host(cupy_ops):
+    """On the fake, the gather-form ops read nothing on the host."""
+    if cupy_ops.xp is not fake_cupy.cupy:
+        pytest.skip("sync counts need the fake CuPy")
+    xp = cupy_ops.xp
+    x, w = _arrays((2, 7, 6, 3), (3, 3, 3, 4), seed=8)
+    dx, dw = xp.asarray(x), xp.asarray(w)
+    cupy_ops.max_pool(dx, (3, 3), (1, 1), ((1, 1), (1, 1)))  # builds the index tables once
+    with fake_cupy.counting() as seen:
+        y, arg = cupy_ops.max_pool(dx, (3, 3), (1, 1), ((1, 1), (1, 1)))
+        cupy_ops.max_pool_backward(xp.ones(y.shape, dtype=np.float32), arg, x.shape, (3, 3), (1, 1),
+                                   ((1, 1), (1, 1)))
+        g = xp.ones((2, 5, 4, 4), dtype=np.float32)
+        cupy_ops.conv_backward(g, dx, dw, (1, 1), (1, 1), ((0, 0), (0, 0)))
+    assert seen["syncs"] == 0 and seen["to_host"] == 0

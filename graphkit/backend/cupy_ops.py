@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy
 
 from . import cupy_kernels
+from .cupy_windows import GatherWindowOps
 from .ops import Ops
 
 
@@ -36,7 +37,7 @@ def cuda_unavailable_reason() -> str | None:
     return None
 
 
-class CupyOps(Ops):
+class CupyOps(GatherWindowOps, Ops):
     """GPU backend on CuPy."""
 
     name = "cupy"
