@@ -331,3 +331,79 @@ def test_cupy_ops_pool_and_col2im_read_nothing_on_the_host(cupy_ops):
         g = xp.ones((2, 5, 4, 4), dtype=np.float32)
         cupy_ops.conv_backward(g, dx, dw, (1, 1), (1, 1), ((0, 0), (0, 0)))
     assert seen["syncs"] == 0 and seen["to_host"] == 0
+
+
+# ------------------------------------------------------------- GRU and SimpleRNN steps
+def test_gru_cell(xp):
+    kernels = cupy_kernels.build(xp)
+    n, u = 3, 4
+    rr, xs, h = _arrays((n, 3 * u), (n, 3 * u), (n, u), seed=9)
+    gates, h_new, rec_h = np.empty((n, 3 * u), np.float32), np.empty((n, u), np.float32), np.empty((n, u), np.float32)
+    REFERENCE._gru_cell(rr.copy(), xs, h, gates, h_new, rec_h)
+    np.testing.assert_array_equal(rec_h, rr[:, 2 * u:])
+    d_rr, d_xs = xp.asarray(rr), xp.asarray(xs)
+    on_device = [xp.empty((n, u), dtype=np.float32) for _ in range(4)]
+    kernels.gru_cell(*(d_rr[:, k * u:(k + 1) * u] for k in range(3)), *(d_xs[:, k * u:(k + 1) * u] for k in range(3)),
+                     xp.asarray(h), *on_device)
+    for actual, expected in zip(on_device, [gates[:, :u], gates[:, u:2 * u], gates[:, 2 * u:], h_new]):
+        _close(actual, expected)
+
+
+def test_gru_gate_grads(xp):
+    kernels = cupy_kernels.build(xp)
+    n, u = 3, 4
+    dh, k_rh, z, *coef = _arrays(*[(n, u)] * 6, seed=10)
+    dxs, drs, dh_ref = np.empty((n, 3, u), np.float32), np.empty((n, 3, u), np.float32), dh.copy()
+    REFERENCE._gru_gate_grads(dh_ref, np.stack(coef), k_rh, z, dxs, drs)
+    d_dh = xp.asarray(dh)
+    d_dxs, d_drs = xp.empty((n, 3, u), dtype=np.float32), xp.empty((n, 3, u), dtype=np.float32)
+    kernels.gru_gate_grads(d_dh, *(xp.asarray(k) for k in coef), xp.asarray(k_rh), xp.asarray(z),
+                           *(d_dxs[:, k] for k in range(3)), *(d_drs[:, k] for k in range(3)))
+    _close(d_dxs, dxs)
+    _close(d_drs, drs)
+    _close(d_dh, dh_ref)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "linear"])
+def test_simple_rnn_cell(xp, activation):
+    kernels = cupy_kernels.build(xp)
+    rec, xs = _arrays((3, 4), (3, 4), seed=11)
+    expected = np.empty((3, 4), np.float32)
+    REFERENCE._simple_rnn_cell(rec, xs, expected, activation)
+    a = xp.empty((3, 4), dtype=np.float32)
+    kernels.simple_rnn_cells[activation](xp.asarray(rec), xp.asarray(xs), a)
+    np.testing.assert_allclose(_host(a), expected, rtol=1e-6, atol=1e-7)
+
+
+def _rnn_inputs(seed):
+    n, steps, features, u = 3, 5, 4, 6
+    x, h0, k, rk, b = _arrays((n, steps, features), (n, u), (features, 3 * u), (u, 3 * u), (2, 3 * u), seed=seed)
+    mask = np.ones((n, steps), bool)
+    mask[1, 3:] = False
+    return x, h0, k, rk, b, mask
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_cupy_ops_gru_and_simple_rnn_match_the_generic_code(cupy_ops, masked):
+    """The fused steps inside CupyOps' GRU (reset_after) and SimpleRNN forward and BPTT give the
+    generic code's outputs and gradients, one fused launch per step and direction."""
+    xp = cupy_ops.xp
+    x, h0, k, rk, b, mask = _rnn_inputs(seed=12)
+    mask = mask if masked else None
+    steps, u = x.shape[1], h0.shape[1]
+    g_out, = _arrays((3, steps, u), seed=13)
+
+    def run(ops, to):
+        out, last, saved = ops.gru_forward(to(x), to(h0), to(k), to(rk), to(b), None if mask is None else to(mask))
+        gru = (out, last, *ops.gru_backward(saved, to(g_out), None))
+        out, last, saved = ops.simple_rnn_forward(to(x), to(h0), to(k[:, :u]), to(rk[:, :u]), to(b[0, :u]),
+                                                  None if mask is None else to(mask), activation="sigmoid")
+        return gru + (out, last, *ops.simple_rnn_backward(saved, to(g_out), None))
+
+    expected = run(REFERENCE, lambda a: a)
+    with fake_cupy.counting() as seen:
+        actual = run(cupy_ops, xp.asarray)
+    for got, want in zip(actual, expected):
+        np.testing.assert_allclose(_host(got), want, rtol=1e-4, atol=1e-5)
+    if xp is fake_cupy.cupy:
+        assert seen["fused_launches"] == 3 * steps and seen["syncs"] == 0

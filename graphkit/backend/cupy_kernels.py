@@ -99,6 +99,58 @@ def build(xp: Any) -> types.SimpleNamespace:
         xp.multiply(dh, k_o, out=dz_o)
         xp.multiply(dct, f, out=dc_prev)
 
+    # -------------------------------------------------------- GRU (reset_after) step
+    @fuse(kernel_name="gk_gru_cell")
+    def gru_cell(r_z, r_r, r_h, x_z, x_r, x_h, h, z, r, hh, h_new):
+        """One GRU step after its GEMM (``r_*``: ``h @ U + b_r`` per gate, ``x_*``: the input
+        projection; the sigmoid gates' columns halved): the gates ``z``, ``r``, the candidate
+        ``hh = tanh(r * r_h + x_h)`` and ``h_new = (h - hh) * z + hh``."""
+        xp.tanh(r_z + x_z, out=z)
+        z *= 0.5
+        z += 0.5
+        xp.tanh(r_r + x_r, out=r)
+        r *= 0.5
+        r += 0.5
+        xp.tanh(r * r_h + x_h, out=hh)
+        xp.subtract(h, hh, out=h_new)
+        h_new *= z
+        h_new += hh
+
+    @fuse(kernel_name="gk_gru_gate_grads")
+    def gru_gate_grads(dh, k_z, k_r, k_h, k_rh, z, dx_z, dx_r, dx_h, dr_z, dr_r, dr_h):
+        """One BPTT step: input pre-activation gradients ``dx_* = dh * k_*``, recurrent ones
+        (``dr_z = dx_z``, ``dr_r = dx_r``, ``dr_h = dh * k_rh``), then ``dh *= z``."""
+        xp.multiply(dh, k_z, out=dx_z)
+        xp.multiply(dh, k_r, out=dx_r)
+        xp.multiply(dh, k_h, out=dx_h)
+        xp.multiply(dh, k_z, out=dr_z)
+        xp.multiply(dh, k_r, out=dr_r)
+        xp.multiply(dh, k_rh, out=dr_h)
+        dh *= z
+
+    # ------------------------------------------------------------ SimpleRNN step
+    @fuse(kernel_name="gk_rnn_tanh")
+    def rnn_tanh(rec, xs, a):
+        """``a = tanh(rec + xs)``."""
+        xp.tanh(rec + xs, out=a)
+
+    @fuse(kernel_name="gk_rnn_relu")
+    def rnn_relu(rec, xs, a):
+        """``a = max(rec + xs, 0)``."""
+        xp.maximum(rec + xs, 0, out=a)
+
+    @fuse(kernel_name="gk_rnn_sigmoid")
+    def rnn_sigmoid(rec, xs, a):
+        """``a = sigmoid(rec + xs)`` as ``0.5 * tanh((rec + xs) / 2) + 0.5``."""
+        xp.tanh((rec + xs) * 0.5, out=a)
+        a *= 0.5
+        a += 0.5
+
+    @fuse(kernel_name="gk_rnn_linear")
+    def rnn_linear(rec, xs, a):
+        """``a = rec + xs``."""
+        xp.add(rec, xs, out=a)
+
     # ----------------------------------------------------------- optimizer updates
     @fuse(kernel_name="gk_sgd")
     def sgd(var, grad, lr):
@@ -152,5 +204,6 @@ def build(xp: Any) -> types.SimpleNamespace:
     return types.SimpleNamespace(
         bias_relu=bias_relu, relu=relu, relu_backward=relu_backward, shifted_exp=shifted_exp,
         xent_losses=xent_losses, xent_backward=xent_backward, lstm_cell=lstm_cell,
-        lstm_gate_grads=lstm_gate_grads, sgd=sgd, sgd_momentum=sgd_momentum,
+        lstm_gate_grads=lstm_gate_grads, gru_cell=gru_cell, gru_gate_grads=gru_gate_grads,
+        simple_rnn_cells={"tanh": rnn_tanh, "relu": rnn_relu, "sigmoid": rnn_sigmoid, "linear": rnn_linear}, sgd=sgd, sgd_momentum=sgd_momentum,
         sgd_nesterov=sgd_nesterov, adam=adam, rmsprop=rmsprop, adagrad=adagrad, dropout_keep=dropout_keep)

@@ -3,11 +3,13 @@
 Every primitive runs the generic :class:`Ops` code with ``xp = cupy``; the hot elementwise paths
 run fused kernels from :mod:`graphkit.backend.cupy_kernels` instead (one launch each): conv bias +
 relu forward/backward, the sparse softmax cross-entropy's exponentials, losses and gradient, an
-LSTM step's gates and states and its BPTT gate gradients (around the step's GEMM), the
+LSTM step's gates and states and its BPTT gate gradients, a GRU (``reset_after``) step's and its
+BPTT gate gradients, a SimpleRNN step's activation (each around the step's GEMM), the
 SGD/momentum/Nesterov, Adam, RMSprop and Adagrad updates (plain forms; AMSGrad, RMSprop with
 momentum or centering and non-contiguous arrays take the generic code), and counter-based dropout
-masks. im2col columns are capped at ``conv_chunk_bytes``. Nothing here reads a device value on
-the host.
+masks. Pooling and col2im run in gather form (:mod:`graphkit.backend.cupy_windows`: no Python
+loop over window positions); im2col columns are capped at ``conv_chunk_bytes``. Nothing here
+reads a device value on the host.
 """
 from __future__ import annotations
 
@@ -110,6 +112,22 @@ class CupyOps(GatherWindowOps, Ops):
 
     def _lstm_gate_grads(self, dct, dh, coef, f, dz_blocks, dc_prev) -> None:
         self.kernels.lstm_gate_grads(dct, dh, *coef, f, *dz_blocks, dc_prev)
+
+    # ---------------------------------------------------- GRU and SimpleRNN steps
+    def _gru_cell(self, rr, xs, h, g, h_new, rec_h) -> None:
+        u = h.shape[1]
+        r_z, r_r, r_h = (rr[:, k * u:(k + 1) * u] for k in range(3))
+        if rec_h is not None:
+            self.xp.copyto(rec_h, r_h)
+        self.kernels.gru_cell(r_z, r_r, r_h, *(xs[:, k * u:(k + 1) * u] for k in range(3)), h,
+                              *(g[:, k * u:(k + 1) * u] for k in range(3)), h_new)
+
+    def _gru_gate_grads(self, dh, coef, k_rh, z, dxs, drs) -> None:
+        self.kernels.gru_gate_grads(dh, *coef, k_rh, z, *(dxs[:, k] for k in range(3)),
+                                    *(drs[:, k] for k in range(3)))
+
+    def _simple_rnn_cell(self, rec, xs, a, activation: str) -> None:
+        self.kernels.simple_rnn_cells[activation](rec, xs, a)
 
     # ------------------------------------------------------------------ dropout
     def dropout_keep(self, generator, shape: tuple, rate: float, dtype):

@@ -366,32 +366,25 @@ class RNNOps:
         for s in range(steps):
             h, h_new, xs = hs[s], hs[s + 1], xw[s]
             g = gates[s if save else 0]
-            zr, hh = g[:, :u2], g[:, u2:]
             if reset_after:
                 xp.matmul(h, rk, out=rr)
                 if rec_bias is not None:
                     rr += rec_bias
-                pre = rr[:, :u2]
+                self._gru_cell(rr, xs, h, g, h_new, rec_h[s] if save else None)
             else:
+                zr, hh = g[:, :u2], g[:, u2:]
                 xp.matmul(h, rk_zr, out=rr)
-                pre = rr
-            pre += xs[:, :u2]
-            xp.tanh(pre, out=zr)
-            zr *= 0.5
-            zr += 0.5
-            if reset_after:
-                xp.multiply(zr[:, u:], rr[:, u2:], out=hh)
-                hh += xs[:, u2:]
-                if save:
-                    rec_h[s] = rr[:, u2:]
-            else:
+                rr += xs[:, :u2]
+                xp.tanh(rr, out=zr)
+                zr *= 0.5
+                zr += 0.5
                 xp.multiply(zr[:, u:], h, out=rh)
                 xp.matmul(rh, rk_h, out=tmp)
                 xp.add(tmp, xs[:, u2:], out=hh)
-            xp.tanh(hh, out=hh)
-            xp.subtract(h, hh, out=h_new)
-            h_new *= zr[:, :u]
-            h_new += hh
+                xp.tanh(hh, out=hh)
+                xp.subtract(h, hh, out=h_new)
+                h_new *= zr[:, :u]
+                h_new += hh
             if keep is not None:
                 xp.copyto(h_new, h, where=keep[s])
         outputs = self._rnn_outputs(hs, mb, zero_output_for_mask)
@@ -400,6 +393,40 @@ class RNNOps:
             saved = (x2, kernel, recurrent_kernel, bias is not None, mb, go_backwards, reset_after,
                      zero_output_for_mask, hs, gates, rec_h)
         return outputs, hs[steps].copy(), saved
+
+    def _gru_cell(self, rr, xs, h, g, h_new, rec_h) -> None:
+        """One ``reset_after`` GRU step after its GEMM: ``rr`` (N, 3u) is ``h @ U + b_r`` (the
+        sigmoid gates' columns halved, as in ``xs``, the step's input projection), ``h`` the
+        previous state. Writes the activated gates ``[z, r, hh]`` into ``g`` (N, 3u), the new
+        state into ``h_new`` and the recurrent candidate term ``rr[:, 2u:]`` into ``rec_h``
+        (None: not kept); may overwrite ``rr``. CupyOps runs it as one fused kernel."""
+        xp = self.xp
+        u2 = 2 * h.shape[1]
+        zr, hh = g[:, :u2], g[:, u2:]
+        pre = rr[:, :u2]
+        pre += xs[:, :u2]
+        xp.tanh(pre, out=zr)
+        zr *= 0.5
+        zr += 0.5
+        xp.multiply(zr[:, u2 // 2:], rr[:, u2:], out=hh)
+        hh += xs[:, u2:]
+        if rec_h is not None:
+            rec_h[...] = rr[:, u2:]
+        xp.tanh(hh, out=hh)
+        xp.subtract(h, hh, out=h_new)
+        h_new *= zr[:, :u2 // 2]
+        h_new += hh
+
+    def _gru_gate_grads(self, dh, coef, k_rh, z, dxs, drs) -> None:
+        """One ``reset_after`` BPTT step: the input pre-activation gradients ``dh * coef[k]`` into
+        ``dxs`` (N, 3, u), the recurrent ones (the same for z and r, ``dh * k_rh`` for the
+        candidate) into ``drs`` (N, 3, u), then ``dh *= z`` (the share carried to the previous
+        step). CupyOps runs it as one fused kernel."""
+        xp = self.xp
+        xp.multiply(dh, coef, out=dxs.transpose(1, 0, 2))
+        drs[:, :2] = dxs[:, :2]
+        xp.multiply(dh, k_rh, out=drs[:, 2])
+        dh *= z
 
     def gru_backward(self, saved, g_outputs, g_h, input_grad: bool = True):
         """BPTT for :meth:`gru_forward`: ``(gx, gh0, gkernel, grecurrent, gbias)``."""
@@ -449,10 +476,7 @@ class RNNOps:
                 dh -= dh_loc                             # dh keeps the share carried past the step
             dxs = dx[s]
             if reset_after:
-                drs = dr[s]
-                xp.multiply(dh_loc, coef[:, s], out=dxs.transpose(1, 0, 2))
-                drs[:, :2] = dxs[:, :2]
-                xp.multiply(dh_loc, k_rh[s], out=drs[:, 2])
+                self._gru_gate_grads(dh_loc, coef[:, s], k_rh[s], z[s], dxs, dr[s])
                 xp.matmul(dr_rows[s], rk_t, out=tmp)
             else:
                 xp.multiply(dh_loc, k_z[s], out=dxs[:, 0])
@@ -462,7 +486,7 @@ class RNNOps:
                 xp.matmul(dx_rows[s, :, :u2], rk_zr_t, out=tmp)
                 d_rh *= r[s]
                 tmp += d_rh
-            dh_loc *= z[s]
+                dh_loc *= z[s]
             if mf is not None:
                 dh += dh_loc
             dh += tmp
@@ -504,16 +528,7 @@ class RNNOps:
         for s in range(steps):
             h, a = hs[s], hs[s + 1]
             xp.matmul(h, recurrent_kernel, out=tmp)
-            xp.add(tmp, xw[s], out=a)
-            if activation == "tanh":
-                xp.tanh(a, out=a)
-            elif activation == "relu":
-                xp.maximum(a, 0, out=a)
-            elif activation == "sigmoid":
-                a *= 0.5
-                xp.tanh(a, out=a)
-                a *= 0.5
-                a += 0.5
+            self._simple_rnn_cell(tmp, xw[s], a, activation)
             if keep is not None:
                 xp.copyto(a, h, where=keep[s])
         outputs = self._rnn_outputs(hs, mb, zero_output_for_mask)
@@ -522,6 +537,21 @@ class RNNOps:
             saved = (x2, kernel, recurrent_kernel, bias is not None, mb, go_backwards, activation,
                      zero_output_for_mask, hs)
         return outputs, hs[steps].copy(), saved
+
+    def _simple_rnn_cell(self, rec, xs, a, activation: str) -> None:
+        """One SimpleRNN step after its GEMM: ``a = activation(rec + xs)``. CupyOps runs it as one
+        fused kernel."""
+        xp = self.xp
+        xp.add(rec, xs, out=a)
+        if activation == "tanh":
+            xp.tanh(a, out=a)
+        elif activation == "relu":
+            xp.maximum(a, 0, out=a)
+        elif activation == "sigmoid":
+            a *= 0.5
+            xp.tanh(a, out=a)
+            a *= 0.5
+            a += 0.5
 
     def simple_rnn_backward(self, saved, g_outputs, g_h, input_grad: bool = True):
         """BPTT for :meth:`simple_rnn_forward`: ``(gx, gh0, gkernel, grecurrent, gbias)``."""
