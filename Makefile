@@ -1,7 +1,7 @@
 # graphkit's single entry point. `make demo` runs the main job, `make test` the test suite,
-# `make lab` opens JupyterLab on notebooks/. Each creates/reuses the virtual environment in
-# .venv, installs what it needs (Python packages, the front-end build, system packages where
-# root) and is safe to run again.
+# `make lab` opens JupyterLab on notebooks/, `make docs` builds the documentation site in site/.
+# Each creates/reuses the virtual environment in .venv, installs what it needs (Python packages,
+# the front-end build, system packages where root) and is safe to run again.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -17,7 +17,7 @@ FRONTEND_SOURCES := $(shell find labextension/src -type f 2>/dev/null) \
 	$(addprefix labextension/,package.json package-lock.json tsconfig.json build.mjs)
 NODE_MODULES := labextension/node_modules/.package-lock.json
 
-.PHONY: demo test lab bench system-deps frontend clean
+.PHONY: demo test lab docs bench system-deps frontend clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ $(PY):
 # skipped here because the front end is built by the rules below, only when its sources change.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	SKIP_JUPYTER_BUILDER=1 $(PY) -m pip install --quiet -e ".[test,bench]"
+	SKIP_JUPYTER_BUILDER=1 $(PY) -m pip install --quiet -e ".[test,bench,docs]"
 	touch $@
 
 $(NODE_MODULES): labextension/package.json labextension/package-lock.json
@@ -60,6 +60,12 @@ demo: $(FRONTEND_STAMP) system-deps
 test: $(FRONTEND_STAMP) system-deps
 	$(PY) -m pytest -q
 
+# The documentation site in site/: the comparison page's screenshots first (docs/images/, taken in
+# Chromium by the tests), then mkdocs with warnings as errors (it executes the notebooks).
+docs: $(FRONTEND_STAMP) system-deps
+	$(PY) -m pytest -q tests/test_docs_screenshots.py
+	$(IN_VENV) mkdocs build --strict --site-dir site
+
 lab: $(FRONTEND_STAMP)
 	$(IN_VENV) jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -71,4 +77,4 @@ bench: $(STAMP)
 	$(PY) bench/live_view.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache labextension/node_modules labextension/lib graphkit/static graphkit/labextension
+	rm -rf $(VENV) out site docs/images .pytest_cache labextension/node_modules labextension/lib graphkit/static graphkit/labextension

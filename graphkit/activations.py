@@ -19,9 +19,19 @@ def leaky_relu(x: Any, negative_slope: float = 0.2):
     return _act.leaky_relu(x, negative_slope=negative_slope)
 
 
-relu, relu6, sigmoid, tanh, elu, selu = _act.relu, _act.relu6, _act.sigmoid, _act.tanh, _act.elu, _act.selu
-softplus, softsign, silu, hard_sigmoid = _act.softplus, _act.softsign, _act.silu, _act.hard_sigmoid
-linear, exponential, log_softmax = _act.linear, _act.exponential, _act.log_softmax
+relu = _act.relu
+relu6 = _act.relu6
+sigmoid = _act.sigmoid
+tanh = _act.tanh
+elu = _act.elu
+selu = _act.selu
+softplus = _act.softplus
+softsign = _act.softsign
+silu = _act.silu
+hard_sigmoid = _act.hard_sigmoid
+linear = _act.linear
+exponential = _act.exponential
+log_softmax = _act.log_softmax
 swish = silu
 
 _BY_NAME: dict[str, Callable] = {

@@ -7,8 +7,14 @@ import numpy
 
 from ..backend import FLOATX
 
-float16, float32, float64 = "float16", "float32", "float64"
-int8, int16, int32, int64, uint8 = "int8", "int16", "int32", "int64", "uint8"
+float16 = "float16"
+float32 = "float32"
+float64 = "float64"
+int8 = "int8"
+int16 = "int16"
+int32 = "int32"
+int64 = "int64"
+uint8 = "uint8"
 bool_ = "bool"
 
 

@@ -457,7 +457,11 @@ class SeparableConv2D(_SeparableConv):
 
 
 # Keras's long-form aliases.
-Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
-Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+Convolution1D = Conv1D
+Convolution2D = Conv2D
+Convolution3D = Conv3D
+Convolution1DTranspose = Conv1DTranspose
+Convolution2DTranspose = Conv2DTranspose
 Convolution3DTranspose = Conv3DTranspose
-SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
+SeparableConvolution1D = SeparableConv1D
+SeparableConvolution2D = SeparableConv2D

@@ -87,10 +87,11 @@ class Optimizer:
         clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]``.
         global_clipnorm: clip all gradients together so that their global L2 norm is at most this
             value. At most one of ``clipnorm``, ``clipvalue``, ``global_clipnorm`` may be set.
-        use_ema, ema_momentum, ema_overwrite_frequency: keep an exponential moving average of the
-            model variables (``average = m * average + (1 - m) * var``, ``m = 0`` at step 0), copied
-            into the variables every ``ema_overwrite_frequency`` steps and by
-            :meth:`finalize_variable_values`.
+        use_ema: keep an exponential moving average of the model variables
+            (``average = m * average + (1 - m) * var``, ``m = 0`` at step 0).
+        ema_momentum: ``m`` of that average after step 0.
+        ema_overwrite_frequency: copy the average into the variables every this many steps (and
+            in :meth:`finalize_variable_values`).
         loss_scale_factor: gradients are divided by it before use (see :meth:`scale_loss`).
         gradient_accumulation_steps: apply one update, with the mean gradient, every this many
             calls; in between gradients are summed into accumulators.

@@ -1,0 +1,1 @@
+"""The engine: tensors, variables, dtypes, name scopes and reverse-mode autograd (``gk.Tensor``, ``gk.GradientTape``)."""
