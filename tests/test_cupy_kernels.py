@@ -407,3 +407,47 @@ def test_cupy_ops_gru_and_simple_rnn_match_the_generic_code(cupy_ops, masked):
         np.testing.assert_allclose(_host(got), want, rtol=1e-4, atol=1e-5)
     if xp is fake_cupy.cupy:
         assert seen["fused_launches"] == 3 * steps and seen["syncs"] == 0
+
+
+# --------------------------------------------------------- BatchNorm / LayerNorm
+def test_normalize_kernels(xp):
+    kernels = cupy_kernels.build(xp)
+    centred, g, xhat = _arrays((6, 4), (6, 4), (6, 4), seed=14)
+    inv, gamma, beta, sum_g, sum_g_xhat = _arrays(*[(1, 4)] * 5, seed=15, positive=(0,))
+    expected_xhat, expected_y = REFERENCE.normalize_scale_shift(centred.copy(), inv, gamma, beta)
+    d_centred, y = xp.asarray(centred), xp.empty((6, 4), dtype=np.float32)
+    kernels.normalize_scale_shift(d_centred, *(xp.asarray(a) for a in (inv, gamma, beta)), y)
+    _close(d_centred, expected_xhat)
+    _close(y, expected_y)
+    expected = REFERENCE.normalize_input_grad(g, sum_g, sum_g_xhat, xhat, inv, 6)
+    actual = kernels.normalize_input_grad(*(xp.asarray(a) for a in (g, sum_g, sum_g_xhat, xhat, inv)), 6)
+    np.testing.assert_allclose(_host(actual), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", ["batch", "layer"])
+def test_cupy_ops_normalization_matches_numpy(cupy_ops, layer):
+    """BatchNormalization (training) and LayerNormalization on CupyOps give NumpyOps' outputs and
+    gradients; the batch norm's scale-and-shift and input gradient are one fused launch each."""
+    import graphkit as gk
+    x, g = _arrays((8, 3, 3, 5), (8, 3, 3, 5), seed=16)
+
+    def run():
+        norm = gk.layers.BatchNormalization() if layer == "batch" else gk.layers.LayerNormalization()
+        norm.build((None, 3, 3, 5))
+        norm.gamma.assign(np.linspace(0.5, 1.5, 5, dtype=np.float32))
+        norm.beta.assign(np.linspace(-1, 1, 5, dtype=np.float32))
+        inputs = gk.Variable(backend.current().asarray(x))
+        with gk.GradientTape() as tape:
+            y = norm(inputs, training=True)
+            loss = gk.ops.sum(y * backend.current().asarray(g))
+        grads = tape.gradient(loss, [inputs, norm.gamma, norm.beta])
+        return [_host(t.data) if hasattr(t, "data") else _host(t) for t in [y, *grads]]
+
+    with backend.use("numpy"):
+        expected = run()
+    with backend.use(cupy_ops), fake_cupy.counting() as seen:
+        actual = run()
+    for got, want in zip(actual, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    if cupy_ops.xp is fake_cupy.cupy and layer == "batch":
+        assert seen["fused_launches"] == 2

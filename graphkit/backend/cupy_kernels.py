@@ -151,6 +151,19 @@ def build(xp: Any) -> types.SimpleNamespace:
         """``a = rec + xs``."""
         xp.add(rec, xs, out=a)
 
+    # ---------------------------------------------- BatchNorm / LayerNorm (training)
+    @fuse(kernel_name="gk_normalize_scale_shift")
+    def normalize_scale_shift(centred, inv, gamma, beta, y):
+        """``centred *= inv`` (now ``xhat``) and ``y = xhat * gamma + beta``."""
+        centred *= inv
+        xp.multiply(centred, gamma, out=y)
+        y += beta
+
+    @fuse(kernel_name="gk_normalize_input_grad")
+    def normalize_input_grad(g, sum_g, sum_g_xhat, xhat, inv, n):
+        """``(g - sum_g / n - xhat * (sum_g_xhat / n)) * inv``."""
+        return (g - sum_g / n - xhat * (sum_g_xhat / n)) * inv
+
     # ----------------------------------------------------------- optimizer updates
     @fuse(kernel_name="gk_sgd")
     def sgd(var, grad, lr):
@@ -205,5 +218,6 @@ def build(xp: Any) -> types.SimpleNamespace:
         bias_relu=bias_relu, relu=relu, relu_backward=relu_backward, shifted_exp=shifted_exp,
         xent_losses=xent_losses, xent_backward=xent_backward, lstm_cell=lstm_cell,
         lstm_gate_grads=lstm_gate_grads, gru_cell=gru_cell, gru_gate_grads=gru_gate_grads,
+        normalize_scale_shift=normalize_scale_shift, normalize_input_grad=normalize_input_grad,
         simple_rnn_cells={"tanh": rnn_tanh, "relu": rnn_relu, "sigmoid": rnn_sigmoid, "linear": rnn_linear}, sgd=sgd, sgd_momentum=sgd_momentum,
         sgd_nesterov=sgd_nesterov, adam=adam, rmsprop=rmsprop, adagrad=adagrad, dropout_keep=dropout_keep)

@@ -2,9 +2,10 @@
 
 Every primitive runs the generic :class:`Ops` code with ``xp = cupy``; the hot elementwise paths
 run fused kernels from :mod:`graphkit.backend.cupy_kernels` instead (one launch each): conv bias +
-relu forward/backward, the sparse softmax cross-entropy's exponentials, losses and gradient, an
-LSTM step's gates and states and its BPTT gate gradients, a GRU (``reset_after``) step's and its
-BPTT gate gradients, a SimpleRNN step's activation (each around the step's GEMM), the
+relu forward/backward, the sparse softmax cross-entropy's exponentials, losses and gradient, the
+scale-and-shift of BatchNorm (training) and LayerNorm and BatchNorm's input gradient, an LSTM
+step's gates and states and its BPTT gate gradients, a GRU (``reset_after``) step's and its BPTT
+gate gradients, a SimpleRNN step's activation (each around the step's GEMM), the
 SGD/momentum/Nesterov, Adam, RMSprop and Adagrad updates (plain forms; AMSGrad, RMSprop with
 momentum or centering and non-contiguous arrays take the generic code), and counter-based dropout
 masks. Pooling and col2im run in gather form (:mod:`graphkit.backend.cupy_windows`: no Python
@@ -112,6 +113,17 @@ class CupyOps(GatherWindowOps, Ops):
 
     def _lstm_gate_grads(self, dct, dh, coef, f, dz_blocks, dc_prev) -> None:
         self.kernels.lstm_gate_grads(dct, dh, *coef, f, *dz_blocks, dc_prev)
+
+    # ------------------------------------------------- BatchNorm / LayerNorm (training)
+    def normalize_scale_shift(self, centred, inv, gamma, beta) -> tuple:
+        if gamma is None or beta is None:
+            return super().normalize_scale_shift(centred, inv, gamma, beta)
+        y = self.xp.empty(centred.shape, dtype=centred.dtype)
+        self.kernels.normalize_scale_shift(centred, inv, gamma, beta, y)
+        return centred, y
+
+    def normalize_input_grad(self, g, sum_g, sum_g_xhat, xhat, inv, n: int):
+        return self.kernels.normalize_input_grad(g, sum_g, sum_g_xhat, xhat, inv, n)
 
     # ---------------------------------------------------- GRU and SimpleRNN steps
     def _gru_cell(self, rr, xs, h, g, h_new, rec_h) -> None:

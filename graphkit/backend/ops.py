@@ -233,6 +233,31 @@ class Ops(ConvOps, RNNOps, OptimizerOps, LossOps, RangeCheckOps):
         pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
         return grad * (cdf + x * pdf)
 
+    # ---------------------------------------------------------- normalization
+    def normalize_scale_shift(self, centred, inv, gamma, beta) -> tuple:
+        """A normalization's last elementwise passes: ``centred *= inv`` in place (then ``xhat``)
+        and ``(xhat, xhat * gamma + beta)``, the output a new array (``xhat`` itself when
+        ``gamma`` and ``beta`` are both None; either may be None). CupyOps fuses them."""
+        centred *= inv
+        if gamma is not None:
+            y = centred * gamma
+        elif beta is not None:
+            y = centred.copy()
+        else:
+            return centred, centred
+        if beta is not None:
+            y += beta
+        return centred, y
+
+    def normalize_input_grad(self, g, sum_g, sum_g_xhat, xhat, inv, n: int):
+        """The input gradient of a normalization over ``n`` values from the output's (``g``) and
+        its statistics' sums: ``(g - sum_g / n - xhat * (sum_g_xhat / n)) * inv`` (``inv`` times
+        gamma where there is a scale), a new array. CupyOps runs it as one fused kernel."""
+        dx = g - sum_g / n
+        dx -= xhat * (sum_g_xhat / n)
+        dx *= inv
+        return dx
+
     # ------------------------------------------------------------- scattering
     def scatter_add(self, target, index, values) -> None:
         """``target[index] += values`` with repeated indices accumulated (in place)."""

@@ -49,27 +49,15 @@ class _Reducer:
         return self.xp.einsum("ij,ij->i", a, b)[:, None]
 
 
-def _normalize(ops, x, red: _Reducer, n: int, epsilon: float):
-    """(xhat, inv, mean, var): statistics over ``red``'s axes (kept as size-1 axes), biased variance."""
+def _normalize(ops, x, red: _Reducer, n: int, epsilon: float, gamma, beta):
+    """(xhat, y, inv, mean, var): statistics over ``red``'s axes (kept as size-1 axes), biased
+    variance; ``y = xhat * gamma + beta`` (a new array unless both are None)."""
     mean = red.sum(x) / n
     xhat = x - mean
     var = red.dot(xhat, xhat) / n
     inv = 1.0 / ops.xp.sqrt(var + epsilon)
-    xhat *= inv
-    return xhat, inv, mean, var
-
-
-def _affine(xhat, gamma, beta):
-    """``xhat * gamma + beta`` in one new array (never ``xhat`` itself when a parameter is present)."""
-    if gamma is not None:
-        y = xhat * gamma
-    elif beta is not None:
-        y = xhat.copy()
-    else:
-        return xhat
-    if beta is not None:
-        y += beta
-    return y
+    xhat, y = ops.normalize_scale_shift(xhat, inv, gamma, beta)
+    return xhat, y, inv, mean, var
 
 
 def _bn_train_forward(ops, x, *params, axes, shape, scale, center, epsilon):
@@ -80,9 +68,8 @@ def _bn_train_forward(ops, x, *params, axes, shape, scale, center, epsilon):
     n = x.size // math.prod(shape)  # values per channel
     gamma = params[0].reshape(pshape) if scale else None
     beta = params[-1].reshape(pshape) if center else None
-    xhat, inv, mean, var = _normalize(ops, work, red, n, epsilon)
-    y = _affine(xhat, gamma, beta).reshape(x.shape)
-    return (y, mean.reshape(-1), var.reshape(-1)), (xhat, inv, gamma, red, n, scale, center, x.shape)
+    xhat, y, inv, mean, var = _normalize(ops, work, red, n, epsilon, gamma, beta)
+    return (y.reshape(x.shape), mean.reshape(-1), var.reshape(-1)), (xhat, inv, gamma, red, n, scale, center, x.shape)
 
 
 def _bn_train_backward(ops, saved, grads):
@@ -94,9 +81,7 @@ def _bn_train_backward(ops, saved, grads):
         gy = gy.reshape(xhat.shape)
         sum_gy = red.sum(gy)
         sum_gy_xhat = red.dot(gy, xhat)
-        dx = gy - sum_gy / n
-        dx -= xhat * (sum_gy_xhat / n)
-        dx *= inv * gamma if scale else inv
+        dx = ops.normalize_input_grad(gy, sum_gy, sum_gy_xhat, xhat, inv * gamma if scale else inv, n)
         if scale:
             dgamma = sum_gy_xhat.reshape(-1)
         if center:
@@ -127,8 +112,8 @@ def _ln_forward(ops, x, *params, axes, shape, scale, center, epsilon):
     gamma = params[0].reshape(pshape) if scale else None
     beta = params[-1].reshape(pshape) if center else None
     n = math.prod(shape)
-    xhat, inv, _, _ = _normalize(ops, work, red, n, epsilon)
-    y = _affine(xhat, gamma, beta).reshape(x.shape)
+    xhat, y, inv, _, _ = _normalize(ops, work, red, n, epsilon, gamma, beta)
+    y = y.reshape(x.shape)
     param_shape = params[0].shape if params else None
     return y, (xhat, inv, gamma, red, others, n, param_shape, scale, center, x.shape)
 
