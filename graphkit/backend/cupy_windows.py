@@ -82,7 +82,7 @@ class GatherWindowOps:
         view = self.window_view(xpad, out, pool_size, strides, (1,) * len(pool_size))
         windows = self.xp.ascontiguousarray(view).reshape(y.shape[:-1] + (-1, y.shape[-1]))
         arg[...] = windows.argmax(axis=-2)   # the first maximum of each window
-        y[...] = windows.max(axis=-2)
+        windows.max(axis=-2, out=y)
 
     def _max_pool_backward_images(self, grad, argmax, gpad, pool_size, strides) -> None:
         xp = self.xp
