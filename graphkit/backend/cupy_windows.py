@@ -57,15 +57,16 @@ class GatherWindowOps:
         r = len(ksize)
         cells, offsets, valid, flat = [], [], numpy.ones((1,) * (2 * r + 1), dtype=bool), 0
         for axis, (size, k, s, d, o) in enumerate(zip(padded, ksize, strides, dilation, out)):
-            shape = [1] * (2 * r + 1)
+            shape = [1] * (2 * r + 1)            # (cells, k) on this axis' pair of axes
             shape[2 * axis:2 * axis + 2] = size, k
             reach = numpy.arange(size)[:, None] - numpy.arange(k)[None, :] * d    # cell - j*d
             cell = reach // s
             ok = (reach >= 0) & (reach % s == 0) & (cell < o)
             cells.append(numpy.where(ok, cell, 0).reshape(shape[:-1]))
-            offsets.append(numpy.arange(k).reshape([1] * (2 * axis + 1) + [k] + [1] * (2 * (r - axis) - 2)))
+            offset = numpy.broadcast_to(numpy.arange(k), (size, k)).reshape(shape)
+            offsets.append(offset[..., 0])
             valid = valid & ok.reshape(shape)
-            flat = flat + offsets[-1][..., None] * math.prod(ksize[axis + 1:])
+            flat = flat + offset * math.prod(ksize[axis + 1:])
         xp = self.xp
         found = WindowGather(tuple(xp.asarray(c, dtype=numpy.int32) for c in cells),
                              tuple(xp.asarray(j, dtype=numpy.int32) for j in offsets),
