@@ -9,18 +9,21 @@ when chromium, playwright or the bundle is missing, except under ``CI=true``, wh
 from __future__ import annotations
 
 import base64
-import functools
+import contextlib
 import http.server
 import json
 import math
 import shutil
-import threading
 from pathlib import Path
 
 import numpy
 import pytest
 
-from browser import chromium, require
+from browser import require
+from lab_pages import WAIT_MS as LAB_WAIT_MS
+from lab_pages import (NO_KERNELS, browser, choose_no_kernel, lab_page, open_notebook, page_errors,  # noqa: F401
+                       require_lab, serve_folder, serve_http, write_notebook)
+from lab_server import LabServer
 
 BUNDLE = Path(__file__).resolve().parent.parent / "graphkit" / "static" / "graphkit-board.js"
 WAIT_MS = 30_000
@@ -181,30 +184,14 @@ def site(tmp_path_factory):
     shutil.copy(BUNDLE, root / BUNDLE.name)
     (root / "index.html").write_text(PAGE, encoding="utf-8")
     (root / "payload.json").write_text(json.dumps(fixture_payload()), encoding="utf-8")
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
+    with serve_folder(root) as base:
+        yield base + "/"
 
 
 def open_board(browser, site, color_scheme="light", width=1100):
     """A page with the board mounted on the fixture payload; returns (page, errors)."""
     page = browser.new_page(viewport={"width": 1200, "height": 900}, color_scheme=color_scheme)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    errors = page_errors(page, console=True)
     page.goto(site + "index.html")
     page.evaluate("""async width => {
         const host = document.getElementById('board');
@@ -619,13 +606,8 @@ def test_live_refresh_updates_in_place(browser, tmp_path):
             self.end_headers()
             self.wfile.write(data)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    with serve_http(Api) as url, contextlib.closing(browser.new_page(viewport={"width": 1200, "height": 900})) as page:
+        errors = page_errors(page)
         page.goto(url + "/")
         page.evaluate("""async url => {
             const { mountBoard } = await import('./graphkit-board.js');
@@ -643,10 +625,6 @@ def test_live_refresh_updates_in_place(browser, tmp_path):
         assert chart["range"] == [20, 40]
         assert chart["fullRange"] == [0, 199]
         assert any(path == "/api/payload?since=t1" for path in state["requests"])
-    finally:
-        page.close()
-        server.shutdown()
-        server.server_close()
     assert not errors, errors
 
 
@@ -678,42 +656,28 @@ BOARD_MIME = "application/vnd.graphkit.board+json"
 def test_saved_notebook_shows_the_board_in_jupyterlab_without_a_kernel(browser, tmp_path):
     """JupyterLab's extension draws a saved `application/vnd.graphkit.board+json` output (safe
     renderer, rank 0) on a server that has no kernel to start."""
-    pytest.importorskip("jupyterlab")
+    require_lab()
     import nbformat
-    from lab_server import LabServer
-    from test_lab_browser import _labextension_installed, _open_notebook
-    require(_labextension_installed(), "the graphkit-nn labextension is not installed (make test builds it)")
 
     payload = fixture_payload()
     del payload["runs"][0]["scalars"]["batch_loss"]  # a notebook-sized payload
     output = nbformat.v4.new_output("display_data", data={BOARD_MIME: payload, "text/plain": "<board>"})
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("board", outputs=[output])])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     root = tmp_path / "notebooks"
     root.mkdir()
-    nbformat.write(notebook, str(root / "board.ipynb"))  # untrusted: only safe renderers draw it
+    # untrusted: only safe renderers draw it
+    write_notebook(root / "board.ipynb", [nbformat.v4.new_code_cell("board", outputs=[output])])
 
-    server = LabServer(str(root), str(tmp_path),
-                       extra_args=("--KernelSpecManager.ensure_native_kernel=False",
-                                   "--KernelSpecManager.allowed_kernelspecs=graphkit-no-such-kernel"))
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        _open_notebook(page, server, "board.ipynb")
-        page.locator(".jp-Dialog button", has_text="No Kernel").click(timeout=180_000)
+    server = LabServer(str(root), str(tmp_path), extra_args=NO_KERNELS)
+    with lab_page(browser, server, viewport={"width": 1280, "height": 900}) as page:
+        errors = page_errors(page)
+        open_notebook(page, server, "board.ipynb")
+        choose_no_kernel(page)
         board = page.locator(f'.jp-OutputArea-output[data-mime-type="{BOARD_MIME}"] div.gk-board[data-state=ready]')
-        board.wait_for(timeout=180_000)
+        board.wait_for(timeout=LAB_WAIT_MS)
         board.locator("div.gk-chart[data-tag] canvas").first.wait_for(timeout=WAIT_MS)
         assert board.locator("div.gk-chart[data-tag]").count() == 2  # epoch_loss and metrics/accuracy
         board.locator("button.gk-board-tab[data-tab=graph]").click()
         board.locator('g.node[data-gk-id="hidden"]').click(timeout=WAIT_MS)
         assert board.get_attribute("data-selected-layer") == "hidden"
         assert server.api("kernels") == []
-    except Exception:
-        print(server.log())
-        raise
-    finally:
-        page.close()
-        server.stop()
     assert not errors, errors

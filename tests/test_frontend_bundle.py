@@ -7,15 +7,13 @@ chromium, playwright or the bundles are missing, except under ``CI=true``, where
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
-from browser import chromium, require
+from browser import require
+from lab_pages import browser, page_errors, serve_folder  # noqa: F401
 
 STATIC = Path(__file__).resolve().parent.parent / "graphkit" / "static"
 BUNDLES = ("graphkit-widget.js", "graphkit-loader.js")
@@ -88,29 +86,14 @@ def site(tmp_path_factory):
     for name in BUNDLES:
         shutil.copy(STATIC / name, root / name)
     (root / "index.html").write_text(PAGE, encoding="utf-8")
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
+    with serve_folder(root) as base:
+        yield f"{base}/index.html"
 
 
 @pytest.fixture
 def page(browser, site):
     page = browser.new_page(viewport={"width": 1200, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = page_errors(page)
     page.goto(site)
     page.evaluate("g => { window.GRAPH = g; }", GRAPH)
     yield page

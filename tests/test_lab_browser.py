@@ -10,15 +10,15 @@ graph on the page is laid out by the bundled WASM graphviz.
 from __future__ import annotations
 
 import json
-import os
 
-import pytest
-
-from browser import chromium, require
+from lab_pages import (NO_KERNELS, WAIT_MS, choose_no_kernel, lab_browser, lab_page,  # noqa: F401
+                       labextension_installed, open_notebook, run_all_cells, save_notebook, write_notebook)
 from lab_server import LabServer
 
+# test_lab_pin.py and test_other_frontends.py import these two from here until they use lab_pages
+_labextension_installed, _open_notebook = labextension_installed, open_notebook
+
 GRAPH_MIME = "application/vnd.graphkit.graph+json"
-WAIT_MS = 180_000  # generous: a cold kernel imports numpy/scipy on a loaded 2-core machine
 
 CELLS = [
     "import graphkit as gk\nview = gk.live()",
@@ -37,54 +37,19 @@ CELLS = [
 ]
 
 
-def _labextension_installed() -> bool:
-    from jupyter_core.paths import jupyter_path
-    return any(os.path.exists(os.path.join(base, "graphkit-nn", "package.json"))
-               for base in jupyter_path("labextensions"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    pytest.importorskip("jupyterlab")
-    require(_labextension_installed(), "the graphkit-nn labextension is not installed (make test builds it)")
-    with chromium() as launched:
-        yield launched
-
-
-def _write_notebook(path: str) -> None:
-    import nbformat
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, path)
-
-
-def _open_notebook(page, server: LabServer, name: str) -> None:
-    page.goto(server.url(f"lab/tree/{name}"))
-    page.wait_for_function(
-        "name => { const app = window.jupyterapp; const w = app && app.shell.currentWidget;"
-        " return !!(w && w.context && w.context.path === name && w.content && w.content.widgets.length); }",
-        arg=name, timeout=WAIT_MS)
-
-
 def _output(page, mime: str):
     """Outputs of ``mime``, not counting the live views' pictures (hidden beside their widgets)."""
     return page.locator(f'.jp-OutputArea-output[data-mime-type="{mime}"]:not([data-gk-widget])')
 
 
-def test_live_builder_and_saved_notebook_in_jupyterlab(browser, tmp_path):
+def test_live_builder_and_saved_notebook_in_jupyterlab(lab_browser, tmp_path):
     root = tmp_path / "notebooks"
     root.mkdir()
-    _write_notebook(str(root / "live.ipynb"))
+    write_notebook(root / "live.ipynb", CELLS)
     server = LabServer(str(root), str(tmp_path), env={"GRAPHKIT_DOT": "/nonexistent/dot"})
-    page = browser.new_page()
-    console: list[str] = []
-    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
-    try:
-        _open_notebook(page, server, "live.ipynb")
-        page.evaluate("async () => { const w = window.jupyterapp.shell.currentWidget;"
-                      " await w.sessionContext.ready; }")
-        # not awaited: the command's promise settles only when every cell has run
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    with lab_page(lab_browser, server) as page:
+        open_notebook(page, server, "live.ipynb")
+        run_all_cells(page)
 
         # --- the live widget: nodes, shape labels, running total, the failed call
         widget = page.locator(".jp-OutputArea-output [data-gk-live-widget] .gk-graph-view").first
@@ -122,16 +87,7 @@ def test_live_builder_and_saved_notebook_in_jupyterlab(browser, tmp_path):
         picture.locator('g.node[data-gk-id="hidden"]').wait_for(timeout=WAIT_MS)
         assert "Params: 50,240" in " ".join(picture.locator('g.node[data-gk-id="hidden"]').text_content().split())
 
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty",
-                               timeout=WAIT_MS)
-    except Exception:
-        print("\n".join(console[-40:]))
-        print(server.log())
-        raise
-    finally:
-        page.close()
-        server.stop()
+        save_notebook(page)
 
     saved = json.loads((root / "live.ipynb").read_text())
     bundles = [output.get("data", {}) for cell in saved["cells"] for output in cell.get("outputs", [])]
@@ -139,14 +95,11 @@ def test_live_builder_and_saved_notebook_in_jupyterlab(browser, tmp_path):
     assert "image/svg+xml" not in model_bundle and "<svg" not in model_bundle.get("text/html", "")
 
     # --- reopen the saved notebook on a server that has no kernel to start
-    server = LabServer(str(root), str(tmp_path),
-                       extra_args=("--KernelSpecManager.ensure_native_kernel=False",
-                                   "--KernelSpecManager.allowed_kernelspecs=graphkit-no-such-kernel"))
-    page = browser.new_page()
-    try:
-        _open_notebook(page, server, "live.ipynb")
+    server = LabServer(str(root), str(tmp_path), extra_args=NO_KERNELS)
+    with lab_page(lab_browser, server) as page:
+        open_notebook(page, server, "live.ipynb")
         # JupyterLab asks for a kernel, as it does when the notebook's kernel is not installed
-        page.locator(".jp-Dialog button", has_text="No Kernel").click(timeout=WAIT_MS)
+        choose_no_kernel(page)
         mime_view = _output(page, GRAPH_MIME).first.locator(".gk-graph-view")
         mime_view.locator('g.node[data-gk-id="hidden"]').wait_for(timeout=WAIT_MS)
         mime_view.locator('g.node[data-gk-id="hidden"]').click()
@@ -154,9 +107,3 @@ def test_live_builder_and_saved_notebook_in_jupyterlab(browser, tmp_path):
         formula.wait_for(timeout=WAIT_MS)
         assert formula.text_content().strip() == "kernel 784×64 + bias 64 = 50,240"
         assert server.api("kernels") == []
-    except Exception:
-        print(server.log())
-        raise
-    finally:
-        page.close()
-        server.stop()

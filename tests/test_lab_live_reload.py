@@ -9,16 +9,15 @@ static SVG pictures and no reprs. Screenshots go to ``$GRAPHKIT_SCREENSHOTS`` wh
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 
-import pytest
-
-from browser import chromium, require
+from lab_pages import (NO_KERNELS, WAIT_MS, choose_no_kernel, lab_browser, lab_page, open_notebook,  # noqa: F401
+                       reload_notebook, run_all_cells, save_notebook, screenshot, write_notebook)
 from lab_server import LabServer
-from test_lab_browser import WAIT_MS, _labextension_installed, _open_notebook
+
+_screenshot = screenshot  # test_lab_pin.py and test_other_frontends.py import it from here until they use lab_pages
 
 CELLS = [
     "import graphkit as gk\nview = gk.live()",
@@ -36,28 +35,6 @@ CELLS = [
     'gk.layers.Dense(1000, name="unrelated")(gk.Input((3,)))\n'
     'print("totals", view.total_params, scoped.total_params)',
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    pytest.importorskip("jupyterlab")
-    require(_labextension_installed(), "the graphkit-nn labextension is not installed (make test builds it)")
-    with chromium() as launched:
-        yield launched
-
-
-def _write_notebook(path: str) -> None:
-    import nbformat
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, path)
-
-
-def _screenshot(page, name: str) -> None:
-    folder = os.environ.get("GRAPHKIT_SCREENSHOTS")
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
 
 
 def _widget(page, title: str):
@@ -86,44 +63,27 @@ def _assert_views(page, totals: tuple[int, int]) -> None:
     assert _pictures(page).count() == 2 and not _pictures(page).first.is_visible()
 
 
-def test_live_views_after_reload_save_and_export(browser, tmp_path):
+def test_live_views_after_reload_save_and_export(lab_browser, tmp_path):
     root = tmp_path / "notebooks"
     root.mkdir()
-    _write_notebook(str(root / "live.ipynb"))
+    write_notebook(root / "live.ipynb", CELLS)
     server = LabServer(str(root), str(tmp_path))
-    page = browser.new_page(viewport={"width": 1280, "height": 1600})
-    console: list[str] = []
-    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
-    try:
-        _open_notebook(page, server, "live.ipynb")
-        page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.ready; }")
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    with lab_page(lab_browser, server, viewport={"width": 1280, "height": 1600}, failure_screenshot="failed") as page:
+        open_notebook(page, server, "live.ipynb")
+        run_all_cells(page)
         last = page.locator(".jp-OutputArea-output", has_text="totals")
         last.wait_for(timeout=WAIT_MS)
         totals = tuple(int(n) for n in last.text_content().split()[1:3])
         _assert_views(page, totals)
-        _screenshot(page, "live")
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty",
-                               timeout=WAIT_MS)
+        screenshot(page, "live")
+        save_notebook(page)
 
         # --- reload the page: the kernel lives on, the restored widgets start complete
         kernels = [kernel["id"] for kernel in server.api("kernels")]
-        page.reload()
-        page.wait_for_function(
-            "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-            " return !!(w && w.content && w.content.widgets && w.content.widgets.length); }", timeout=WAIT_MS)
+        reload_notebook(page)
         _assert_views(page, totals)
         assert [kernel["id"] for kernel in server.api("kernels")] == kernels  # the same kernel lives on
-        _screenshot(page, "reloaded")
-    except Exception:
-        _screenshot(page, "failed")
-        print("\n".join(console[-40:]))
-        print(server.log())
-        raise
-    finally:
-        page.close()
-        server.stop()
+        screenshot(page, "reloaded")
 
     # --- nbconvert HTML: the static SVG pictures, no widget reprs
     subprocess.run([sys.executable, "-m", "nbconvert", "--to", "html", str(root / "live.ipynb")],
@@ -131,7 +91,7 @@ def test_live_views_after_reload_save_and_export(browser, tmp_path):
     exported = (root / "live.html").read_text(encoding="utf-8")
     assert exported.count('class="gk-live-picture"') == 2 and "LiveView" not in exported
     assert "&lt;LiveView" not in exported and "VBox(" not in exported  # no reprs
-    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    page = lab_browser.new_page(viewport={"width": 1280, "height": 1600})
     try:
         page.goto((root / "live.html").as_uri())
         pictures = page.locator(".gk-live-picture svg")
@@ -139,18 +99,15 @@ def test_live_views_after_reload_save_and_export(browser, tmp_path):
         first = pictures.first.bounding_box()
         assert first["width"] > 100 and first["height"] > 100
         assert "logits" in pictures.first.text_content() and "unrelated" not in pictures.nth(1).text_content()
-        _screenshot(page, "nbconvert")
+        screenshot(page, "nbconvert")
     finally:
         page.close()
 
     # --- reopen with no kernel: the pictures show the final graphs, the widgets' outputs are hidden
-    server = LabServer(str(root), str(tmp_path),
-                       extra_args=("--KernelSpecManager.ensure_native_kernel=False",
-                                   "--KernelSpecManager.allowed_kernelspecs=graphkit-no-such-kernel"))
-    page = browser.new_page(viewport={"width": 1280, "height": 1600})
-    try:
-        _open_notebook(page, server, "live.ipynb")
-        page.locator(".jp-Dialog button", has_text="No Kernel").click(timeout=WAIT_MS)
+    server = LabServer(str(root), str(tmp_path), extra_args=NO_KERNELS)
+    with lab_page(lab_browser, server, viewport={"width": 1280, "height": 1600}) as page:
+        open_notebook(page, server, "live.ipynb")
+        choose_no_kernel(page)
         everything, scoped = _pictures(page).first, _pictures(page).nth(1)
         for node in ("hidden", "logits", "bad_add:error", "code", "decoded", "unrelated"):
             everything.locator(f'g.node[data-gk-id="{node}"]').wait_for(timeout=WAIT_MS)
@@ -162,13 +119,7 @@ def test_live_views_after_reload_save_and_export(browser, tmp_path):
         assert not page.get_by_text("Loading widget").first.is_visible() if \
             page.get_by_text("Loading widget").count() else True
         assert server.api("kernels") == []
-        _screenshot(page, "no_kernel")
-    except Exception:
-        print(server.log())
-        raise
-    finally:
-        page.close()
-        server.stop()
+        screenshot(page, "no_kernel")
 
 
 RUNNING_CELLS = [
@@ -184,41 +135,25 @@ RUNNING_CELLS = [
 ]
 
 
-def test_reload_while_a_cell_runs(browser, tmp_path):
+def test_reload_while_a_cell_runs(lab_browser, tmp_path):
     """The kernel answers the reloaded page's state request when the running cell ends: the
     restored view then has every node, those drawn before the reload and after."""
-    import nbformat
     root = tmp_path / "notebooks"
     root.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in RUNNING_CELLS])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, str(root / "running.ipynb"))
+    write_notebook(root / "running.ipynb", RUNNING_CELLS)
     server = LabServer(str(root), str(tmp_path))
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    try:
-        _open_notebook(page, server, "running.ipynb")
-        page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.ready; }")
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    with lab_page(lab_browser, server, viewport={"width": 1280, "height": 1000},
+                  failure_screenshot="failed_running") as page:
+        open_notebook(page, server, "running.ipynb")
+        run_all_cells(page)
         widget = page.locator("[data-gk-live-widget] .gk-graph-view")
         widget.locator('g.node[data-gk-id="hidden"]').wait_for(timeout=WAIT_MS)
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty",
-                               timeout=WAIT_MS)
-        page.reload()
-        page.wait_for_function(
-            "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-            " return !!(w && w.content && w.content.widgets && w.content.widgets.length); }", timeout=WAIT_MS)
+        save_notebook(page)
+        reload_notebook(page)
         assert not (root / "go").exists()
         (root / "go").touch()
         widget.locator('g.node[data-gk-id="after_reload"]').wait_for(timeout=WAIT_MS)
         for node in ("x", "hidden"):
             assert widget.locator(f'g.node[data-gk-id="{node}"]').count() == 1
         assert "154" in widget.locator(".gk-total").text_content()  # 16×8+8 + 8×2+2
-        _screenshot(page, "reloaded_while_running")
-    except Exception:
-        _screenshot(page, "failed_running")
-        print(server.log())
-        raise
-    finally:
-        page.close()
-        server.stop()
+        screenshot(page, "reloaded_while_running")

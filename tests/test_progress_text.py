@@ -142,44 +142,30 @@ def test_jupyterlab_animates_the_bar_and_keeps_the_text(tmp_path):
     import json
 
     from browser import chromium
+    from lab_pages import WAIT_MS, lab_page, open_notebook, run_all_cells, save_notebook, write_notebook
     from lab_server import LabServer
 
     pytest.importorskip("jupyterlab")
-    wait_ms = 180_000
     root = tmp_path / "notebooks"
     root.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in BROWSER_CELLS])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, str(root / "train.ipynb"))
+    write_notebook(root / "train.ipynb", BROWSER_CELLS)
     with chromium() as browser:
         server = LabServer(str(root), str(tmp_path))
-        page = browser.new_page()
-        try:
-            page.goto(server.url("lab/tree/train.ipynb"))
-            page.wait_for_function("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-                                   " return !!(w && w.content && w.content.widgets.length); }", timeout=wait_ms)
-            page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.ready; }")
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        with lab_page(browser, server) as page:
+            open_notebook(page, server, "train.ipynb")
+            run_all_cells(page)
             fit_output = page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea")
-            fit_output.locator("pre", has_text="- loss: ").wait_for(timeout=wait_ms)  # epoch 1's line
+            fit_output.locator("pre", has_text="- loss: ").wait_for(timeout=WAIT_MS)  # epoch 1's line
             assert fit_output.locator(".widget-hprogress").is_visible()  # the live bar, drawn by ipywidgets
             assert re.search(r"Epoch 1/2\n4/4 ━{20} \d+s .* - loss: ", fit_output.locator("pre").inner_text())
             (root / "go").touch()
-            page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea").get_by_text("- loss: ").wait_for(timeout=wait_ms)
+            page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea").get_by_text("- loss: ").wait_for(timeout=WAIT_MS)
             assert fit_output.locator(".widget-hprogress").count() == 0  # the bar is gone
             fit_text = ANSI.sub("", fit_output.inner_text())
             assert len(re.findall(r"4/4 ━{20} \d+s", fit_text)) == 2 and not any(m in fit_text for m in REPRS)
             evaluate_text = page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea").inner_text()
             assert evaluate_text.count("- loss: ") == 1
-            page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-            page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty",
-                                   timeout=wait_ms)
-        except Exception:
-            print(server.log())
-            raise
-        finally:
-            page.close()
-            server.stop()
+            save_notebook(page)
     saved = nbformat.reads(json.dumps(json.loads((root / "train.ipynb").read_text())), as_version=4)
     assert _lines(saved.cells[1])[0::2] == ["Epoch 1/2", "Epoch 2/2"]
     assert len(_lines(saved.cells[2])) == 1
