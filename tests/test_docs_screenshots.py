@@ -11,7 +11,9 @@ import pytest
 
 import graphkit as gk
 from board_logs import write_training_run
+from browser import require
 from graphkit.board import export_html
+from graphkit.utils.graphviz import have_dot
 from graphkit.viz.graph_data import model_graph
 from test_frontend_bundle import WAIT_MS, _emit, _render_widget, browser, site  # noqa: F401
 
@@ -71,6 +73,7 @@ def _screenshot_plot_model(browser, model: gk.Model, workdir: pathlib.Path, path
 @pytest.fixture(scope="module")
 def docs_screenshots(browser, site, tmp_path_factory) -> dict[str, pathlib.Path]:  # noqa: F811
     """Take the screenshots into docs/images/; their paths by file name."""
+    require(have_dot(), "graphviz's `dot` is not installed: plot_model cannot write its SVG (apt-get install graphviz)")
     work = tmp_path_factory.mktemp("docs_screenshots")
     IMAGES.mkdir(parents=True, exist_ok=True)
     paths = {name: IMAGES / name for name in SCREENSHOTS}
