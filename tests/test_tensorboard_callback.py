@@ -1,5 +1,5 @@
 """gk.callbacks.TensorBoard: Keras 3's runs and tags read back with TensorBoard's EventAccumulator,
-weight histograms, the model graph and profiled batches."""
+weight histograms, the probe's activation and gradient histograms, the model graph and profiled batches."""
 from __future__ import annotations
 
 import json
@@ -91,6 +91,94 @@ def test_weight_histograms_every_histogram_freq_epochs(tmp_path):
         and last.max == pytest.approx(kernel.max())
 
 
+def _bn_model():
+    model = gk.Sequential([gk.Input((5,)), gk.layers.Dense(4, name="hidden"),
+                           gk.layers.BatchNormalization(momentum=0.5, name="norm"),
+                           gk.layers.Dense(2, name="out")])
+    model.compile(optimizer=gk.optimizers.Adam(learning_rate=0.05), loss="mse", metrics=["mae"])
+    return model
+
+
+class _ProbeCheck(gk.callbacks.Callback):
+    """Before the TensorBoard callback's epoch end (it runs first): keeps this epoch's first training
+    batch, and the weights, optimizer variables, BatchNormalization statistics and metrics the probe
+    must leave alone."""
+
+    def __init__(self, x, y, batch_size):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.first_batch = {}
+        self.before = {}
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:      # no shuffle: batch 0 is the first rows
+            self.first_batch[len(self.first_batch)] = (self.x[:self.batch_size], self.y[:self.batch_size])
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.before[epoch] = _state(self.model)
+
+
+def _state(model):
+    return [np.array(v.numpy()) for v in (*model.variables, *model.optimizer.variables, *model.metrics_variables)]
+
+
+def _probe_fit(tmp_path, model, epochs=3, **kwargs):
+    rng = np.random.default_rng(2)
+    x = rng.random((36, 5), dtype=np.float32)
+    y = rng.random((36, 2), dtype=np.float32)
+    board = gk.callbacks.TensorBoard(log_dir=tmp_path, write_graph=False, **kwargs)
+    check = _ProbeCheck(x, y, 12)
+    model.fit(x, y, batch_size=12, epochs=epochs, shuffle=False, verbose=0, callbacks=[check, board])
+    return check
+
+
+def test_activation_and_gradient_histograms_at_the_histogram_epochs(tmp_path):
+    _probe_fit(tmp_path, _bn_model(), epochs=5, histogram_freq=2, activation_histograms=True,
+               gradient_histograms=True)
+    train = _run(tmp_path, "train")
+    tags = set(train.Tags()["histograms"])
+    activations = {f"{name}/activations/histogram" for name in ("hidden", "norm", "out")}
+    gradients = {f"{w}/gradient/histogram" for w in ("hidden/kernel", "hidden/bias", "norm/gamma", "norm/beta",
+                                                     "out/kernel", "out/bias")}
+    assert activations | gradients <= tags
+    assert not [tag for tag in tags if "moving" in tag and "gradient" in tag]
+    for tag in activations | gradients:
+        assert [event.step for event in train.Histograms(tag)] == [0, 2, 4]
+    assert train.Histograms("out/activations/histogram")[0].histogram_value.num == 12 * 2
+
+
+def test_only_the_histograms_asked_for(tmp_path):
+    _probe_fit(tmp_path / "a", _model(), histogram_freq=1, activation_histograms=True)
+    _probe_fit(tmp_path / "g", _model(), histogram_freq=1, gradient_histograms=True)
+    a_tags, g_tags = _run(tmp_path / "a", "train").Tags()["histograms"], _run(tmp_path / "g", "train").Tags()["histograms"]
+    assert "hidden/activations/histogram" in a_tags and not [t for t in a_tags if "/gradient/" in t]
+    assert "hidden/kernel/gradient/histogram" in g_tags and not [t for t in g_tags if "/activations/" in t]
+
+
+def test_probe_histograms_equal_a_tape_on_the_first_batch_and_change_nothing(tmp_path):
+    model = _bn_model()
+    check = _probe_fit(tmp_path, model, epochs=1, histogram_freq=1, activation_histograms=True,
+                       gradient_histograms=True)
+    for before, after in zip(check.before[0], _state(model), strict=True):
+        np.testing.assert_array_equal(before, after)        # weights, BN stats, optimizer, metrics
+    x, y = check.first_batch[0]
+    with gk.GradientTape() as tape:
+        hidden = model.get_layer("hidden")(x)
+        loss = gk.losses.MeanSquaredError()(y, model(x, training=False))
+    kernel = model.get_layer("out").kernel
+    expected = tape.gradient(loss, [kernel])[0].numpy()
+    train = _run(tmp_path, "train")
+    histogram = train.Histograms("out/kernel/gradient/histogram")[0].histogram_value
+    assert histogram.num == expected.size
+    assert histogram.min == pytest.approx(expected.min(), rel=1e-5) and \
+        histogram.max == pytest.approx(expected.max(), rel=1e-5) and \
+        histogram.sum == pytest.approx(expected.sum(), rel=1e-4, abs=1e-7)
+    activation = train.Histograms("hidden/activations/histogram")[0].histogram_value
+    hidden = hidden.numpy()
+    assert activation.num == hidden.size and activation.min == pytest.approx(hidden.min(), rel=1e-5) \
+        and activation.max == pytest.approx(hidden.max(), rel=1e-5)
+
+
 def test_model_graph_as_graphdef_and_graph_json(tmp_path):
     model, _ = _fit(tmp_path, epochs=1)
     graph = _run(tmp_path, "train").Graph()
@@ -131,7 +219,8 @@ def test_evaluate_writes_evaluation_tags_to_the_validation_run(tmp_path):
     ({"profile_batch": (3, 1)}, "profile_batch"), ({"profile_batch": -1}, "profile_batch"),
     ({"profile_batch": "a,b"}, "profile_batch"), ({"update_freq": 0}, "update_freq"),
     ({"histogram_freq": -1}, "histogram_freq"), ({"write_images": True}, "write_images"),
-    ({"embeddings_freq": 1}, "embeddings_freq")])
+    ({"embeddings_freq": 1}, "embeddings_freq"), ({"activation_histograms": True}, "activation_histograms"),
+    ({"gradient_histograms": True, "histogram_freq": 0}, "gradient_histograms")])
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         gk.callbacks.TensorBoard("logs", **kwargs)

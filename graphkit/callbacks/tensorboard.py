@@ -20,6 +20,18 @@ Layout and tags are Keras 3's (``keras/src/callbacks/tensorboard.py``):
   ``train/batch_<stop>.trace.json``. The trace opens when batch ``start - 1`` ends (so it sees
   batch ``start`` begin) and closes at the first callback hook after batch ``stop`` ends.
 
+``activation_histograms`` and ``gradient_histograms`` are graphkit extensions (Keras 3 has no
+equivalent; TF1 Keras had ``write_grads``); they need ``histogram_freq`` > 0. At the epochs that get
+weight histograms, the *probe batch* (the epoch's first training batch, kept by wrapping the
+model's next train step call once at the epoch's begin) runs once through the model under a
+``GradientTape``, with the compiled loss (or the model's ``compute_loss``), in inference mode
+(``training=False``: Dropout is off and BatchNormalization normalizes with, and leaves alone, its
+moving statistics), through the weights of the epoch's end (those the weight histograms show). It
+writes ``<layer>/activations/histogram`` (every output of the layer's calls in that pass, heard
+through the ``layer_call`` events) and ``<weight name>/gradient/histogram`` (the loss's gradient
+for each trainable weight: ``dense/kernel/gradient/histogram``). The probe changes no weight,
+optimizer slot or metric (the loss trackers it feeds are restored).
+
 ``write_steps_per_second`` adds ``batch_steps_per_second``/``epoch_steps_per_second``.
 ``write_images`` and ``embeddings_freq`` are not supported (gk.summary writes no images and
 graphkit has no projector); asking for them raises ``ValueError``.
@@ -28,11 +40,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from typing import Any
 
-from .. import summary
-from ..backend.host import to_host_scalar
+import numpy
+
+from .. import events, summary
+from ..backend.host import to_host, to_host_scalar
+from ..engine.autograd import GradientTape
+from ..graph.node import flatten_structure
+from ..training.step_dispatch import dispatch_for
 from .callback import Callback
 
 
@@ -63,7 +81,8 @@ class TensorBoard(Callback):
 
     def __init__(self, log_dir: str | os.PathLike = "logs", histogram_freq: int = 0, write_graph: bool = True,
                  write_images: bool = False, write_steps_per_second: bool = False, update_freq: Any = "epoch",
-                 profile_batch: Any = 0, embeddings_freq: int = 0, embeddings_metadata: Any = None) -> None:
+                 profile_batch: Any = 0, embeddings_freq: int = 0, embeddings_metadata: Any = None,
+                 activation_histograms: bool = False, gradient_histograms: bool = False) -> None:
         super().__init__()
         if write_images:
             raise ValueError("TensorBoard(write_images=True) is not supported: gk.summary writes no images.")
@@ -76,6 +95,10 @@ class TensorBoard(Callback):
                              f"got {update_freq!r}.")
         if not isinstance(histogram_freq, int) or histogram_freq < 0:
             raise ValueError(f"TensorBoard: histogram_freq must be a non-negative integer, got {histogram_freq!r}.")
+        for flag, on in (("activation_histograms", activation_histograms), ("gradient_histograms", gradient_histograms)):
+            if on and not histogram_freq:
+                raise ValueError(f"TensorBoard({flag}=True) needs histogram_freq > 0: its histograms are written "
+                                 "at the epochs that get weight histograms.")
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq = histogram_freq
         self.write_graph = write_graph
@@ -84,6 +107,8 @@ class TensorBoard(Callback):
         self.update_freq = update_freq
         self.embeddings_freq = embeddings_freq
         self.embeddings_metadata = embeddings_metadata
+        self.activation_histograms = activation_histograms
+        self.gradient_histograms = gradient_histograms
         self._start_batch, self._stop_batch = _profile_range(profile_batch)
         self._should_trace = not (self._start_batch == 0 and self._stop_batch == 0)
         self._train_dir = os.path.join(self.log_dir, "train")
@@ -98,6 +123,8 @@ class TensorBoard(Callback):
         self._batch_start_time = 0.0
         self._epoch_start_time = 0.0
         self._epoch_start_iterations = 0
+        self._probe_batch: tuple | None = None
+        self._probe_wrapped: str | None = None
 
     def set_model(self, model: Any) -> None:
         super().set_model(model)
@@ -139,6 +166,7 @@ class TensorBoard(Callback):
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._stop_trace()
+        self._stop_probe_capture()
         self._pop_default()
         for writer in self._writers.values():
             writer.close()
@@ -168,6 +196,8 @@ class TensorBoard(Callback):
             self._start_trace()
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self._probes_at(epoch):
+            self._capture_probe_batch()
         if self.write_steps_per_second:
             self._epoch_start_time = time.time()
             self._epoch_start_iterations = self._iterations()
@@ -177,6 +207,11 @@ class TensorBoard(Callback):
         self._log_epoch_metrics(epoch, logs or {})
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._log_weights(epoch)
+        if self._probes_at(epoch):
+            self._stop_probe_capture()
+            if self._probe_batch is not None:
+                self._log_probe(epoch, *self._probe_batch)
+                self._probe_batch = None
 
     # ------------------------------------------------------------ evaluation
     def on_test_begin(self, logs: dict | None = None) -> None:
@@ -220,6 +255,43 @@ class TensorBoard(Callback):
                     summary.histogram(f"{weight.name.replace(':', '_')}/histogram", weight, step=epoch)
         writer.flush()
 
+    def _log_probe(self, epoch: int, x: Any, ys: list | None, sws: list | None) -> None:
+        """Activation and gradient histograms of one inference-mode pass of the probe batch."""
+        model = self.model
+        plan = model._compile_state.plan
+        variables = list(model.trainable_variables) if self.gradient_histograms else []
+        activations: dict[str, list] = {}
+        thread = threading.get_ident()
+
+        def record(layer, args, outputs, node, error, start_ns, end_ns) -> None:
+            if node is None and error is None and layer is not model and threading.get_ident() == thread:
+                activations.setdefault(layer.name, []).extend(
+                    to_host(value).ravel() for value in flatten_structure(outputs))
+
+        saved_metrics = [(variable, variable.data.copy()) for variable in model.metrics_variables]
+        try:
+            with contextlib.ExitStack() as stack:
+                if self.activation_histograms:
+                    stack.enter_context(events.subscribed("layer_call", record))
+                tape = stack.enter_context(GradientTape())
+                y_pred = model(x, training=False)
+                if variables:
+                    if plan.builtin_loss:
+                        plan.require_loss()
+                    loss = plan.batch_loss(x, ys, y_pred, plan.flatten_pred(y_pred), sws, False)
+            gradients = tape.gradient(loss, variables) if variables else []
+        finally:
+            for variable, value in saved_metrics:
+                variable.data = value
+        writer = self._writer("train")
+        with writer.as_default():
+            for name, values in activations.items():
+                summary.histogram(f"{name}/activations/histogram", numpy.concatenate(values), step=epoch)
+            for variable, gradient in zip(variables, gradients):
+                if gradient is not None:
+                    summary.histogram(f"{variable.name.replace(':', '_')}/gradient/histogram", gradient, step=epoch)
+        writer.flush()
+
     def _write_graph_if_built(self) -> None:
         """The model graph, once the model is built (a subclassed model builds on its first batch)."""
         if not self._graph_pending or not getattr(self.model, "built", False):
@@ -231,6 +303,30 @@ class TensorBoard(Callback):
         with self._writer("train").as_default():
             summary.graph(graph_def_nodes(graph))
         write_graph_file(self._train_dir, model_graph=graph)
+
+    # ------------------------------------------------------------ the probe batch
+    def _probes_at(self, epoch: int) -> bool:
+        return (self.activation_histograms or self.gradient_histograms) and epoch % self.histogram_freq == 0
+
+    def _capture_probe_batch(self) -> None:
+        """Keep this epoch's first training batch: the model's next ``_train_batch(x, ys, sws)`` call
+        (or overridden ``train_step(data)``) goes through a one-shot wrapper set on the instance."""
+        model = self.model
+        name = "train_step" if dispatch_for(type(model)).custom_train_step else "_train_batch"
+        original = getattr(model, name)
+
+        def capture(*batch: Any) -> Any:
+            self._stop_probe_capture()
+            self._probe_batch = model._step_batch(batch[0], name)[1:] if name == "train_step" else batch
+            return original(*batch)
+
+        setattr(model, name, capture)
+        self._probe_wrapped = name
+
+    def _stop_probe_capture(self) -> None:
+        name, self._probe_wrapped = self._probe_wrapped, None
+        if name is not None:
+            vars(self.model).pop(name, None)
 
     # ------------------------------------------------------------ profiling
     def _start_trace(self) -> None:
