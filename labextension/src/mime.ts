@@ -8,18 +8,20 @@ import { Widget } from '@lumino/widgets';
 import { mountBoard } from './board';
 import type { BoardHandle, BoardPayload } from './board';
 import { GraphView } from './core';
-import type { GraphData } from './core';
+import type { GraphData, WidgetCore } from './core';
 import { render, track, version } from './widget';
 
-// The live widget's loader uses this copy of the core: no kernel round trip, so a widget draws
-// even while its cell is still running.
-globalThis.__graphkitLab = { render, track, version };
+/** The live widget's loader uses this copy of the core: no kernel round trip, so a widget draws
+ * even while its cell is still running. The `graphkit-nn:pin` plugin adds `pin` (plugin.ts). */
+export const lab: WidgetCore = { render, track, version };
+globalThis.__graphkitLab = lab;
 
 export const MIME_TYPE = 'application/vnd.graphkit.graph+json';
 export const BOARD_MIME_TYPE = 'application/vnd.graphkit.board+json';
 
 class GraphRenderer extends Widget implements IRenderMime.IRenderer {
   private view: GraphView | null = null;
+  private graph: GraphData | null = null;
 
   constructor(options: IRenderMime.IRendererOptions) {
     super();
@@ -32,7 +34,8 @@ class GraphRenderer extends Widget implements IRenderMime.IRenderer {
     const graph = model.data[MIME_TYPE] as unknown as GraphData;
     // A live view's picture: shown only while the widget before it cannot draw (widget.ts).
     this.node.toggleAttribute('data-gk-widget', !!graph.widget);
-    this.view ??= new GraphView(this.node);
+    this.graph = graph;
+    this.view ??= new GraphView(this.node, { pin: () => ({ graph: this.graph! }) });
     this.view.update(graph);
   }
 

@@ -122,7 +122,7 @@ class LiveGraphView extends GraphView {
   private clearErrors = document.createElement('button');
 
   constructor(el: HTMLElement, model: WidgetModel) {
-    super(el, { onSelect: id => model.send({ type: 'details', id }) });
+    super(el, { onSelect: id => model.send({ type: 'details', id }), pin: () => ({ model }) });
     this.clearErrors.type = 'button';
     this.clearErrors.dataset.action = 'clear-errors';
     this.clearErrors.textContent = 'Clear errors';

@@ -123,7 +123,12 @@ export interface WidgetCore {
   track(model: WidgetModel, backlog?: unknown[]): void;
   /** Draws the model's graph into `el`; returns the cleanup function. */
   render(props: RenderProps): () => void;
+  /** JupyterLab with graphkit's extension: shows a synced view in the right side panel. */
+  pin?(source: PinSource): void;
 }
+
+/** What a pinned view shows: a live widget's graph (following its messages) or a fixed graph. */
+export type PinSource = { model: WidgetModel } | { graph: GraphData };
 
 declare global {
   /** The core graphkit's JupyterLab extension puts on the page (no kernel round trip needed). */

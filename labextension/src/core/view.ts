@@ -14,11 +14,14 @@ import { PAD, PanZoom } from './panzoom';
 import { renderSvg } from './renderer';
 import { ensureStyles } from './styles';
 import { themeColors, type ThemeColors } from './theme';
-import type { GraphData, GraphNode } from './types';
+import type { GraphData, GraphNode, PinSource } from './types';
 
 export interface GraphViewOptions {
   /** Called when a layer is clicked; the live widget asks Python for its weight statistics. */
   onSelect?: (id: string) => void;
+  /** What the `Pin` button keeps in JupyterLab's right side panel; the button shows only when
+   * this is given and graphkit's JupyterLab extension offers pinning. */
+  pin?: () => PinSource;
 }
 
 const MIN_HEIGHT = 120;
@@ -88,6 +91,14 @@ export class GraphView {
       button.dataset.action = action;
       button.textContent = label;
       button.title = title;
+      toolbar.appendChild(button);
+    }
+    if (options.pin && globalThis.__graphkitLab?.pin) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.action = 'pin';
+      button.textContent = 'Pin';
+      button.title = 'Keep a synced view of this graph in the right side panel';
       toolbar.appendChild(button);
     }
     toolbar.addEventListener('click', this.onToolbarClick);
@@ -352,6 +363,9 @@ export class GraphView {
             download(png, safeFilename(name, 'png'), 'image/png')
           );
         }
+        break;
+      case 'pin':
+        globalThis.__graphkitLab?.pin?.(this.options.pin!());
         break;
       case 'export-dot':
         if (this.dot) {
