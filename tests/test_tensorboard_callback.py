@@ -112,20 +112,26 @@ class _ProbeCheck(gk.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if batch == 0:      # no shuffle: batch 0 is the first rows
-            self.first_batch[len(self.first_batch)] = (self.x[:self.batch_size], self.y[:self.batch_size])
+            self.first_batch[len(self.first_batch)] = (self.x[:self.batch_size], _head(self.y, self.batch_size))
+        else:               # the one-shot capture is gone after the first batch
+            assert "_train_batch" not in vars(self.model) and "train_step" not in vars(self.model)
 
     def on_epoch_end(self, epoch, logs=None):
         self.before[epoch] = _state(self.model)
+
+
+def _head(y, n):
+    return [t[:n] for t in y] if isinstance(y, list) else y[:n]
 
 
 def _state(model):
     return [np.array(v.numpy()) for v in (*model.variables, *model.optimizer.variables, *model.metrics_variables)]
 
 
-def _probe_fit(tmp_path, model, epochs=3, **kwargs):
+def _probe_fit(tmp_path, model, epochs=3, y=None, **kwargs):
     rng = np.random.default_rng(2)
     x = rng.random((36, 5), dtype=np.float32)
-    y = rng.random((36, 2), dtype=np.float32)
+    y = rng.random((36, 2), dtype=np.float32) if y is None else y
     board = gk.callbacks.TensorBoard(log_dir=tmp_path, write_graph=False, **kwargs)
     check = _ProbeCheck(x, y, 12)
     model.fit(x, y, batch_size=12, epochs=epochs, shuffle=False, verbose=0, callbacks=[check, board])
@@ -177,6 +183,45 @@ def test_probe_histograms_equal_a_tape_on_the_first_batch_and_change_nothing(tmp
     hidden = hidden.numpy()
     assert activation.num == hidden.size and activation.min == pytest.approx(hidden.min(), rel=1e-5) \
         and activation.max == pytest.approx(hidden.max(), rel=1e-5)
+
+
+class _OwnTrainStep(gk.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = gk.layers.Dense(4, name="hidden")
+        self.out = gk.layers.Dense(2, name="out")
+
+    def call(self, x):
+        return self.out(self.hidden(x))
+
+    def train_step(self, data):
+        return super().train_step(data)
+
+
+def test_probe_batch_of_a_model_with_its_own_train_step(tmp_path):
+    model = _OwnTrainStep()
+    model.compile(optimizer=gk.optimizers.SGD(learning_rate=0.05), loss="mse")
+    check = _probe_fit(tmp_path, model, epochs=1, histogram_freq=1, gradient_histograms=True)
+    x, y = check.first_batch[0]
+    with gk.GradientTape() as tape:
+        loss = gk.losses.MeanSquaredError()(y, model(x, training=False))
+    expected = tape.gradient(loss, [model.hidden.kernel])[0].numpy()
+    histogram = _run(tmp_path, "train").Histograms("hidden/kernel/gradient/histogram")[0].histogram_value
+    assert histogram.min == pytest.approx(expected.min(), rel=1e-5) and \
+        histogram.max == pytest.approx(expected.max(), rel=1e-5)
+
+
+def test_probe_leaves_the_per_output_loss_trackers_alone(tmp_path):
+    inputs = gk.Input((5,))
+    hidden = gk.layers.Dense(4, name="hidden")(inputs)
+    outputs = [gk.layers.Dense(1, name="a")(hidden), gk.layers.Dense(1, name="b")(hidden)]
+    model = gk.Model(inputs, outputs)
+    model.compile(optimizer="sgd", loss=["mse", "mae"])
+    y = [np.linspace(0, 1, 36, dtype=np.float32)[:, None], np.ones((36, 1), np.float32)]
+    check = _probe_fit(tmp_path, model, epochs=1, y=y, histogram_freq=1, gradient_histograms=True)
+    assert {"a_loss", "b_loss"} <= {m.name for m in model.metrics}
+    for before, after in zip(check.before[0], _state(model), strict=True):
+        np.testing.assert_array_equal(before, after)
 
 
 def test_model_graph_as_graphdef_and_graph_json(tmp_path):
