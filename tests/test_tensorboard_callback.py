@@ -156,7 +156,8 @@ def test_activation_and_gradient_histograms_at_the_histogram_epochs(tmp_path):
 def test_only_the_histograms_asked_for(tmp_path):
     _probe_fit(tmp_path / "a", _model(), histogram_freq=1, activation_histograms=True)
     _probe_fit(tmp_path / "g", _model(), histogram_freq=1, gradient_histograms=True)
-    a_tags, g_tags = _run(tmp_path / "a", "train").Tags()["histograms"], _run(tmp_path / "g", "train").Tags()["histograms"]
+    a_tags = _run(tmp_path / "a", "train").Tags()["histograms"]
+    g_tags = _run(tmp_path / "g", "train").Tags()["histograms"]
     assert "hidden/activations/histogram" in a_tags and not [t for t in a_tags if "/gradient/" in t]
     assert "hidden/kernel/gradient/histogram" in g_tags and not [t for t in g_tags if "/activations/" in t]
 

@@ -48,7 +48,7 @@ import numpy
 
 from .. import events, summary
 from ..backend.host import to_host, to_host_scalar
-from ..engine.autograd import GradientTape
+from ..engine.autograd import GradientTape, no_grad
 from ..graph.node import flatten_structure
 from ..training.step_dispatch import dispatch_for
 from .callback import Callback
@@ -95,7 +95,8 @@ class TensorBoard(Callback):
                              f"got {update_freq!r}.")
         if not isinstance(histogram_freq, int) or histogram_freq < 0:
             raise ValueError(f"TensorBoard: histogram_freq must be a non-negative integer, got {histogram_freq!r}.")
-        for flag, on in (("activation_histograms", activation_histograms), ("gradient_histograms", gradient_histograms)):
+        for flag, on in (("activation_histograms", activation_histograms),
+                         ("gradient_histograms", gradient_histograms)):
             if on and not histogram_freq:
                 raise ValueError(f"TensorBoard({flag}=True) needs histogram_freq > 0: its histograms are written "
                                  "at the epochs that get weight histograms.")
@@ -266,14 +267,17 @@ class TensorBoard(Callback):
         def record(layer, args, outputs, node, error, start_ns, end_ns) -> None:
             if node is None and error is None and layer is not model and threading.get_ident() == thread:
                 activations.setdefault(layer.name, []).extend(
-                    to_host(value).ravel() for value in flatten_structure(outputs))
+                    to_host(value).ravel() for value in flatten_structure(outputs) if value is not None)
 
         saved_metrics = [(variable, variable.data.copy()) for variable in model.metrics_variables]
         try:
             with contextlib.ExitStack() as stack:
                 if self.activation_histograms:
                     stack.enter_context(events.subscribed("layer_call", record))
-                tape = stack.enter_context(GradientTape())
+                if variables:
+                    tape = stack.enter_context(GradientTape())
+                else:
+                    stack.enter_context(no_grad())
                 y_pred = model(x, training=False)
                 if variables:
                     if plan.builtin_loss:
