@@ -5,7 +5,8 @@
    (no network) with ``compile``/``fit``, RMSprop, batch 64, 20 epochs, 20 % validation split.
 3. Reports test accuracy and writes the training history (CSV and plot), the saved model and its
    picture (DOT, and SVG when graphviz is installed).
-4. Logs the training for the board (``logs/``: ``callbacks.TensorBoard`` with weight histograms,
+4. Logs the training for the board (``logs/``: ``callbacks.TensorBoard`` with weight, activation
+   and gradient histograms,
    and ``gk.trace`` spans of every step), writes the trace for Perfetto (``trace.json``) and the
    board as one offline file (``board.html``).
 """
@@ -50,7 +51,8 @@ def train_digits(out: pathlib.Path, epochs: int, verbose: int) -> dict:
     logs = out / "logs"
     shutil.rmtree(logs, ignore_errors=True)                  # this run's logs only
     callbacks = [gk.callbacks.CSVLogger(str(out / "history.csv")),
-                 gk.callbacks.TensorBoard(str(logs), histogram_freq=1)]
+                 gk.callbacks.TensorBoard(str(logs), histogram_freq=1, activation_histograms=True,
+                                          gradient_histograms=True)]
     with gk.trace(logdir=logs / "train") as trace:
         history = model.fit(x_train, y_train, batch_size=64, epochs=epochs, validation_split=0.2,
                             callbacks=callbacks, verbose=verbose)
