@@ -6,9 +6,8 @@
 3. Reports test accuracy and writes the training history (CSV and plot), the saved model and its
    picture (DOT, and SVG when graphviz is installed).
 4. Logs the training for the board (``logs/``: ``callbacks.TensorBoard`` with weight, activation
-   and gradient histograms,
-   and ``gk.trace`` spans of every step), writes the trace for Perfetto (``trace.json``) and the
-   board as one offline file (``board.html``).
+   and gradient histograms, and ``gk.trace`` spans of every step), writes the trace for Perfetto
+   (``trace.json``) and the board as one offline file (``board.html``).
 """
 from __future__ import annotations
 
