@@ -23,9 +23,10 @@ class LabServer:
     """``jupyter lab`` serving ``root_dir``; ``url(path)`` gives a tokenized address.
 
     ``extra_args`` go to the server (e.g. kernel restrictions); ``env`` is merged into the
-    server's (and so its kernels') environment."""
+    server's (and so its kernels') environment; ``app="notebook"`` serves Jupyter Notebook 7."""
 
-    def __init__(self, root_dir: str, work_dir: str, extra_args: tuple = (), env: dict | None = None) -> None:
+    def __init__(self, root_dir: str, work_dir: str, extra_args: tuple = (), env: dict | None = None,
+                 app: str = "jupyterlab") -> None:
         self.root_dir = root_dir
         self.port = free_port()
         self.token = secrets.token_hex(16)
@@ -47,7 +48,7 @@ class LabServer:
             json.dump({"fetchNews": "false", "checkForUpdates": False}, handle)
         self._log = open(os.path.join(work_dir, f"lab-{self.port}.log"), "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+            [sys.executable, "-m", app, "--no-browser", "--ServerApp.ip=127.0.0.1",
              f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
              f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={root_dir}",
              "--LabApp.expose_app_in_browser=True", *(["--allow-root"] if os.geteuid() == 0 else []), *extra_args],

@@ -204,9 +204,12 @@ class LiveView(anywidget.AnyWidget):
         self._cell_hook = (shell.events, refresh)
 
     def _refresh_picture(self) -> None:
+        """Updates the displayed pictures and the widget state's ``_initial``, so that a saved
+        widget state (nbclient's, or JupyterLab's "save widget state") restores the graph now."""
         from IPython.display import update_display
         try:
             update_display(self._picture(paired=True), raw=True, display_id=self._picture_id)
+            self.send_state("_initial")
         except Exception as exc:  # noqa: BLE001 - a picture must not break the notebook
             _warn_failed(exc)
         self._picture_stale = False
@@ -288,14 +291,13 @@ def _picture_html(graph: dict, summary: str, widget: str | None) -> str:
     """The graph's static SVG laid out by graphviz's ``dot`` (or one line saying it is missing),
     in ``div.gk-live-picture``; ``data-gk-widget`` names the widget displayed just before it,
     which the front end shows instead while it is drawn."""
-    from ..utils.graphviz import GraphvizError, GraphvizNotFoundError, render
+    from ..utils.graphviz import NO_PICTURE_HTML, GraphvizError, GraphvizNotFoundError, render
     title = html.escape(graph["title"])
     try:
         svg = render(graph_to_dot(graph), "svg").decode("utf-8")
         body = svg[svg.index("<svg"):]
     except GraphvizNotFoundError:
-        body = ("<p>(Install graphviz's <code>dot</code> in the kernel's environment to keep a picture of "
-                "the graph in saved notebooks and exports.)</p>")
+        body = NO_PICTURE_HTML  # the same sentence as model displays and plot_model
     except GraphvizError as error:
         body = f"<p>(graphviz could not draw the graph: {html.escape(str(error))})</p>"
     pairing = f' data-gk-widget="{widget}"' if widget else ""
