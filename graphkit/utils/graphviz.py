@@ -99,8 +99,9 @@ NO_PICTURE_HINT = (
     "To see the graph here, install graphviz's `dot` program in the kernel's environment "
     "(`apt-get install graphviz`, `brew install graphviz` or `conda install graphviz`) "
     "or graphkit in the Jupyter server's environment (its JupyterLab extension draws graphs without `dot`).")
-NO_PICTURE_HTML = f'<p class="graphkit-hint">{html.escape(NO_PICTURE_HINT)}</p>'
-"""The hint as HTML, put where a picture would be."""
+NO_PICTURE_HTML = '<p class="graphkit-hint">{}</p>'.format(
+    re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(NO_PICTURE_HINT)))
+"""The hint as HTML (its `...` spans as code), put where a picture would be."""
 
 
 def svg_html(svg: str) -> str:
