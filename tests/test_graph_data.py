@@ -11,6 +11,7 @@ from graphkit.examples import models as examples
 from graphkit.models.summary import format_summary
 from graphkit.viz import GRAPH_MIME, graph_to_dot, model_graph
 from graphkit.viz.nodes import json_safe, param_formula
+from svg_pictures import only_svg_picture
 
 L = gk.layers
 HAVE_DOT = shutil.which("dot") is not None
@@ -232,7 +233,7 @@ def test_mimebundle_without_graphviz(monkeypatch):
     model = examples.conv_autoencoder()
     bundle = model._repr_mimebundle_()
     assert set(bundle) == {GRAPH_MIME, "text/html", "text/plain"}
-    assert "<svg" not in bundle["text/html"] and "28,241" in bundle["text/html"]
+    assert "<svg" not in bundle["text/html"] and "<img" not in bundle["text/html"] and "28,241" in bundle["text/html"]
     assert [g["id"] for g in bundle[GRAPH_MIME]["groups"]] == ["encoder", "decoder"]
     # front ends without graphkit's extension show the summary and say what to install
     assert bundle["text/html"].count('class="graphkit-hint"') == 1 and "install graphviz" in bundle["text/html"]
@@ -241,9 +242,10 @@ def test_mimebundle_without_graphviz(monkeypatch):
 @needs_dot
 def test_mimebundle_with_graphviz():
     bundle = examples.mlp()._repr_mimebundle_()
-    assert "<svg" in bundle["text/html"] and GRAPH_MIME in bundle
-    assert "max-width:100%" in bundle["text/html"] and "graphkit-hint" not in bundle["text/html"]
-    assert "<?xml" not in bundle["text/html"]
+    img, svg = only_svg_picture(bundle["text/html"])
+    assert "(Dense)" in svg and GRAPH_MIME in bundle
+    assert img["style"] == "max-width:100%;height:auto" and "graphkit-hint" not in bundle["text/html"]
+    assert img["alt"] == "graph of model 'mnist_model': 4 layers, 55,050 params"
 
 
 def test_unbuilt_model_bundle_has_only_the_summary():

@@ -15,6 +15,7 @@ import graphkit as gk
 from graphkit.examples import models as examples
 from graphkit.global_state import SUBSCRIBERS
 from graphkit.viz import assets
+from svg_pictures import only_svg_picture
 
 L = gk.layers
 
@@ -496,13 +497,16 @@ def test_picture_follows_the_graph_when_a_cell_finishes(notebook):
 def test_picture_is_a_correctly_sized_svg(make_view):
     import re
     view = make_view(examples.mlp())
-    html = view.picture()["text/html"]
-    assert html.startswith('<div class="gk-live-picture"') and html.count("<svg") == 1
+    output = view.picture()["text/html"]
+    assert output.startswith('<div class="gk-live-picture"')
+    img, html = only_svg_picture(output)
+    assert img["alt"] == "graph of live view 'mnist_model': 4 nodes, 55,050 params"
     tag = re.search(r"<svg\b[^>]*>", html).group(0)
     width = float(re.search(r'width="([\d.]+)(?:px|pt)?"', tag).group(1))
     height = float(re.search(r'height="([\d.]+)(?:px|pt)?"', tag).group(1))
     left, top, box_width, box_height = [float(v) for v in re.search(r'viewBox="([^"]*)"', tag).group(1).split()]
     assert [box_width, box_height] == pytest.approx([width, height], rel=0.01), tag  # drawn 1:1
+    assert (int(img["width"]), int(img["height"])) == (round(width), round(height))  # shown 1:1
     transform = re.search(r'class="graph" transform="([^"]*)"', html).group(1)
     scale = float(re.search(r"scale\(([\d.]+)", transform).group(1))
     dx, dy = map(float, re.search(r"translate\(([-\d.]+)[ ,]([-\d.]+)\)", transform).groups())

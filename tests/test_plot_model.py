@@ -14,6 +14,7 @@ import graphkit as gk
 from graphkit.examples import models as examples
 from graphkit.layers.layer import clear_session
 from graphkit.utils import graphviz as gv
+from svg_pictures import only_svg_picture
 
 L = gk.layers
 SNAPSHOTS = os.path.join(os.path.dirname(__file__), "snapshots", "plot_model")
@@ -240,7 +241,9 @@ def test_inline_svg_display():
     assert "<svg" in bundle["image/svg+xml"] and bundle["text/vnd.graphviz"] == plot.source
     assert plot._repr_svg_() == bundle["image/svg+xml"]
     # front ends without graphkit's extension show the HTML: the picture, scaled to fit
-    assert bundle["text/html"].count("<svg") == 1 and "max-width:100%" in bundle["text/html"]
+    img, svg = only_svg_picture(bundle["text/html"])
+    assert svg == bundle["image/svg+xml"] and img["style"] == "max-width:100%;height:auto"
+    assert img["alt"].startswith("graph of model 'mnist_model': ")
     assert_no_raw_dot(bundle)
     dot_bundle = gk.utils.model_to_dot(examples.mlp())._repr_mimebundle_()
     assert "image/svg+xml" in dot_bundle
@@ -325,4 +328,4 @@ def test_a_model_displays_its_summary_and_its_graph_in_notebooks():
     assert "Total params: 55,050" in bundle["text/plain"]
     assert "55,050" in bundle["text/html"]
     if shutil.which("dot"):
-        assert "<svg" in bundle["text/html"] and "(Dense)" in bundle["text/html"]
+        assert "(Dense)" in only_svg_picture(bundle["text/html"])[1]

@@ -10,6 +10,7 @@ import pytest
 import graphkit as gk
 from graphkit.examples import models as examples
 from graphkit.utils import graphviz as gv
+from svg_pictures import only_svg_picture
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's `dot` is not installed")
 
@@ -99,8 +100,9 @@ def test_notebook_svgs_are_sized():
     plot = gk.utils.plot_model(model, show_shapes=True, expand_nested=True)
     assert_not_clipped(plot.svg())
     assert_not_clipped(plot._repr_mimebundle_()["image/svg+xml"])
-    html = model._repr_mimebundle_()["text/html"]
-    assert_not_clipped(html[html.index("<svg"):html.index("</svg>") + len("</svg>")])
+    img, svg = only_svg_picture(model._repr_mimebundle_()["text/html"])
+    width, height = assert_not_clipped(svg)
+    assert (int(img["width"]), int(img["height"])) == (round(width), round(height))  # shown at its natural size
 
 
 @pytest.mark.parametrize("dpi", [72, 150])

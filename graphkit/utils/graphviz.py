@@ -5,6 +5,7 @@ Pure Python around a subprocess; no pydot or graphviz Python package. When ``dot
 """
 from __future__ import annotations
 
+import base64
 import html
 import os
 import re
@@ -65,6 +66,7 @@ def render(source: str, fmt: str = "svg", target: str | None = None) -> bytes:
 
 _SVG_TAG = re.compile(r"<svg\b[^>]*>")
 _SIZE_IN_PT = re.compile(r'\s(width|height)="([\d.]+)pt"')
+_SIZE_IN_PX = re.compile(r'\s(width|height)="([\d.]+)(?:px)?"')
 _VIEW_BOX = re.compile(r'\sviewBox="([^"]*)"')
 _GRAPH_SCALE = re.compile(r'<g\b[^>]*\bclass="graph"[^>]*\btransform="[^"]*scale\(\s*([\d.]+)')
 _SIZE_ATTRIBUTES = re.compile(r'\s(?:width|height|viewBox)="[^"]*"')
@@ -104,12 +106,18 @@ NO_PICTURE_HTML = '<p class="graphkit-hint">{}</p>'.format(
 """The hint as HTML (its `...` spans as code), put where a picture would be."""
 
 
-def svg_html(svg: str) -> str:
+def svg_html(svg: str, alt: str) -> str:
     """``svg`` (sized by :func:`sized_svg`) as HTML for notebook outputs and their HTML exports:
-    no XML prolog, natural size, scaled down (never cropped) to the width available."""
-    start = svg.index("<svg")
+    an ``<img>`` of it as a base64 data URI at its natural size, scaled down (never cropped) to
+    the width available, ``alt`` saying what it shows. An image, not inline ``<svg>``: JupyterLab's
+    sanitizer strips inline SVG from untrusted notebooks' HTML (one shared as a file) but keeps it."""
+    tag = _SVG_TAG.search(svg)
+    sizes = _SIZE_IN_PX.finditer(tag.group(0)) if tag else ()
+    size = "".join(f' {m.group(1)}="{round(float(m.group(2)))}"' for m in sizes)
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return ('<div class="graphkit-graph" style="overflow:auto">'
-            f'<svg style="max-width:100%;height:auto"{svg[start + len("<svg"):]}</div>')
+            f'<img src="data:image/svg+xml;base64,{data}"{size} style="max-width:100%;height:auto" '
+            f'alt="{html.escape(alt)}"></div>')
 
 
 def write_atomic(path: str, data: bytes) -> None:

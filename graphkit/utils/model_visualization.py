@@ -284,10 +284,16 @@ def _mimebundle(source: str, cache: dict | None, title: str, params: tuple[int, 
             cache["svg"] = svg
     if svg is not None:
         bundle["image/svg+xml"] = svg
-        bundle["text/html"] = _gv.svg_html(svg)
+        bundle["text/html"] = _gv.svg_html(svg, picture_alt(title, len(nodes), params[0]))
     else:
         bundle["text/html"] = summary_html + _gv.NO_PICTURE_HTML
     return bundle
+
+
+def picture_alt(title: str, layers: int, total_params: int) -> str:
+    """The alt text of a model's picture: "graph of model 'mlp': 9 layers, 54,966 params"."""
+    params = f", {total_params:,} params" if total_params else ""
+    return f"graph of model {title!r}: {layers} layers{params}"
 
 
 class ModelPlot:

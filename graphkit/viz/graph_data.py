@@ -70,9 +70,10 @@ def _display_graph(model, bundle: dict) -> None:
     after the HTML summary, the SVG picture when graphviz's ``dot`` is installed, else one line
     saying what to install (front ends without the extension show the HTML)."""
     from ..utils.graphviz import NO_PICTURE_HTML, have_dot, render, svg_html
-    from ..utils.model_visualization import model_to_dot
-    bundle[GRAPH_MIME] = model_graph(model)
+    from ..utils.model_visualization import model_to_dot, picture_alt
+    graph = bundle[GRAPH_MIME] = model_graph(model)
     if have_dot():
-        bundle["text/html"] += svg_html(render(str(model_to_dot(model, show_shapes=True)), "svg").decode("utf-8"))
+        svg = render(str(model_to_dot(model, show_shapes=True)), "svg").decode("utf-8")
+        bundle["text/html"] += svg_html(svg, picture_alt(model.name, len(graph["nodes"]), graph["total_params"]))
     else:
         bundle["text/html"] += NO_PICTURE_HTML

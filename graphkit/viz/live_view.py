@@ -288,14 +288,14 @@ def _unsubscribe(subscriptions: list) -> None:
 
 
 def _picture_html(graph: dict, summary: str, widget: str | None) -> str:
-    """The graph's static SVG laid out by graphviz's ``dot`` (or one line saying it is missing),
+    """The graph's static SVG laid out by graphviz's ``dot`` as an image (or one line saying it is missing),
     in ``div.gk-live-picture``; ``data-gk-widget`` names the widget displayed just before it,
     which the front end shows instead while it is drawn."""
-    from ..utils.graphviz import NO_PICTURE_HTML, GraphvizError, GraphvizNotFoundError, render
+    from ..utils.graphviz import NO_PICTURE_HTML, GraphvizError, GraphvizNotFoundError, render, svg_html
     title = html.escape(graph["title"])
     try:
         svg = render(graph_to_dot(graph), "svg").decode("utf-8")
-        body = svg[svg.index("<svg"):]
+        body = svg_html(svg, f"graph of live view {graph['title']!r}: {summary}")
     except GraphvizNotFoundError:
         body = NO_PICTURE_HTML  # the same sentence as model displays and plot_model
     except GraphvizError as error:
