@@ -17,6 +17,7 @@ import pytest
 
 import graphkit as gk
 from test_docs_screenshots import browser, docs_screenshots, site  # noqa: F401  (the comparison page's images)
+from svg_pictures import svg_pictures
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI") == "true"
@@ -89,13 +90,15 @@ def test_site_builds_strictly_with_every_page(built_site):
 
 def test_guides_show_the_graphs_drawn(built_site):
     """The executed notebooks' pages draw their models as graphviz SVG (text/html outputs that
-    need no kernel): the functional API and live builder guides, and every page with a widget."""
+    need no kernel, the SVG as an image's data URI): the functional API and live builder guides,
+    and every page with a widget."""
     graph = re.compile(r'<g [^>]*class="graph"')
     for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
         html = (built_site / "notebooks" / notebook.stem / "index.html").read_text(encoding="utf-8")
         has_widget = '<script type="application/vnd.jupyter.widget-view+json">' in html
         if has_widget or any(guide in notebook.stem for guide in ("functional_api", "live_builder")):
-            assert graph.search(html), f"{notebook.name}: its page shows no graph"
+            drawn = [html, *(svg for _, svg in svg_pictures(html))]
+            assert any(graph.search(svg) for svg in drawn), f"{notebook.name}: its page shows no graph"
 
 
 def test_every_public_name_is_in_the_api_reference(built_site):

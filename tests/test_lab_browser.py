@@ -93,6 +93,7 @@ def test_live_builder_and_saved_notebook_in_jupyterlab(lab_browser, tmp_path):
     bundles = [output.get("data", {}) for cell in saved["cells"] for output in cell.get("outputs", [])]
     model_bundle = next(bundle for bundle in bundles if GRAPH_MIME in bundle and "widget" not in bundle[GRAPH_MIME])
     assert "image/svg+xml" not in model_bundle and "<svg" not in model_bundle.get("text/html", "")
+    assert "data:image/svg+xml" not in model_bundle.get("text/html", "")  # nor its picture as an image
 
     # --- reopen the saved notebook on a server that has no kernel to start
     server = LabServer(str(root), str(tmp_path), extra_args=NO_KERNELS)

@@ -16,6 +16,7 @@ import sys
 from lab_pages import (NO_KERNELS, WAIT_MS, choose_no_kernel, lab_browser, lab_page, open_notebook,  # noqa: F401
                        reload_notebook, run_all_cells, save_notebook, screenshot, write_notebook)
 from lab_server import LabServer
+from svg_pictures import svg_pictures
 
 _screenshot = screenshot  # test_lab_pin.py and test_other_frontends.py import it from here until they use lab_pages
 
@@ -94,11 +95,13 @@ def test_live_views_after_reload_save_and_export(lab_browser, tmp_path):
     page = lab_browser.new_page(viewport={"width": 1280, "height": 1600})
     try:
         page.goto((root / "live.html").as_uri())
-        pictures = page.locator(".gk-live-picture svg")
+        pictures = page.locator(".gk-live-picture img")
         assert pictures.count() == 2
         first = pictures.first.bounding_box()
         assert first["width"] > 100 and first["height"] > 100
-        assert "logits" in pictures.first.text_content() and "unrelated" not in pictures.nth(1).text_content()
+        assert pictures.first.evaluate("img => img.complete && img.naturalWidth") > 100  # the SVG drew
+        everything, scoped = (svg_pictures(pictures.nth(i).evaluate("img => img.outerHTML"))[0][1] for i in (0, 1))
+        assert "logits" in everything and "unrelated" not in scoped
         screenshot(page, "nbconvert")
     finally:
         page.close()

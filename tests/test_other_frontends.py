@@ -1,6 +1,7 @@
 """The same saved notebook in other front ends, driven in real Chromium: Jupyter Notebook 7
 with and without ipywidgets in the server's environment, and JupyterLab without graphkit's
-extension (the "one JupyterLab, many kernel environments" set-up).
+extension (the "one JupyterLab, many kernel environments" set-up), there also unsigned (untrusted,
+as a notebook executed elsewhere and shared as a file), where JupyterLab sanitizes HTML outputs.
 
 A notebook that makes a ``gk.live()`` view, displays a model, calls ``plot_model`` and fits two
 epochs is executed (nbclient) and saved, then opened in each configuration. Every graph output
@@ -35,12 +36,13 @@ CELLS = [
 ]
 
 WIDGETS = ("@jupyter-widgets/jupyterlab-manager", "anywidget")
-# (name, server module, labextensions missing for that server, graphviz's dot in the kernel)
+# (name, server module, labextensions missing for that server, graphviz's dot in the kernel, signed)
 CONFIGURATIONS = [
-    ("notebook7", "notebook", (), True),
-    ("notebook7_no_ipywidgets", "notebook", WIDGETS, True),
-    ("lab_no_graphkit", "jupyterlab", ("graphkit-nn",), True),
-    ("lab_no_graphkit_no_dot", "jupyterlab", ("graphkit-nn",), False),
+    ("notebook7", "notebook", (), True, True),
+    ("notebook7_no_ipywidgets", "notebook", WIDGETS, True, True),
+    ("lab_no_graphkit", "jupyterlab", ("graphkit-nn",), True, True),
+    ("lab_no_graphkit_no_dot", "jupyterlab", ("graphkit-nn",), False, True),
+    ("lab_no_graphkit_untrusted", "jupyterlab", ("graphkit-nn",), True, False),
 ]
 
 
@@ -52,9 +54,9 @@ def browser():
         yield launched
 
 
-def _executed_notebook(path, with_dot: bool, monkeypatch):
-    """Runs CELLS in a fresh kernel (graphviz's ``dot`` hidden unless ``with_dot``) and saves them
-    signed, as JupyterLab signs the notebooks its user runs (the HTML outputs are trusted)."""
+def _executed_notebook(path, with_dot: bool, signed: bool, monkeypatch):
+    """Runs CELLS in a fresh kernel (graphviz's ``dot`` hidden unless ``with_dot``) and saves them,
+    ``signed`` as JupyterLab signs the notebooks its user runs (the HTML outputs are trusted)."""
     import nbformat
     from nbclient import NotebookClient
     from nbformat.sign import NotebookNotary
@@ -64,7 +66,8 @@ def _executed_notebook(path, with_dot: bool, monkeypatch):
         if not with_dot:
             patch.setenv("GRAPHKIT_DOT", "/nonexistent/dot")
         NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
-    NotebookNotary().sign(notebook)
+    if signed:
+        NotebookNotary().sign(notebook)
     nbformat.write(notebook, str(path))
     return notebook
 
@@ -86,15 +89,20 @@ def _labextensions_without(folder, excluded: tuple) -> str:
 
 
 def _shown_outputs(page, cell: int) -> list[dict]:
-    """One cell's visible outputs with something in them: their text and whether they hold a
-    drawn graph (an empty text, e.g. a closed progress bar's, is left out)."""
+    """One cell's visible outputs with something in them: their text, whether they hold a drawn
+    graph (SVG nodes, or a loaded SVG image) and how many SVG images loaded (an empty text, e.g. a
+    closed progress bar's, is left out)."""
     return page.evaluate(
         """cell => {
           const cells = document.querySelectorAll('.jp-Notebook .jp-CodeCell');
           const outputs = cells[cell].querySelectorAll('.jp-OutputArea-child');
           return Array.from(outputs)
             .filter(o => o.getBoundingClientRect().height > 0 && getComputedStyle(o).display !== 'none')
-            .map(o => ({text: o.innerText.trim(), graph: !!o.querySelector('svg g.node')}))
+            .map(o => {
+              const images = Array.from(o.querySelectorAll('img[src^="data:image/svg+xml"]'))
+                .filter(img => img.complete && img.naturalWidth > 0).length;
+              return {text: o.innerText.trim(), images, graph: images > 0 || !!o.querySelector('svg g.node')};
+            })
             .filter(o => o.text || o.graph);
         }""", cell)
 
@@ -103,13 +111,13 @@ INSTRUCTION = re.compile(r"install graphviz's\s+`?dot`?\s+program in the kernel'
 BAD = re.compile(r"Loading widget|LiveView|VBox\(|IntProgress|digraph|->")
 
 
-@pytest.mark.parametrize("name, server_module, missing, with_dot", CONFIGURATIONS,
+@pytest.mark.parametrize("name, server_module, missing, with_dot, signed", CONFIGURATIONS,
                          ids=[c[0] for c in CONFIGURATIONS])
 def test_saved_notebook_in_other_front_ends(browser, tmp_path, monkeypatch, name, server_module, missing,
-                                            with_dot):
+                                            with_dot, signed):
     root = tmp_path / "notebooks"
     root.mkdir()
-    notebook = _executed_notebook(root / "course.ipynb", with_dot, monkeypatch)
+    notebook = _executed_notebook(root / "course.ipynb", with_dot, signed, monkeypatch)
     # the saved widget state restores the live view's final graph, not the empty one of its creation
     states = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
     initial, = [s["state"]["_initial"] for s in states if "_initial" in s["state"]]
@@ -132,6 +140,8 @@ def test_saved_notebook_in_other_front_ends(browser, tmp_path, monkeypatch, name
             assert len(shown) == 1, (cell, shown)
             assert shown[0]["graph"] or INSTRUCTION.search(shown[0]["text"]), (cell, shown)
             assert not BAD.search(shown[0]["text"]), (cell, shown)
+            if not signed and cell:  # sanitized HTML keeps the model display's and plot_model's picture
+                assert shown[0]["images"] == 1, (cell, shown)
         training = _shown_outputs(page, 3)
         assert len(training) == 1 and not BAD.search(training[0]["text"]), training
         assert re.search(r"Epoch 1/2\n4/4 .* loss: [\d.]+\nEpoch 2/2\n4/4 .* loss: [\d.]+", training[0]["text"])
