@@ -85,8 +85,7 @@ def handler_us(step, level: str, steps: int = 20) -> float:
         for kind in kinds:
             events.unsubscribe(kind, capture[kind])
     trace = gk.trace(level=level).start()
-    handlers = {"primitive": trace._on_primitive, "layer_call": trace._on_layer_call,
-                "optimizer_update": trace._on_optimizer_update}
+    handlers = dict(trace._handlers)
     replay = [(handlers[kind], payload) for kind, payload in captured]
     best = float("inf")
     for _ in range(REPEAT):

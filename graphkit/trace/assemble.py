@@ -5,16 +5,16 @@ tracer does not track open calls while recording; it assigns parents after the f
 containment (one recording thread): a span's parent is the innermost span that contains it. A
 primitive's times are taken inside its layer's, so an op span always lies within its layer span,
 and a layer within the model that called it. Records arrive in the order their spans end, so
-one backward scan over them nests everything without sorting (see :func:`_nest`).
+one backward scan over them nests everything without sorting (see :meth:`SpanAssembler._assemble`).
 
 Backward work is attributed through the tape: a backward ``primitive`` event carries the same
-inputs tuple as the forward call that recorded the tape node, so ``id(inputs)`` (most recent
-forward call with it, records taken in order) names the forward op, hence the layer call it
-ran in. A layer call's backward span covers its backward ops and those of the layers it called
-(first start to last end) and shares a ``flow`` number with the forward span. Backward spans
-nest by the forward call tree (a backward op within its layer's backward span, that within its
-model's); the outermost ones, and backward ops outside any layer (the loss), take the innermost
-recorded span around them (the training step) as parent.
+inputs tuple as the forward call that recorded the tape node, alive until then, so ``id(inputs)``
+names the most recent forward call with it, hence the layer call it ran in. A layer call's backward span covers its
+backward ops and those of the layers it called (first start to last end) and shares a ``flow``
+number with the forward span. Backward spans nest by the forward call tree (a backward op
+within its layer's backward span, that within its model's); the outermost ones, and backward
+ops outside any layer (the loss), take the innermost recorded span around them (the training
+step) as parent.
 
 FLOPs: an op's estimate (:mod:`graphkit.trace.flops`; backward twice the forward), a layer
 span's the sum of the ops it ran (its sublayers' included), a training step's the sum of every
@@ -31,48 +31,53 @@ from typing import Iterable
 from .flops import estimate_flops
 from .spans import Span
 
-PRIM, LAYER, OPTIMIZER, STEP = range(4)      # raw record kinds (first item of each record tuple)
+# Raw record kinds, the first item of each record tuple; the start and end times follow
+# (``record[1]``, ``record[2]``), then (see :mod:`graphkit.trace.recorder`):
+#   FORWARD   prim, id(inputs), step, input shapes, output shapes, dtype
+#   BACKWARD  prim, id(inputs), step
+#   LAYER     layer, step, input shapes, output shapes, dtype
+#   OPTIMIZER optimizer, step, variables
+#   STEP      name, phase, step
+FORWARD, BACKWARD, LAYER, OPTIMIZER, STEP = range(5)
 
-_DTYPE_NAMES: dict = {}
+_DTYPE_NAMES: dict = {None: None}
 _COSTS: dict = {}
+_LAYER_COSTS: dict = {}
 
 
 def _dtype_name(dtype) -> str | None:
     """``str(dtype)``, cached (numpy's is slow)."""
-    if dtype is None:
-        return None
     name = _DTYPE_NAMES.get(dtype)
-    if name is None:
+    if name is None and dtype is not None:
         name = _DTYPE_NAMES[dtype] = str(dtype)
     return name
 
 
-def _costs(op: str, inputs: tuple, outputs: tuple, dtype) -> tuple[int, int, int]:
-    """``(FLOPs, input bytes, input and output bytes)`` of a forward call, cached by op, shapes
-    and dtype (a training loop repeats them)."""
-    key = (op, inputs, outputs, dtype)
+def _costs(key: tuple) -> tuple[int, int, int]:
+    """``(FLOPs, input bytes, input and output bytes)`` of a forward call, ``key`` being
+    ``(op, input shapes, output shapes, dtype)``; cached (a training loop repeats them)."""
     costs = _COSTS.get(key)
     if costs is None:
         if len(_COSTS) > 65536:
             _COSTS.clear()
+        op, inputs, outputs, dtype = key
         input_bytes = _nbytes(inputs, dtype.itemsize)
         costs = _COSTS[key] = (estimate_flops(op, inputs, outputs), input_bytes,
                                input_bytes + _nbytes(outputs, dtype.itemsize))
     return costs
 
 
-_IO_BYTES: dict = {}
-
-
-def _io_bytes(inputs: tuple, outputs: tuple, dtype) -> int:
-    """Bytes of a layer call's inputs and outputs (all of ``dtype``), cached."""
-    key = (inputs, outputs, dtype)
-    nbytes = _IO_BYTES.get(key)
-    if nbytes is None:
-        if len(_IO_BYTES) > 65536:
-            _IO_BYTES.clear()
-        nbytes = _IO_BYTES[key] = _nbytes(inputs + outputs, 0 if dtype is None else dtype.itemsize)
-    return nbytes
+def _layer_costs(key: tuple) -> tuple[str | None, int]:
+    """``(dtype name, bytes of inputs and outputs)`` of a layer call, ``key`` being
+    ``(input shapes, output shapes, dtype)`` (all of ``dtype``); cached."""
+    costs = _LAYER_COSTS.get(key)
+    if costs is None:
+        if len(_LAYER_COSTS) > 65536:
+            _LAYER_COSTS.clear()
+        inputs, outputs, dtype = key
+        costs = _LAYER_COSTS[key] = (_dtype_name(dtype),
+                                     _nbytes(inputs + outputs, 0 if dtype is None else dtype.itemsize))
+    return costs
 
 
 def _nbytes(shapes: Iterable[tuple], itemsize: int) -> int:
@@ -100,45 +105,109 @@ class SpanAssembler:
                 gc.enable()
 
     def _assemble(self, raw: list[tuple]) -> list[Span]:
-        spans: list[Span | None] = []   # by position in ``raw``: the span of a non-primitive record
-        steps: dict[int, Span] = {}     # step number -> its train_step span
+        """Scanning backwards, a span that ended later (came later) and started no later than a
+        record's encloses it, and the innermost such is the one ending first; one that started
+        later ran after it (and after every earlier record). So one backward scan with a stack
+        nests the spans of layer, optimizer and step records, and gives each forward op's FLOPs
+        to its layer and step; the backward ops follow, in arrival order."""
+        context, keep_ops = self.context, self.level == "op"
+        n = len(raw)
+        base = next(self._ids)               # a record's span has the id ``base + position``
+        self._ids = itertools.count(base + n)
+        out: list[Span] = []
+        add = out.append
+        steps: dict[int, Span] = {}          # step number -> its train_step span
+        layers: list[Span] = []              # forward layer spans, latest first
+        around: list = [None] * n            # position of a backward record -> the innermost span around it
+        forward_of: list = [None] * n        # position of a backward record -> its forward call's
+        #                                      (owner layer span, cost key, costs)
+        waiting: dict[int, list[int]] = {}   # id(inputs) -> positions of backward records not yet matched
+        backwards: list[int] = []            # positions of backward records, latest first
         variables: dict[int, tuple] = {}
-        for record in raw:
+        stack: list[Span] = []
+        push, pop = stack.append, stack.pop
+        top = None                           # stack[-1]
+        costs_of, layer_costs = _COSTS.get, _LAYER_COSTS.get
+        for position in range(n - 1, -1, -1):
+            record = raw[position]
             kind = record[0]
-            if kind == PRIM:
-                spans.append(None)
-            elif kind == LAYER:
-                spans.append(self._layer(record))
-            elif kind == OPTIMIZER:
-                spans.append(self._optimizer(record, variables))
-            else:
-                _, name, phase, start, end, step = record
-                span = Span(next(self._ids), name, "step", phase, start, end, step, None, None, (), (), None, 0, 0,
-                            self.context)
+            start = record[1]
+            while top is not None and top.start_ns > start:
+                pop()
+                top = stack[-1] if stack else None
+            if kind == BACKWARD:
+                around[position] = top
+                backwards.append(position)
+                matches = waiting.get(record[4])
+                if matches is None:
+                    waiting[record[4]] = [position]
+                else:
+                    matches.append(position)
+                continue
+            if kind == FORWARD:
+                _, start, end, prim, inputs_id, step, inputs, outputs, dtype = record
+                name = prim.name
+                key = (name, inputs, outputs, dtype)
+                costs = costs_of(key) or _costs(key)
+                owner = None if top is None else top.layer_span
+                if owner is not None:
+                    owner.flops += costs[0]          # the layers around it: after the scan
+                total = steps.get(step)
+                if total is not None:
+                    total.flops += costs[0]
+                matches = waiting.pop(inputs_id, None)
+                if matches is not None:
+                    forward = (owner, key, costs)
+                    for later in matches:
+                        forward_of[later] = forward
+                if keep_ops:
+                    span = Span(base + position, name, "op", "forward", start, end, step, None, name, inputs,
+                                outputs, _dtype_name(dtype), costs[0], costs[2], context)
+                    span.parent_span = top
+                    span.layer = None if owner is None else owner.layer
+                    add(span)
+                continue
+            if kind == LAYER:
+                _, start, end, layer, step, inputs, outputs, dtype = record
+                key = (inputs, outputs, dtype)
+                dtype_name, nbytes = layer_costs(key) or _layer_costs(key)
+                name = layer.name
+                span = Span(base + position, name, "layer", "forward", start, end, step, name, None, inputs,
+                            outputs, dtype_name, 0, nbytes, context)
+                span.layer_span = span
+                layers.append(span)
+            elif kind == STEP:
+                _, start, end, name, phase, step = record
+                span = Span(base + position, name, "step", phase, start, end, step, None, None, (), (), None, 0, 0,
+                            context)
+                span.layer_span = None if top is None else top.layer_span
                 if phase is None:
                     steps[step] = span
-                spans.append(span)
-        containers = _nest(raw, spans)
-        timed = [span for span in spans if span is not None]
-        for span in timed:
-            if span.phase == "optimizer" and span.step in steps:
-                steps[span.step].flops += span.flops
-        out = timed + self._ops(raw, containers, steps)
+            else:
+                span = self._optimizer(base + position, record, variables)
+                span.layer_span = None if top is None else top.layer_span
+                total = steps.get(span.step)
+                if total is not None:
+                    total.flops += span.flops
+            span.parent_span = top
+            add(span)
+            push(span)
+            top = span
+        for span in reversed(layers):        # a layer's FLOPs count in the layers around it
+            parent = span.parent_span
+            if parent is not None and parent.kind == "layer":
+                parent.flops += span.flops
+        self._backward_ops(raw, base, reversed(backwards), forward_of, around, steps, out)
         out.sort(key=_START)
         for span in out:
             parent = span.parent_span
-            span.parent = None if parent is None else parent.id
+            if parent is not None:
+                span.parent = parent.id
         return out
 
     # ------------------------------------------------------------ records
-    def _layer(self, record: tuple) -> Span:
-        _, layer, start, end, step, inputs, outputs, dtype = record
-        name = layer.name
-        return Span(next(self._ids), name, "layer", "forward", start, end, step, name, None, inputs, outputs,
-                    _dtype_name(dtype), 0, _io_bytes(inputs, outputs, dtype), self.context)
-
-    def _optimizer(self, record: tuple, seen: dict[int, tuple]) -> Span:
-        _, optimizer, start, end, step, variables = record
+    def _optimizer(self, span_id: int, record: tuple, seen: dict[int, tuple]) -> Span:
+        _, start, end, optimizer, step, variables = record
         summary = seen.get(id(variables))
         if summary is None:
             shapes = tuple(tuple(v.shape) for v in variables)
@@ -146,68 +215,48 @@ class SpanAssembler:
             summary = seen[id(variables)] = (shapes, dtype, sum(prod(shape) for shape in shapes))
         shapes, dtype, size = summary
         name = getattr(optimizer, "name", type(optimizer).__name__)
-        return Span(next(self._ids), name, "op", "optimizer", start, end, step, None, "optimizer_update", shapes,
+        return Span(span_id, name, "op", "optimizer", start, end, step, None, "optimizer_update", shapes,
                     shapes, _dtype_name(dtype), 4 * size, 3 * size * (0 if dtype is None else dtype.itemsize),
                     self.context)
 
-    def _ops(self, raw: list[tuple], containers: list[Span | None], steps: dict[int, Span]) -> list[Span]:
-        """Account for every primitive record: FLOPs into its layers and step, backward spans of
-        layer calls; returns the backward layer spans and, at level ``"op"``, the op spans."""
-        keep_ops = self.level == "op"
-        forward_by_inputs: dict[int, tuple] = {}   # id(inputs) -> (op, owner, costs, inputs, dtype)
-        backward_of: dict[int, Span] = {}          # forward layer span id -> its backward span
-        out: list[Span] = []
-        for record, container in zip(raw, containers):
-            if record[0] != PRIM:
-                continue
-            _, prim, inputs_id, start, end, phase, step, inputs, outputs, dtype = record
-            name = prim.name
-            if phase == "forward":
-                owner = None if container is None else container.layer_span
-                costs = _costs(name, inputs, outputs, dtype)
-                flops = costs[0]
-                forward_by_inputs[inputs_id] = (name, owner, costs, inputs, dtype)
-                layer = owner
-                while layer is not None and layer.kind == "layer":     # into the layer and those around it
-                    layer.flops += flops
-                    layer = layer.parent_span
-                if keep_ops:
-                    span = Span(next(self._ids), name, "op", phase, start, end, step, None, name, inputs, outputs,
-                                _dtype_name(dtype), flops, costs[2], self.context)
-                    span.parent_span = container
-                    span.layer = None if owner is None else owner.layer
-                    out.append(span)
-            else:
-                forward = forward_by_inputs.get(inputs_id)
-                if forward is not None and forward[0] != name:
-                    forward = None
-                flops, nbytes, owner, shapes, dtype = 0, 0, None, (), None
-                if forward is not None:
-                    _, owner, costs, shapes, dtype = forward
-                    flops, nbytes = 2 * costs[0], 2 * costs[1]
-                backward = None
+    def _backward_ops(self, raw: list[tuple], base: int, positions: Iterable[int], forward_of: list, around: list,
+                      steps: dict[int, Span], out: list[Span]) -> None:
+        """Account for the backward records at ``positions`` (in arrival order): FLOPs and bytes
+        (twice their forward call's) into the backward span of the forward call's layer (made at
+        its first backward op, whose surrounding span is its parent unless a layer around gives
+        one) and into the step; at level ``"op"`` a span each."""
+        keep_ops, context = self.level == "op", self.context
+        backward_of: dict[int, Span] = {}    # forward layer span id -> its backward span
+        for position in positions:
+            _, start, end, prim, _, step = raw[position]
+            forward = forward_of[position]
+            flops = nbytes = 0
+            owner = backward = None
+            if forward is not None:
+                owner, key, costs = forward
+                flops, nbytes = 2 * costs[0], 2 * costs[1]
                 if owner is not None:
                     backward = backward_of.get(owner.id)
                     if backward is None:
-                        backward = backward_of[owner.id] = self._backward_span(owner, start, end, step, container)
+                        backward = backward_of[owner.id] = self._backward_span(owner, start, end, step,
+                                                                                around[position])
                         out.append(backward)
-                    else:
-                        if start < backward.start_ns:
-                            backward.start_ns = start
-                        if end > backward.end_ns:
-                            backward.end_ns = end
+                    elif end > backward.end_ns:
+                        backward.end_ns = end
                     backward.flops += flops
                     backward.bytes += nbytes
-                if keep_ops:    # gradients have the inputs' shapes
-                    span = Span(next(self._ids), name, "op", phase, start, end, step, None, name, shapes, shapes,
-                                _dtype_name(dtype), flops, nbytes, self.context)
-                    span.parent_span = container if backward is None else backward
-                    span.layer = None if owner is None else owner.layer
-                    out.append(span)
-            if step in steps:
-                steps[step].flops += flops
+            total = steps.get(step)
+            if total is not None:
+                total.flops += flops
+            if keep_ops:    # gradients have the inputs' shapes
+                name = prim.name
+                shapes, dtype = ((), None) if forward is None else (key[1], key[3])
+                span = Span(base + position, name, "op", "backward", start, end, step, None, name, shapes, shapes,
+                            _dtype_name(dtype), flops, nbytes, context)
+                span.parent_span = around[position] if backward is None else backward
+                span.layer = None if owner is None else owner.layer
+                out.append(span)
         self._nest_backward(backward_of, out)
-        return out
 
     def _backward_span(self, layer: Span, start: int, end: int, step: int | None, container: Span | None) -> Span:
         """A new backward span for the forward layer span ``layer`` (``container``: the span
@@ -222,57 +271,28 @@ class SpanAssembler:
         return backward
 
     def _nest_backward(self, backward_of: dict[int, Span], out: list[Span]) -> None:
-        """Give the layers around each backward span a backward span covering it (times, FLOPs,
-        bytes) and make it the parent. Forward layer spans were numbered as their calls ended,
-        so in id order every layer comes after the layers it called."""
-        pending = list(backward_of)
-        while pending:                                  # every enclosing layer gets a backward span
-            layer_id = pending.pop()
-            parent = _enclosing_layer(backward_of[layer_id].layer_span)
-            if parent is not None and parent.id not in backward_of:
-                child = backward_of[layer_id]
-                backward_of[parent.id] = self._backward_span(parent, child.start_ns, child.end_ns, child.step,
-                                                             child.parent_span)
-                out.append(backward_of[parent.id])
-                pending.append(parent.id)
-        for layer_id in sorted(backward_of):
-            parent = _enclosing_layer(backward_of[layer_id].layer_span)
-            if parent is None:
-                continue
-            child, backward = backward_of[layer_id], backward_of[parent.id]
-            if child.start_ns < backward.start_ns:
-                backward.start_ns = child.start_ns
-            if child.end_ns > backward.end_ns:
-                backward.end_ns = child.end_ns
-            backward.flops += child.flops
-            backward.bytes += child.bytes
-            child.parent_span = backward
-
-
-def _nest(raw: list[tuple], spans: list[Span | None]) -> list[Span | None]:
-    """Set ``parent_span`` and ``layer_span`` of the spans of non-primitive records and return the
-    innermost of them around each primitive record (by position; None for the others), in one
-    backward scan.
-
-    Records arrive as their spans end (one thread), so scanning backwards every span that
-    ended later and started no later than a span encloses it, and the innermost such is the
-    one ending first; one that started later ran after it (and after every earlier record).
-    """
-    around: list[Span | None] = [None] * len(raw)
-    stack: list[Span] = []
-    for position in range(len(raw) - 1, -1, -1):
-        start = raw[position][3] if raw[position][0] == PRIM else spans[position].start_ns
-        while stack and stack[-1].start_ns > start:
-            stack.pop()
-        parent = stack[-1] if stack else None
-        span = spans[position]
-        if span is None:
-            around[position] = parent
-            continue
-        span.parent_span = parent
-        span.layer_span = span if span.kind == "layer" else (None if parent is None else parent.layer_span)
-        stack.append(span)
-    return around
+        """Give every layer around a layer with backward ops a backward span covering theirs
+        (times, FLOPs, bytes) and make it their parent: each span made from backward ops adds its
+        own totals to the backward spans of all the layers around it."""
+        own = [(span, span.start_ns, span.end_ns, span.flops, span.bytes) for span in backward_of.values()]
+        for child, start, end, flops, nbytes in own:
+            layer = _enclosing_layer(child.layer_span)
+            while layer is not None:
+                backward = backward_of.get(layer.id)
+                if backward is None:
+                    backward = backward_of[layer.id] = self._backward_span(layer, start, end, child.step,
+                                                                           child.parent_span)
+                    out.append(backward)
+                else:
+                    if start < backward.start_ns:
+                        backward.start_ns = start
+                    if end > backward.end_ns:
+                        backward.end_ns = end
+                backward.flops += flops
+                backward.bytes += nbytes
+                child.parent_span = backward
+                child = backward
+                layer = _enclosing_layer(layer)
 
 
 def _enclosing_layer(span: Span) -> Span | None:

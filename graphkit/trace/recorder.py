@@ -112,8 +112,7 @@ class Trace:
         self._ident = _get_ident()
         self._sync = span_end_clock(ops)
         self._handlers = (
-            ("primitive", self._on_primitive), ("layer_call", self._on_layer_call),
-            ("optimizer_update", self._on_optimizer_update), ("run_begin", self._on_run_begin),
+            *self._recording_handlers(), ("run_begin", self._on_run_begin),
             ("run_end", self._on_run_end), ("epoch_end", self._on_epoch_end),
             ("batch_begin", self._on_batch_begin), ("batch_end", self._on_batch_end))
         self._tail_handlers = (("batch_begin", self._on_batch_begin_tail), ("batch_end", self._on_batch_end_tail))
@@ -131,7 +130,7 @@ class Trace:
             events.unsubscribe(kind, handler)
         self._subscribe_tails(False)
         if self._step is not None:             # a step still running: it ends with the trace
-            self._raw.append((assemble.STEP, "train_step", None, self._step_start, _clock(), self._step))
+            self._raw.append((assemble.STEP, self._step_start, _clock(), "train_step", None, self._step))
             self._step = None
         self.flush()
 
@@ -139,7 +138,8 @@ class Trace:
         """Turn the records so far into spans, append them to ``spans`` (and to
         ``<logdir>/graphkit-spans.jsonl``) and return them. Called at each training epoch's end
         and when the trace stops."""
-        raw, self._raw = self._raw, []
+        raw = self._raw[:]          # the handlers hold ``self._raw.append``: the list stays, emptied
+        self._raw.clear()
         if not raw or self._assembler is None:
             return []
         new = self._assembler.assemble(raw)
@@ -167,37 +167,52 @@ class Trace:
         return f"<gk.trace level={self.level!r} {state}, {len(self.spans)} spans>"
 
     # ------------------------------------------------------------ event handlers (hot paths)
-    def _on_primitive(self, prim, inputs, outputs, attrs, start, end, phase) -> None:
-        if _get_ident() != self._ident:
-            return
-        if self._sync is not None:
-            end = self._sync()
-        if outputs is None:                    # backward: shapes come from its forward call
-            self._raw.append((assemble.PRIM, prim, id(inputs), start, end, phase, self._step, None, None, None))
-        elif prim.multi_output:
-            self._raw.append((assemble.PRIM, prim, id(inputs), start, end, phase, self._step,
-                              tuple([t.data.shape for t in inputs]), tuple([o.data.shape for o in outputs]),
-                              outputs[0].data.dtype))
-        else:
-            self._raw.append((assemble.PRIM, prim, id(inputs), start, end, phase, self._step,
-                              tuple([t.data.shape for t in inputs]), (outputs.data.shape,), outputs.data.dtype))
+    def _recording_handlers(self) -> tuple:
+        """``(kind, handler)`` for the events that become records: closures over what they
+        read, so that a call costs no attribute look-ups but the running step's. They keep
+        what is cheap to take and needed later; the rest waits for assembly."""
+        append, ident, sync, trace = self._raw.append, self._ident, self._sync, self
+        forward, backward, layer_record, update = assemble.FORWARD, assemble.BACKWARD, assemble.LAYER, assemble.OPTIMIZER
 
-    def _on_layer_call(self, layer, args, outputs, node, error, start, end) -> None:
-        if start is None or _get_ident() != self._ident:   # a symbolic call: nothing ran
-            return
-        if self._sync is not None:
-            end = self._sync()
-        self._raw.append((assemble.LAYER, layer, start, end, self._step, _shapes(args[0]) if args else (),
-                          _shapes(outputs), _first_dtype(outputs)))
+        def on_primitive(prim, inputs, outputs, attrs, start, end, phase) -> None:
+            if _get_ident() != ident:
+                return
+            if sync is not None:
+                end = sync()
+            if outputs is None:                # backward: shapes come from its forward call
+                append((backward, start, end, prim, id(inputs), trace._step))
+            elif prim.multi_output:
+                append((forward, start, end, prim, id(inputs), trace._step, tuple([t.data.shape for t in inputs]),
+                        tuple([o.data.shape for o in outputs]), outputs[0].data.dtype))
+            else:
+                data = outputs.data
+                append((forward, start, end, prim, id(inputs), trace._step, tuple([t.data.shape for t in inputs]),
+                        (data.shape,), data.dtype))
 
-    def _on_optimizer_update(self, optimizer, variables, start, end) -> None:
-        if _get_ident() != self._ident:
-            return
-        if self._sync is not None:
-            end = self._sync()
-        self._raw.append((assemble.OPTIMIZER, optimizer, start, end, self._step, variables))
-        if self._step is None and len(self._raw) >= FLUSH_RECORDS:    # a long hand-written loop
-            self.flush()
+        def on_layer_call(layer, args, outputs, node, error, start, end) -> None:
+            if start is None or _get_ident() != ident:    # a symbolic call: nothing ran
+                return
+            if sync is not None:
+                end = sync()
+            first = args[0] if args else None
+            inputs = (first.data.shape,) if type(first) is Tensor else _shapes(first)
+            if type(outputs) is Tensor:
+                data = outputs.data
+                append((layer_record, start, end, layer, trace._step, inputs, (data.shape,), data.dtype))
+            else:
+                append((layer_record, start, end, layer, trace._step, inputs, _shapes(outputs),
+                        _first_dtype(outputs)))
+
+        def on_optimizer_update(optimizer, variables, start, end) -> None:
+            if _get_ident() != ident:
+                return
+            if sync is not None:
+                end = sync()
+            append((update, start, end, optimizer, trace._step, variables))
+            if trace._step is None and len(trace._raw) >= FLUSH_RECORDS:    # a long hand-written loop
+                trace.flush()
+
+        return (("primitive", on_primitive), ("layer_call", on_layer_call), ("optimizer_update", on_optimizer_update))
 
     # ------------------------------------------------------------ training steps
     def _subscribe_tails(self, on: bool) -> None:
@@ -229,21 +244,21 @@ class Trace:
         now = _clock()
         step = self._next_step(model)
         if self._last_batch_end is not None:
-            self._raw.append((assemble.STEP, "data", "data", self._last_batch_end, now, step))
+            self._raw.append((assemble.STEP, self._last_batch_end, now, "data", "data", step))
         self._step = step
         self._step_start = now
 
     def _on_batch_begin_tail(self, model, mode, batch, logs) -> None:
         if mode == "train" and self._step is not None and _get_ident() == self._ident:
             now = _clock()
-            self._raw.append((assemble.STEP, "callbacks", "callback", self._step_start, now, self._step))
+            self._raw.append((assemble.STEP, self._step_start, now, "callbacks", "callback", self._step))
             self._step_start = now
 
     def _on_batch_end(self, model, mode, batch, logs) -> None:
         if mode != "train" or self._step is None or _get_ident() != self._ident:
             return
         now = _clock()
-        self._raw.append((assemble.STEP, "train_step", None, self._step_start, now, self._step))
+        self._raw.append((assemble.STEP, self._step_start, now, "train_step", None, self._step))
         self._batch_end = now
         if len(self._raw) >= FLUSH_RECORDS:                            # a long epoch
             self.flush()
@@ -254,7 +269,7 @@ class Trace:
     def _on_batch_end_tail(self, model, mode, batch, logs) -> None:
         if mode == "train" and self._step is not None and _get_ident() == self._ident:
             now = _clock()
-            self._raw.append((assemble.STEP, "callbacks", "callback", self._batch_end, now, self._step))
+            self._raw.append((assemble.STEP, self._batch_end, now, "callbacks", "callback", self._step))
             self._last_batch_end = now
             self._step = None
 
