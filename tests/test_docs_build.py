@@ -37,18 +37,12 @@ def _mkdocs() -> str:
 
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory, docs_screenshots) -> pathlib.Path:  # noqa: F811
-    """The site built with ``mkdocs build --strict`` (after the screenshots it shows), its guides
-    executed afresh: mkdocs-jupyter's cache keys a page by the notebook's text only, so a cached
-    page shows what an older graphkit drew."""
+    """The site built with ``mkdocs build --strict`` (after the screenshots it shows); mkdocs.yml
+    turns mkdocs-jupyter's cache off, so the guides run afresh on this graphkit."""
     mkdocs = _mkdocs()
-    import yaml  # mkdocs's own dependency
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
-    for plugin in config["plugins"]:
-        if isinstance(plugin, dict) and "mkdocs-jupyter" in plugin:
-            plugin["mkdocs-jupyter"]["cache"] = False
     out = tmp_path_factory.mktemp("site")
-    result = subprocess.run([mkdocs, "build", "--strict", "--config-file", "-", "--site-dir", str(out)],
-                            cwd=ROOT, input=yaml.safe_dump(config), capture_output=True, text=True, timeout=1200)
+    result = subprocess.run([mkdocs, "build", "--strict", "--site-dir", str(out)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
     return out
 
