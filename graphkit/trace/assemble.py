@@ -33,7 +33,8 @@ from .spans import Span
 
 # Raw record kinds, the first item of each record tuple; the start and end times follow
 # (``record[1]``, ``record[2]``), then (see :mod:`graphkit.trace.recorder`):
-#   FORWARD   prim, id(inputs), step, input shapes, output shapes, dtype
+#   FORWARD   prim, id(inputs), step, dtype, output shape (a tuple of them if multi-output),
+#             one shape per input (flat: fewer objects kept per call)
 #   BACKWARD  prim, id(inputs), step
 #   LAYER     layer, step, input shapes, output shapes, dtype
 #   OPTIMIZER optimizer, step, variables
@@ -53,17 +54,20 @@ def _dtype_name(dtype) -> str | None:
     return name
 
 
-def _costs(key: tuple) -> tuple[int, int, int]:
-    """``(FLOPs, input bytes, input and output bytes)`` of a forward call, ``key`` being
-    ``(op, input shapes, output shapes, dtype)``; cached (a training loop repeats them)."""
+def _forward_costs(prim, signature: tuple) -> tuple:
+    """``(op, input shapes, output shapes, dtype name, FLOPs, input bytes, input and output
+    bytes)`` of a forward call of ``prim``, ``signature`` being its record from the dtype on;
+    cached (a training loop repeats them)."""
+    key = (prim, signature)
     costs = _COSTS.get(key)
     if costs is None:
         if len(_COSTS) > 65536:
             _COSTS.clear()
-        op, inputs, outputs, dtype = key
+        dtype, outputs, *inputs = signature
+        inputs, outputs = tuple(inputs), (outputs if prim.multi_output else (outputs,))
         input_bytes = _nbytes(inputs, dtype.itemsize)
-        costs = _COSTS[key] = (estimate_flops(op, inputs, outputs), input_bytes,
-                               input_bytes + _nbytes(outputs, dtype.itemsize))
+        costs = _COSTS[key] = (prim.name, inputs, outputs, _dtype_name(dtype), estimate_flops(prim.name, inputs, outputs),
+                               input_bytes, input_bytes + _nbytes(outputs, dtype.itemsize))
     return costs
 
 
@@ -120,10 +124,10 @@ class SpanAssembler:
         layers: list[Span] = []              # forward layer spans, latest first
         around: list = [None] * n            # position of a backward record -> the innermost span around it
         forward_of: list = [None] * n        # position of a backward record -> its forward call's
-        #                                      (owner layer span, cost key, costs)
+        #                                      (owner layer span, costs)
         waiting: dict[int, list[int]] = {}   # id(inputs) -> positions of backward records not yet matched
         backwards: list[int] = []            # positions of backward records, latest first
-        variables: dict[int, tuple] = {}
+        variables: dict[tuple, tuple] = {}   # optimizer span fields, by optimizer and variable list
         stack: list[Span] = []
         push, pop = stack.append, stack.pop
         top = None                           # stack[-1]
@@ -145,27 +149,28 @@ class SpanAssembler:
                     matches.append(position)
                 continue
             if kind == FORWARD:
-                _, start, end, prim, inputs_id, step, inputs, outputs, dtype = record
-                name = prim.name
-                key = (name, inputs, outputs, dtype)
-                costs = costs_of(key) or _costs(key)
+                prim, inputs_id, step = record[3], record[4], record[5]
+                signature = record[6:]
+                costs = costs_of((prim, signature)) or _forward_costs(prim, signature)
+                flops = costs[4]
                 owner = None if top is None else top.layer_span
                 if owner is not None:
-                    owner.flops += costs[0]          # the layers around it: after the scan
+                    owner.flops += flops             # the layers around it: after the scan
                 total = steps.get(step)
                 if total is not None:
-                    total.flops += costs[0]
-                matches = waiting.pop(inputs_id, None)
-                if matches is not None:
-                    forward = (owner, key, costs)
-                    for later in matches:
-                        forward_of[later] = forward
+                    total.flops += flops
                 if keep_ops:
-                    span = Span(base + position, name, "op", "forward", start, end, step, None, name, inputs,
-                                outputs, _dtype_name(dtype), costs[0], costs[2], context)
+                    name, inputs, outputs, dtype_name = costs[:4]
+                    span = Span(base + position, name, "op", "forward", start, record[2], step, None, name, inputs,
+                                outputs, dtype_name, flops, costs[6], context)
                     span.parent_span = top
                     span.layer = None if owner is None else owner.layer
                     add(span)
+                matches = waiting.pop(inputs_id, None)
+                if matches is not None:
+                    forward = (owner, costs)
+                    for later in matches:
+                        forward_of[later] = forward
                 continue
             if kind == LAYER:
                 _, start, end, layer, step, inputs, outputs, dtype = record
@@ -206,18 +211,20 @@ class SpanAssembler:
         return out
 
     # ------------------------------------------------------------ records
-    def _optimizer(self, span_id: int, record: tuple, seen: dict[int, tuple]) -> Span:
+    def _optimizer(self, span_id: int, record: tuple, seen: dict[tuple, tuple]) -> Span:
         _, start, end, optimizer, step, variables = record
-        summary = seen.get(id(variables))
+        key = (id(optimizer), id(variables))    # both held by the record
+        summary = seen.get(key)
         if summary is None:
             shapes = tuple(tuple(v.shape) for v in variables)
             dtype = variables[0].dtype if variables else None
-            summary = seen[id(variables)] = (shapes, dtype, sum(prod(shape) for shape in shapes))
-        shapes, dtype, size = summary
-        name = getattr(optimizer, "name", type(optimizer).__name__)
-        return Span(span_id, name, "op", "optimizer", start, end, step, None, "optimizer_update", shapes,
-                    shapes, _dtype_name(dtype), 4 * size, 3 * size * (0 if dtype is None else dtype.itemsize),
-                    self.context)
+            size = sum(prod(shape) for shape in shapes)
+            summary = seen[key] = (getattr(optimizer, "name", type(optimizer).__name__), shapes,
+                                             _dtype_name(dtype), 4 * size,
+                                             3 * size * (0 if dtype is None else dtype.itemsize))
+        name, shapes, dtype_name, flops, nbytes = summary
+        return Span(span_id, name, "op", "optimizer", start, end, step, None, "optimizer_update", shapes, shapes,
+                    dtype_name, flops, nbytes, self.context)
 
     def _backward_ops(self, raw: list[tuple], base: int, positions: Iterable[int], forward_of: list, around: list,
                       steps: dict[int, Span], out: list[Span]) -> None:
@@ -233,8 +240,8 @@ class SpanAssembler:
             flops = nbytes = 0
             owner = backward = None
             if forward is not None:
-                owner, key, costs = forward
-                flops, nbytes = 2 * costs[0], 2 * costs[1]
+                owner, costs = forward
+                flops, nbytes = 2 * costs[4], 2 * costs[5]
                 if owner is not None:
                     backward = backward_of.get(owner.id)
                     if backward is None:
@@ -250,9 +257,9 @@ class SpanAssembler:
                 total.flops += flops
             if keep_ops:    # gradients have the inputs' shapes
                 name = prim.name
-                shapes, dtype = ((), None) if forward is None else (key[1], key[3])
+                shapes, dtype_name = ((), None) if forward is None else (costs[1], costs[3])
                 span = Span(base + position, name, "op", "backward", start, end, step, None, name, shapes, shapes,
-                            _dtype_name(dtype), flops, nbytes, context)
+                            dtype_name, flops, nbytes, context)
                 span.parent_span = around[position] if backward is None else backward
                 span.layer = None if owner is None else owner.layer
                 out.append(span)

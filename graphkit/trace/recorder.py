@@ -20,6 +20,8 @@ import threading
 import time
 from typing import Any, Callable
 
+from numpy import ndarray
+
 from .. import events
 from ..backend.host import to_host_scalar
 from ..engine.tensor import Tensor
@@ -181,13 +183,25 @@ class Trace:
                 end = sync()
             if outputs is None:                # backward: shapes come from its forward call
                 append((backward, start, end, prim, id(inputs), trace._step))
-            elif prim.multi_output:
-                append((forward, start, end, prim, id(inputs), trace._step, tuple([t.data.shape for t in inputs]),
-                        tuple([o.data.shape for o in outputs]), outputs[0].data.dtype))
+                return
+            if prim.multi_output:
+                data = outputs[0].data
+                outputs = tuple([o.data.shape for o in outputs])
             else:
                 data = outputs.data
-                append((forward, start, end, prim, id(inputs), trace._step, tuple([t.data.shape for t in inputs]),
-                        (data.shape,), data.dtype))
+                outputs = data.shape
+            count = len(inputs)                # the usual arities spelled out: a comprehension costs a call
+            if count == 2:
+                append((forward, start, end, prim, id(inputs), trace._step, data.dtype, outputs, inputs[0].data.shape,
+                        inputs[1].data.shape))
+            elif count == 1:
+                append((forward, start, end, prim, id(inputs), trace._step, data.dtype, outputs, inputs[0].data.shape))
+            elif count == 3:
+                append((forward, start, end, prim, id(inputs), trace._step, data.dtype, outputs, inputs[0].data.shape,
+                        inputs[1].data.shape, inputs[2].data.shape))
+            else:
+                append((forward, start, end, prim, id(inputs), trace._step, data.dtype, outputs,
+                        *[t.data.shape for t in inputs]))
 
         def on_layer_call(layer, args, outputs, node, error, start, end) -> None:
             if start is None or _get_ident() != ident:    # a symbolic call: nothing ran
@@ -195,7 +209,12 @@ class Trace:
             if sync is not None:
                 end = sync()
             first = args[0] if args else None
-            inputs = (first.data.shape,) if type(first) is Tensor else _shapes(first)
+            if type(first) is Tensor:
+                inputs = (first.data.shape,)
+            elif type(first) is ndarray:       # a model called on data
+                inputs = (first.shape,)
+            else:
+                inputs = _shapes(first)
             if type(outputs) is Tensor:
                 data = outputs.data
                 append((layer_record, start, end, layer, trace._step, inputs, (data.shape,), data.dtype))
