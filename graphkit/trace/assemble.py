@@ -36,7 +36,8 @@ from .spans import Span
 #   FORWARD   prim, id(inputs), step, dtype, output shape (a tuple of them if multi-output),
 #             one shape per input (flat: fewer objects kept per call)
 #   BACKWARD  prim, id(inputs), step
-#   LAYER     layer, step, input shapes, output shapes, dtype
+#   LAYER     layer, step, whether the shapes are bare (one tensor in, one out), dtype,
+#             output shape(s), input shape(s)
 #   OPTIMIZER optimizer, step, variables
 #   STEP      name, phase, step
 FORWARD, BACKWARD, LAYER, OPTIMIZER, STEP = range(5)
@@ -71,16 +72,18 @@ def _forward_costs(prim, signature: tuple) -> tuple:
     return costs
 
 
-def _layer_costs(key: tuple) -> tuple[str | None, int]:
-    """``(dtype name, bytes of inputs and outputs)`` of a layer call, ``key`` being
-    ``(input shapes, output shapes, dtype)`` (all of ``dtype``); cached."""
-    costs = _LAYER_COSTS.get(key)
+def _layer_costs(signature: tuple) -> tuple[tuple, tuple, str | None, int]:
+    """``(input shapes, output shapes, dtype name, bytes of inputs and outputs)`` of a layer call,
+    ``signature`` being its record from the bare-shapes flag on; cached."""
+    costs = _LAYER_COSTS.get(signature)
     if costs is None:
         if len(_LAYER_COSTS) > 65536:
             _LAYER_COSTS.clear()
-        inputs, outputs, dtype = key
-        costs = _LAYER_COSTS[key] = (_dtype_name(dtype),
-                                     _nbytes(inputs + outputs, 0 if dtype is None else dtype.itemsize))
+        bare, dtype, outputs, inputs = signature
+        if bare:
+            inputs, outputs = (inputs,), (outputs,)
+        costs = _LAYER_COSTS[signature] = (inputs, outputs, _dtype_name(dtype),
+                                           _nbytes(inputs + outputs, 0 if dtype is None else dtype.itemsize))
     return costs
 
 
@@ -127,7 +130,7 @@ class SpanAssembler:
         #                                      (owner layer span, costs)
         waiting: dict[int, list[int]] = {}   # id(inputs) -> positions of backward records not yet matched
         backwards: list[int] = []            # positions of backward records, latest first
-        variables: dict[tuple, tuple] = {}   # optimizer span fields, by optimizer and variable list
+        variables: dict[tuple, tuple] = {}   # optimizer span fields, by optimizer and variables
         stack: list[Span] = []
         push, pop = stack.append, stack.pop
         top = None                           # stack[-1]
@@ -173,11 +176,10 @@ class SpanAssembler:
                         forward_of[later] = forward
                 continue
             if kind == LAYER:
-                _, start, end, layer, step, inputs, outputs, dtype = record
-                key = (inputs, outputs, dtype)
-                dtype_name, nbytes = layer_costs(key) or _layer_costs(key)
+                layer, step, signature = record[3], record[4], record[5:]
+                inputs, outputs, dtype_name, nbytes = layer_costs(signature) or _layer_costs(signature)
                 name = layer.name
-                span = Span(base + position, name, "layer", "forward", start, end, step, name, None, inputs,
+                span = Span(base + position, name, "layer", "forward", start, record[2], step, name, None, inputs,
                             outputs, dtype_name, 0, nbytes, context)
                 span.layer_span = span
                 layers.append(span)
@@ -213,15 +215,14 @@ class SpanAssembler:
     # ------------------------------------------------------------ records
     def _optimizer(self, span_id: int, record: tuple, seen: dict[tuple, tuple]) -> Span:
         _, start, end, optimizer, step, variables = record
-        key = (id(optimizer), id(variables))    # both held by the record
+        key = (id(optimizer), *map(id, variables))    # all held by the record (a list may be new each step)
         summary = seen.get(key)
         if summary is None:
             shapes = tuple(tuple(v.shape) for v in variables)
             dtype = variables[0].dtype if variables else None
             size = sum(prod(shape) for shape in shapes)
-            summary = seen[key] = (getattr(optimizer, "name", type(optimizer).__name__), shapes,
-                                             _dtype_name(dtype), 4 * size,
-                                             3 * size * (0 if dtype is None else dtype.itemsize))
+            summary = seen[key] = (getattr(optimizer, "name", type(optimizer).__name__), shapes, _dtype_name(dtype),
+                                   4 * size, 3 * size * (0 if dtype is None else dtype.itemsize))
         name, shapes, dtype_name, flops, nbytes = summary
         return Span(span_id, name, "op", "optimizer", start, end, step, None, "optimizer_update", shapes, shapes,
                     dtype_name, flops, nbytes, self.context)
