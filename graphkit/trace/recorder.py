@@ -209,16 +209,15 @@ class Trace:
             if sync is not None:
                 end = sync()
             first = args[0] if args else None
-            if type(first) is Tensor and type(outputs) is Tensor:     # tensor in, tensor out: bare shapes
-                data = outputs.data
-                append((layer_record, start, end, layer, trace._step, True, data.dtype, data.shape, first.data.shape))
-                return
-            if type(first) is ndarray:         # a model called on data
-                inputs = (first.shape,)
-            else:
-                inputs = _shapes(first)
+            if type(outputs) is Tensor:        # one tensor (or, for a model, array) in, one tensor out
+                if type(first) is Tensor:
+                    first = first.data
+                if type(first) is ndarray:
+                    data = outputs.data
+                    append((layer_record, start, end, layer, trace._step, True, data.dtype, data.shape, first.shape))
+                    return
             append((layer_record, start, end, layer, trace._step, False, _first_dtype(outputs), _shapes(outputs),
-                    inputs))
+                    _shapes(first)))
 
         def on_optimizer_update(optimizer, variables, start, end) -> None:
             if _get_ident() != ident:
