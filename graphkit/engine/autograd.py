@@ -22,6 +22,8 @@ from .. import events
 from ..global_state import PROCESS, SUBSCRIBERS, THREAD
 from .tensor import Tensor, wrap
 
+_clock = time.perf_counter_ns
+
 Forward = Callable[..., tuple]
 Backward = Callable[..., tuple]
 
@@ -99,7 +101,7 @@ class Primitive:
         ops = PROCESS.ops
         observers = SUBSCRIBERS.primitive
         if observers:
-            start = time.perf_counter_ns()
+            start = _clock()
         if len(inputs) == 2:  # the common case, without building a list
             out, saved = self.forward(ops, inputs[0].data, inputs[1].data, **attrs)
         else:
@@ -116,7 +118,7 @@ class Primitive:
         else:
             result = wrap(out, node, 0)
         if observers:
-            end = time.perf_counter_ns()
+            end = _clock()
             for observe in observers:
                 observe(self, inputs, result, attrs, start, end, "forward")
         return result
@@ -338,14 +340,14 @@ class GradientTape:
             prim = node.prim
             grad_in = slots if prim.multi_output else slots[0]
             if observers:
-                start = time.perf_counter_ns()
+                start = _clock()
             if prim.takes_needs_input_grad:  # an untracked input's gradient would be dropped
                 input_grads = prim.backward(ops, node.saved, grad_in,
                                             needs_input_grad=tuple([t._tracked for t in node.inputs]))
             else:
                 input_grads = prim.backward(ops, node.saved, grad_in)
             if observers:
-                end = time.perf_counter_ns()
+                end = _clock()
                 for observe_fn in observers:
                     observe_fn(prim, node.inputs, None, {}, start, end, "backward")
             for tensor, g in zip(node.inputs, input_grads):

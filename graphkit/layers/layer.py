@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy
 
-from .. import backend, events, initializers
+from .. import backend, initializers
 from ..engine.autograd import no_grad
 from ..engine.hooks import HOOKS, PENDING
 from ..engine.tensor import Tensor, to_array, wrap
@@ -21,6 +21,8 @@ from ..module import Module
 from ..ops.cast import cast
 from ..utils import traceback_utils
 from .input_spec import InputSpec
+
+_clock = time.perf_counter_ns
 
 
 def _keras_snake_case(name: str) -> str:
@@ -247,7 +249,7 @@ class Layer(Module):
         """
         subscribers = SUBSCRIBERS.layer_call
         if subscribers:
-            start = time.perf_counter_ns()
+            start = _clock()
         info = _CALL_INFO.get(type(self)) or _call_info(type(self))
         has_training, training_position, has_mask, custom_mask = info
         outer = THREAD.call_training
@@ -288,9 +290,11 @@ class Layer(Module):
                     for tensor, tensor_mask in zip(flatten_structure(outputs), flatten_structure(out_mask)):
                         if isinstance(tensor, Tensor):
                             tensor._keras_mask = tensor_mask
-        if subscribers:
-            events.publish("layer_call", self, (inputs, *extra_args), outputs, None, None, start,
-                           time.perf_counter_ns())
+        if subscribers:  # the tuple read at the start (graphkit.events' payload, without a publish call)
+            end = _clock()
+            args = (inputs, *extra_args)
+            for subscriber in subscribers:
+                subscriber(self, args, outputs, None, None, start, end)
         return outputs
 
     def compute_output_spec(self, args: tuple, kwargs: dict) -> Any:
