@@ -34,8 +34,8 @@ def write_summaries(out: pathlib.Path) -> None:
 def digits_mlp() -> gk.Model:
     """64 pixel intensities → two relu layers of 64 → 10 class probabilities."""
     inputs = gk.Input(shape=(64,), name="pixels")
-    x = layers.Dense(64, activation="relu")(inputs)
-    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dense(64, activation="relu", name="hidden_1")(inputs)
+    x = layers.Dense(64, activation="relu", name="hidden_2")(x)
     outputs = layers.Dense(10, activation="softmax", name="digit")(x)
     return gk.Model(inputs, outputs, name="digits_mlp")
 
