@@ -8,6 +8,7 @@ import os
 import re
 from pathlib import Path
 
+from ..saving.atomic import atomic_write
 from .logdir import LogDir
 from .page import BUNDLE, page_html
 from .payload import build_payload
@@ -53,7 +54,7 @@ def board_document(payload: dict, bundle_source: str) -> str:
 
 
 def export_html(logdir: str | os.PathLike | LogDir, path: str | os.PathLike) -> Path:
-    """Write the board of ``logdir`` (read now) to ``path`` as one offline HTML file."""
+    """Write the board of ``logdir`` (read now) to ``path`` as one offline HTML file (atomically)."""
     try:
         bundle_source = BUNDLE.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -63,7 +64,5 @@ def export_html(logdir: str | os.PathLike | LogDir, path: str | os.PathLike) -> 
     if not isinstance(logdir, LogDir):
         logdir = LogDir(logdir)
     logdir.refresh()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(board_document(build_payload(logdir, embedded=True), bundle_source), encoding="utf-8")
-    return target
+    document = board_document(build_payload(logdir, embedded=True), bundle_source).encode("utf-8")
+    return Path(atomic_write(path, lambda file: file.write(document)))
