@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import numpy
 
 from ..summary import EventFileReader, HistogramEvent, ScalarSeries, TextEvent
+from ..trace.graphs import GRAPH_FILE
+from ..trace.store import SPANS_FILE
 
-SPANS_FILE = "graphkit-spans.jsonl"
-GRAPH_FILE = "graphkit-graph.json"
 SPAN_TEXT_COLUMNS = ("name", "layer", "phase", "kind", "thread")
 SPAN_NUMBER_COLUMNS = ("step", "start_ns", "end_ns", "flops", "bytes")
 
