@@ -219,5 +219,6 @@ def build(xp: Any) -> types.SimpleNamespace:
         xent_losses=xent_losses, xent_backward=xent_backward, lstm_cell=lstm_cell,
         lstm_gate_grads=lstm_gate_grads, gru_cell=gru_cell, gru_gate_grads=gru_gate_grads,
         normalize_scale_shift=normalize_scale_shift, normalize_input_grad=normalize_input_grad,
-        simple_rnn_cells={"tanh": rnn_tanh, "relu": rnn_relu, "sigmoid": rnn_sigmoid, "linear": rnn_linear}, sgd=sgd, sgd_momentum=sgd_momentum,
-        sgd_nesterov=sgd_nesterov, adam=adam, rmsprop=rmsprop, adagrad=adagrad, dropout_keep=dropout_keep)
+        simple_rnn_cells={"tanh": rnn_tanh, "relu": rnn_relu, "sigmoid": rnn_sigmoid, "linear": rnn_linear},
+        sgd=sgd, sgd_momentum=sgd_momentum, sgd_nesterov=sgd_nesterov, adam=adam, rmsprop=rmsprop, adagrad=adagrad,
+        dropout_keep=dropout_keep)
