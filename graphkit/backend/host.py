@@ -40,8 +40,9 @@ def to_host_scalars(values: list) -> list:
     """Python scalars of size-1 arrays, tensors or numbers, every device value brought over in one
     copy (one host sync however many there are: a step's logs). Device values come back as floats."""
     arrays = [v.data if getattr(v, "_holds_backend_array", False) else v for v in values]
-    device = [i for i, a in enumerate(arrays) if is_device_array(a)]
-    out = [None if i in device else to_host(a).item() for i, a in enumerate(arrays)]
+    on_device = [is_device_array(a) for a in arrays]
+    device = [i for i, d in enumerate(on_device) if d]
+    out = [None if d else to_host(a).item() for a, d in zip(arrays, on_device)]
     if len(device) > 1:
         import cupy  # device arrays exist, so CuPy is there
         fetched = cupy.stack([arrays[i].reshape(()).astype("float64") for i in device]).get().tolist()
