@@ -1,10 +1,10 @@
 """Atomic file writes that leave nothing behind.
 
-:func:`atomic_write` (or :func:`replacing`, for writers that need a path, such as downloads)
-writes to a temporary file ``.<name>.<pid>.<random>.tmp`` beside the target,
-flushes and fsyncs it, then ``os.replace``-s it over the target: readers see the old file or the
-new one, never a partial one, and a failed write removes its temporary and leaves the old file as
-it was. A writer killed mid-save (``kill -9``) cannot remove its temporary, so every write of
+:func:`atomic_write` (:func:`atomic_write_bytes` for bytes in hand; :func:`replacing` for
+writers that need a path, such as downloads) writes to a temporary file
+``.<name>.<pid>.<random>.tmp`` beside the target, flushes and fsyncs it, then ``os.replace``-s it
+over the target: readers see the old file or the new one, never a partial one, and a failed write
+removes its temporary and leaves the old file as it was. A writer killed mid-save (``kill -9``) cannot remove its temporary, so every write of
 ``<name>`` first removes the temporaries of ``<name>`` whose writers are gone
 (:func:`remove_stale_temporaries`); a temporary another live process is still writing is kept.
 """
@@ -36,6 +36,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     with replacing(path) as (handle, _):
         write(handle)
     return os.fspath(path)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> str:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`); returns ``path``."""
+    return atomic_write(path, lambda handle: handle.write(data))
 
 
 @contextlib.contextmanager

@@ -36,7 +36,7 @@ from typing import Any
 
 from . import archive, keras_format
 from .archive import FileFormatError
-from .atomic import atomic_write
+from .atomic import atomic_write_bytes
 from .code_serialization import DumpCodeScope, SafeModeScope
 
 MODEL_SUFFIXES = (".gk", ".keras")
@@ -201,7 +201,7 @@ def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True
     _check_overwrite(path, overwrite)
     if path.endswith(keras_format.WEIGHTS_H5_SUFFIX):
         data = keras_format.h5_bytes(model, _weights_arrays(model))
-        return atomic_write(path, lambda handle: handle.write(data))
+        return atomic_write_bytes(path, data)
     return archive.write_variables(path, _weights_arrays(model), kind="weights")
 
 

@@ -27,6 +27,7 @@ import numpy
 from ..engine.variable import Variable
 from ..saving import archive
 from ..saving.archive import FileFormatError
+from ..saving.atomic import atomic_write_bytes
 from .deferred import PendingValue, defer, resolve_pending, shape_error
 from .object_graph import ObjectGraph, is_optimizer, is_trackable
 
@@ -292,7 +293,7 @@ def _read_index(directory: str, filename: str | None = None) -> dict | None:
 def _write_index(directory: str, latest: str | None, all_paths: list[str]) -> None:
     index = {"model_checkpoint_path": latest, "all_model_checkpoint_paths": all_paths}
     data = json.dumps(index, indent=1).encode("utf-8")
-    archive.atomic_write(_index_path(directory), lambda handle: handle.write(data))
+    atomic_write_bytes(_index_path(directory), data)
 
 
 def _update_index(directory: str, name: str) -> None:

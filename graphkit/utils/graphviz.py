@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 
-from ..saving.archive import atomic_write
+from ..saving.atomic import atomic_write_bytes
 
 __all__ = ["GraphvizNotFoundError", "GraphvizError", "find_dot", "have_dot", "render", "write_rendered",
            "sized_svg", "svg_html", "NO_PICTURE_HINT", "NO_PICTURE_HTML", "RENDERED_FORMATS", "DOT_FORMATS"]
@@ -120,22 +120,17 @@ def svg_html(svg: str, alt: str) -> str:
             f'alt="{html.escape(alt)}"></div>')
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (the saving module's temp-file-and-rename writer)."""
-    atomic_write(path, lambda handle: handle.write(data))
-
-
 def write_rendered(source: str, path: str) -> str:
     """Write ``source`` to ``path`` in the format its extension names (.svg/.png/.pdf via ``dot``,
     .dot/.gv as text). Returns the path. Nothing is written when rendering fails."""
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower().lstrip(".")
     if ext in DOT_FORMATS:
-        write_atomic(path, source.encode("utf-8"))
+        atomic_write_bytes(path, source.encode("utf-8"))
         return path
     if ext not in RENDERED_FORMATS:
         raise ValueError(f"plot_model cannot write {path!r}: unknown file extension "
                          f"{'.' + ext if ext else '(none)'}; use .svg, .png, .pdf or .dot.")
     data = render(source, ext, target=path)
-    write_atomic(path, data)
+    atomic_write_bytes(path, data)
     return path
