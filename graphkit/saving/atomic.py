@@ -4,9 +4,10 @@
 writers that need a path, such as downloads) writes to a temporary file
 ``.<name>.<pid>.<random>.tmp`` beside the target, flushes and fsyncs it, then ``os.replace``-s it
 over the target: readers see the old file or the new one, never a partial one, and a failed write
-removes its temporary and leaves the old file as it was. A writer killed mid-save (``kill -9``) cannot remove its temporary, so every write of
-``<name>`` first removes the temporaries of ``<name>`` whose writers are gone
-(:func:`remove_stale_temporaries`); a temporary another live process is still writing is kept.
+removes its temporary and leaves the old file as it was. A writer killed mid-save (``kill -9``)
+cannot remove its temporary, so every write of ``<name>`` first removes the temporaries of
+``<name>`` whose writers are gone (:func:`remove_stale_temporaries`); a temporary another live
+process is still writing is kept.
 """
 from __future__ import annotations
 
