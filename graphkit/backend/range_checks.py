@@ -42,12 +42,12 @@ class RangeCheckOps:
         """Raise ``describe(value, position)`` for the first of ``values`` outside ``[low, high)``."""
         if not values.size:
             return
-        pending = self.__dict__.get("_pending_checks")
         xp = self.xp
         if xp is numpy:
             if values.min() < low or values.max() >= high:
                 self._raise_out_of_range(values, low, high, describe, None)
             return
+        pending = self.__dict__.get("_pending_checks")
         if pending is None:  # one host sync, now
             if bool(((values < low) | (values >= high)).any()):
                 self._raise_out_of_range(to_host(values), low, high, describe, None)
