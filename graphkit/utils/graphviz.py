@@ -15,7 +15,7 @@ import subprocess
 from ..saving.atomic import atomic_write_bytes
 
 __all__ = ["GraphvizNotFoundError", "GraphvizError", "find_dot", "have_dot", "render", "write_rendered",
-           "sized_svg", "svg_html", "NO_PICTURE_HINT", "NO_PICTURE_HTML", "RENDERED_FORMATS", "DOT_FORMATS"]
+           "sized_svg", "svg_html", "picture_html", "NO_PICTURE_HINT", "NO_PICTURE_HTML", "RENDERED_FORMATS", "DOT_FORMATS"]
 
 RENDERED_FORMATS = ("svg", "png", "pdf")
 DOT_FORMATS = ("dot", "gv")
@@ -118,6 +118,16 @@ def svg_html(svg: str, alt: str) -> str:
     return ('<div class="graphkit-graph" style="overflow:auto">'
             f'<img src="data:image/svg+xml;base64,{data}"{size} style="max-width:100%;height:auto" '
             f'alt="{html.escape(alt)}"></div>')
+
+
+def picture_html(source: str, alt: str) -> str:
+    """DOT ``source`` as notebook HTML: :func:`svg_html` of the SVG of graphviz's ``dot``, or
+    :data:`NO_PICTURE_HTML` where ``dot`` is missing; raises GraphvizError when ``dot`` fails."""
+    try:
+        svg = render(source, "svg").decode("utf-8")
+    except GraphvizNotFoundError:
+        return NO_PICTURE_HTML
+    return svg_html(svg, alt)
 
 
 def write_rendered(source: str, path: str) -> str:

@@ -69,11 +69,8 @@ def _display_graph(model, bundle: dict) -> None:
     """Display hook (graphkit.display): the graph JSON for graphkit's JupyterLab extension and,
     after the HTML summary, the SVG picture when graphviz's ``dot`` is installed, else one line
     saying what to install (front ends without the extension show the HTML)."""
-    from ..utils.graphviz import NO_PICTURE_HTML, have_dot, render, svg_html
+    from ..utils.graphviz import picture_html
     from ..utils.model_visualization import model_to_dot, picture_alt
     graph = bundle[GRAPH_MIME] = model_graph(model)
-    if have_dot():
-        svg = render(str(model_to_dot(model, show_shapes=True)), "svg").decode("utf-8")
-        bundle["text/html"] += svg_html(svg, picture_alt(model.name, len(graph["nodes"]), graph["total_params"]))
-    else:
-        bundle["text/html"] += NO_PICTURE_HTML
+    bundle["text/html"] += picture_html(str(model_to_dot(model, show_shapes=True)),
+                                        picture_alt(model.name, len(graph["nodes"]), graph["total_params"]))

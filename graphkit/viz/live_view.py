@@ -291,13 +291,10 @@ def _picture_html(graph: dict, summary: str, widget: str | None) -> str:
     """The graph's static SVG laid out by graphviz's ``dot`` as an image (or one line saying it is missing),
     in ``div.gk-live-picture``; ``data-gk-widget`` names the widget displayed just before it,
     which the front end shows instead while it is drawn."""
-    from ..utils.graphviz import NO_PICTURE_HTML, GraphvizError, GraphvizNotFoundError, render, svg_html
+    from ..utils.graphviz import GraphvizError, picture_html
     title = html.escape(graph["title"])
     try:
-        svg = render(graph_to_dot(graph), "svg").decode("utf-8")
-        body = svg_html(svg, f"graph of live view {graph['title']!r}: {summary}")
-    except GraphvizNotFoundError:
-        body = NO_PICTURE_HTML  # the same sentence as model displays and plot_model
+        body = picture_html(graph_to_dot(graph), f"graph of live view {graph['title']!r}: {summary}")
     except GraphvizError as error:
         body = f"<p>(graphviz could not draw the graph: {html.escape(str(error))})</p>"
     pairing = f' data-gk-widget="{widget}"' if widget else ""
