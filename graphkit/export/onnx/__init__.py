@@ -32,11 +32,7 @@ def export_onnx(model: Any, filepath: str | os.PathLike, opset: int = DEFAULT_OP
     """Write ``model`` as an ONNX file at ``filepath``; returns the path."""
     from ...saving.atomic import atomic_write
     parts = onnx_buffers(model, opset)
-
-    def write(handle) -> None:
-        for part in parts:
-            handle.write(part)
-    return atomic_write(filepath, write)
+    return atomic_write(filepath, lambda handle: handle.writelines(parts))
 
 
 def onnx_bytes(model: Any, opset: int = DEFAULT_OPSET) -> bytes:
