@@ -15,7 +15,8 @@ import subprocess
 from ..saving.atomic import atomic_write_bytes
 
 __all__ = ["GraphvizNotFoundError", "GraphvizError", "find_dot", "have_dot", "render", "write_rendered",
-           "sized_svg", "svg_html", "picture_html", "NO_PICTURE_HINT", "NO_PICTURE_HTML", "RENDERED_FORMATS", "DOT_FORMATS"]
+           "sized_svg", "svg_html", "picture_html", "NO_PICTURE_HINT", "NO_PICTURE_HTML", "RENDERED_FORMATS",
+           "DOT_FORMATS"]
 
 RENDERED_FORMATS = ("svg", "png", "pdf")
 DOT_FORMATS = ("dot", "gv")
