@@ -192,12 +192,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, body, kind, send_body, cache=False)
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str, send_body: bool, cache: bool = True) -> None:
+        self.send_response(status)
         if len(body) > 1 << 16 and "gzip" in self.headers.get("Accept-Encoding", ""):
             body = gzip.compress(body, compresslevel=1)
-            self.send_response(status)
             self.send_header("Content-Encoding", "gzip")
-        else:
-            self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Content-Type-Options", "nosniff")
