@@ -32,6 +32,7 @@ import numpy
 from .. import events
 from ..backend import state as backend_state
 from ..backend.host import is_device_array, to_host, to_host_scalar
+from ..callbacks.callback_list import CallbackList, pythonify_logs
 from ..engine.autograd import GradientTape, no_grad
 from ..engine.tensor import Tensor
 from ..global_state import SUBSCRIBERS
@@ -333,8 +334,6 @@ class Trainer:
 
     def _fit_loop(self, iterator: EpochIterator, val_iterator: EpochIterator | None, initial_epoch: int,
                   epochs: int, validation_freq: Any) -> None:
-        from ..callbacks.callback_list import pythonify_logs
-
         state = self._compile_state
         plan = state.plan
         dispatch = dispatch_for(type(self))
@@ -411,8 +410,6 @@ class Trainer:
 
     def _evaluate_loop(self, iterator: EpochIterator) -> dict | None:
         """The test loop over one epoch of ``iterator``; the pythonified logs (None: no batches)."""
-        from ..callbacks.callback_list import pythonify_logs
-
         state = self._compile_state
         plan = state.plan
         dispatch = dispatch_for(type(self))
@@ -516,8 +513,6 @@ class Trainer:
         return self._batch_logs(state, logs, return_dict)
 
     def _batch_logs(self, state: CompileState, logs: dict | None, return_dict: bool) -> Any:
-        from ..callbacks.callback_list import pythonify_logs
-
         logs = pythonify_logs(state.results() if logs is None else logs)
         return logs if return_dict else self._flatten_metrics_in_order(logs)
 
@@ -538,8 +533,6 @@ class Trainer:
 def _callback_list(callbacks: Any, model: Trainer, verbose: Any, epochs: int, steps: int | None,
                    add_history: bool = False) -> Any:
     """``callbacks`` as a ``CallbackList`` (a given one is used as it is)."""
-    from ..callbacks import CallbackList
-
     if isinstance(callbacks, CallbackList):
         return callbacks
     return CallbackList(callbacks, add_history=add_history, add_progbar=verbose != 0, model=model, verbose=verbose,
