@@ -37,12 +37,25 @@ import itertools
 import math
 from typing import Any, Sequence
 
+import numpy
+
 Pads = Sequence[Sequence[int]]
 
 
 def _out_sizes(padded: Sequence[int], ksize: Sequence[int], strides: Sequence[int],
                dilation: Sequence[int]) -> tuple:
     return tuple((p - (k - 1) * d - 1) // s + 1 for p, k, s, d in zip(padded, ksize, strides, dilation))
+
+
+def axis_table(padded: int, out: int, k: int, stride: int, dilation: int) -> numpy.ndarray:
+    """``table[p, j]``: the output index whose window puts kernel position ``j`` on padded cell
+    ``p`` along one axis, or -1 (the index arithmetic of col2im and of the gather-form window
+    gradients, done once per geometry, not per cell)."""
+    table = numpy.full((padded, k), -1, numpy.intp)
+    for j in range(k):
+        cells = numpy.arange(out) * stride + j * dilation
+        table[cells, j] = numpy.arange(out)
+    return table
 
 
 def _position_index(dtype_source: int):

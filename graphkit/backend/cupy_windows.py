@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy
 
-from .conv_ops import _out_sizes
+from .conv_ops import _out_sizes, axis_table
 
 
 class WindowGather(NamedTuple):
@@ -59,10 +59,9 @@ class GatherWindowOps:
         for axis, (size, k, s, d, o) in enumerate(zip(padded, ksize, strides, dilation, out)):
             shape = [1] * (2 * r + 1)            # (cells, k) on this axis' pair of axes
             shape[2 * axis:2 * axis + 2] = size, k
-            reach = numpy.arange(size)[:, None] - numpy.arange(k)[None, :] * d    # cell - j*d
-            cell = reach // s
-            ok = (reach >= 0) & (reach % s == 0) & (cell < o)
-            cells.append(numpy.where(ok, cell, 0).reshape(shape[:-1]))
+            table = axis_table(size, o, k, s, d)
+            ok = table >= 0
+            cells.append(numpy.where(ok, table, 0).reshape(shape[:-1]))
             offset = numpy.broadcast_to(numpy.arange(k), (size, k)).reshape(shape)
             offsets.append(offset[..., 0])
             valid = valid & ok.reshape(shape)

@@ -35,21 +35,12 @@ def _compiled(**options):
     return decorate
 
 
-def axis_table(padded: int, out: int, k: int, stride: int, dilation: int) -> np.ndarray:
-    """``table[p, j]``: the output index whose window puts kernel position ``j`` on padded cell
-    ``p`` along one axis, or -1 (col2im's index arithmetic done once, not per cell)."""
-    table = np.full((padded, k), -1, np.intp)
-    for j in range(k):
-        cells = np.arange(out) * stride + j * dilation
-        table[cells, j] = np.arange(out)
-    return table
-
-
 @_compiled(nogil=True)
 def col2im_2d(cols, gpad, ow, row_of, col_of):
     """Writes every cell of ``gpad`` (N, PH, PW, C) from the columns of its images, ``cols``
     ``(N*oh*ow, kh*kw*C)``: each cell gathers its window entries in kernel-position order (the
-    generic col2im's order of additions); ``row_of``/``col_of`` from :func:`axis_table`."""
+    generic col2im's order of additions); ``row_of``/``col_of`` from
+    :func:`~graphkit.backend.conv_ops.axis_table`."""
     n, ph, pw, c = gpad.shape
     kh, kw = row_of.shape[1], col_of.shape[1]
     oh = cols.shape[0] // (n * ow)

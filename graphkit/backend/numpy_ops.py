@@ -27,6 +27,7 @@ from typing import Callable
 
 import numpy
 
+from .conv_ops import axis_table
 from .cpu_threads import batch_threads
 from .ops import Ops
 from .rnn_ops import LSTMSaved
@@ -169,8 +170,8 @@ class NumpyOps(Ops):
         chunk = max(1, min(n, (self.conv_chunk_bytes or 4 << 20) // (rows * width * g2.dtype.itemsize)))
         wt = w.reshape(width, w.shape[-1]).T
         gpad = numpy.empty(padded_shape, dtype=g2.dtype)
-        row_of = kernels.axis_table(padded_shape[1], out[0], ksize[0], strides[0], dilation[0])
-        col_of = kernels.axis_table(padded_shape[2], out[1], ksize[1], strides[1], dilation[1])
+        row_of = axis_table(padded_shape[1], out[0], ksize[0], strides[0], dilation[0])
+        col_of = axis_table(padded_shape[2], out[1], ksize[1], strides[1], dilation[1])
 
         def images(start: int, stop: int) -> None:
             buffer = numpy.empty((min(chunk, stop - start) * rows, width), dtype=g2.dtype)
