@@ -5,6 +5,8 @@
  * parts of uPlot's stylesheet that the board uses (cursor, selection, overlay).
  */
 
+import { ensureStyleSheet } from '../core/dom';
+
 const STYLE_ID = 'graphkit-board-styles';
 
 const LIGHT = `
@@ -146,11 +148,5 @@ const CSS = `
 
 /** Adds the board's stylesheet to `doc` unless it is there already. */
 export function ensureBoardStyles(doc: Document = document): void {
-  if (doc.getElementById(STYLE_ID)) {
-    return;
-  }
-  const style = doc.createElement('style');
-  style.id = STYLE_ID;
-  style.textContent = CSS;
-  doc.head.appendChild(style);
+  ensureStyleSheet(doc, STYLE_ID, CSS);
 }

@@ -1,4 +1,4 @@
-/** A small DOM helper shared by the view and its details panel. */
+/** Small DOM helpers shared by the views (the graph view, its details panel, the board). */
 
 /** A new `<tag>` with `className` and text content, when given. */
 export function el<K extends keyof HTMLElementTagNameMap>(
@@ -14,4 +14,15 @@ export function el<K extends keyof HTMLElementTagNameMap>(
     e.textContent = text;
   }
   return e;
+}
+
+/** Adds a `<style id="{id}">` with `css` to `doc` unless one with that id is there already. */
+export function ensureStyleSheet(doc: Document, id: string, css: string): void {
+  if (doc.getElementById(id)) {
+    return;
+  }
+  const style = doc.createElement('style');
+  style.id = id;
+  style.textContent = css;
+  doc.head.appendChild(style);
 }

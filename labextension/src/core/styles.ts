@@ -4,6 +4,8 @@
  * properties to colour the graphviz drawing the same way.
  */
 
+import { ensureStyleSheet } from './dom';
+
 const STYLE_ID = 'graphkit-styles';
 
 const CSS = `
@@ -106,11 +108,5 @@ pre.gk-error { color: var(--gk-error); border: 1px solid var(--gk-error); }
 
 /** Adds the stylesheet to `doc` unless it is there already. */
 export function ensureStyles(doc: Document = document): void {
-  if (doc.getElementById(STYLE_ID)) {
-    return;
-  }
-  const style = doc.createElement('style');
-  style.id = STYLE_ID;
-  style.textContent = CSS;
-  doc.head.appendChild(style);
+  ensureStyleSheet(doc, STYLE_ID, CSS);
 }
