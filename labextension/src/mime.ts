@@ -19,16 +19,21 @@ globalThis.__graphkitLab = lab;
 export const MIME_TYPE = 'application/vnd.graphkit.graph+json';
 export const BOARD_MIME_TYPE = 'application/vnd.graphkit.board+json';
 
-class GraphRenderer extends Widget implements IRenderMime.IRenderer {
-  private view: GraphView | null = null;
-  private graph: GraphData | null = null;
-
+/** A graphkit output: `div.gk-mime`, tagged with its MIME type. */
+abstract class GraphkitRenderer extends Widget implements IRenderMime.IRenderer {
   constructor(options: IRenderMime.IRendererOptions) {
     super();
     this.addClass('gk-mime');
     // As JupyterLab's own renderers do: outputs can be selected by MIME type.
     this.node.dataset.mimeType = options.mimeType;
   }
+
+  abstract renderModel(model: IRenderMime.IMimeModel): Promise<void>;
+}
+
+class GraphRenderer extends GraphkitRenderer {
+  private view: GraphView | null = null;
+  private graph: GraphData | null = null;
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const graph = model.data[MIME_TYPE] as unknown as GraphData;
@@ -46,14 +51,8 @@ class GraphRenderer extends Widget implements IRenderMime.IRenderer {
   }
 }
 
-class BoardRenderer extends Widget implements IRenderMime.IRenderer {
+class BoardRenderer extends GraphkitRenderer {
   private board: BoardHandle | null = null;
-
-  constructor(options: IRenderMime.IRendererOptions) {
-    super();
-    this.addClass('gk-mime');
-    this.node.dataset.mimeType = options.mimeType;
-  }
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const payload = model.data[BOARD_MIME_TYPE] as unknown as BoardPayload;
@@ -71,27 +70,22 @@ class BoardRenderer extends Widget implements IRenderMime.IRenderer {
   }
 }
 
-const extension: IRenderMime.IExtension = {
-  id: 'graphkit-nn:graph',
-  // Rank 0 wins over the text/html and image/svg+xml fallbacks in the same output.
-  rank: 0,
-  dataType: 'json',
-  rendererFactory: {
-    safe: true,
-    mimeTypes: [MIME_TYPE],
-    createRenderer: options => new GraphRenderer(options)
-  }
-};
+/** The extension rendering `mimeType` with `Renderer`. Rank 0 wins over the text/html and
+ * image/svg+xml fallbacks in the same output. */
+function rendererExtension(
+  id: string,
+  mimeType: string,
+  Renderer: new (options: IRenderMime.IRendererOptions) => GraphkitRenderer
+): IRenderMime.IExtension {
+  return {
+    id,
+    rank: 0,
+    dataType: 'json',
+    rendererFactory: { safe: true, mimeTypes: [mimeType], createRenderer: options => new Renderer(options) }
+  };
+}
 
-const boardExtension: IRenderMime.IExtension = {
-  id: 'graphkit-nn:board',
-  rank: 0,
-  dataType: 'json',
-  rendererFactory: {
-    safe: true,
-    mimeTypes: [BOARD_MIME_TYPE],
-    createRenderer: options => new BoardRenderer(options)
-  }
-};
-
-export default [extension, boardExtension];
+export default [
+  rendererExtension('graphkit-nn:graph', MIME_TYPE, GraphRenderer),
+  rendererExtension('graphkit-nn:board', BOARD_MIME_TYPE, BoardRenderer)
+];
