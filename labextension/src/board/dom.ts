@@ -38,3 +38,15 @@ export function setOptions(input: HTMLSelectElement, options: [string, string][]
   );
   input.value = options.some(([v]) => v === value) ? value : options[0]?.[0] ?? '';
 }
+
+/** Lists `runs` in a run `<select>` (keeping `current` when it is still there), hidden unless
+ * there are two runs or more; returns the chosen run's name. */
+export function setRunOptions(
+  runSelect: { node: HTMLElement; input: HTMLSelectElement },
+  runs: { name: string }[],
+  current: string
+): string {
+  setOptions(runSelect.input, runs.map(run => [run.name, run.name]), current);
+  runSelect.node.hidden = runs.length < 2;
+  return runSelect.input.value;
+}

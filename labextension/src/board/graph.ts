@@ -5,7 +5,7 @@
 import { GraphView, type GraphData } from '../core';
 import type { BoardContext, Dashboard } from './dashboard';
 import type { BoardData, RunData } from './data';
-import { el, select, setOptions } from './dom';
+import { el, select, setOptions, setRunOptions } from './dom';
 import { formatDuration, formatShare } from './format';
 import { layerStats, laneLayer } from './spans';
 import { heatColor } from './theme';
@@ -67,9 +67,7 @@ export class GraphDashboard implements Dashboard {
 
   update(data: BoardData): void {
     this.runs = data.runs.filter(run => run.graph);
-    setOptions(this.runSelect.input, this.runs.map(run => [run.name, run.name]), this.runName);
-    this.runSelect.node.hidden = this.runs.length < 2;
-    this.choose(this.runSelect.input.value, this.graphName);
+    this.choose(setRunOptions(this.runSelect, this.runs, this.runName), this.graphName);
   }
 
   shown(): void {

@@ -6,7 +6,7 @@
 import { lowerBound, upperBound } from './arrays';
 import type { BoardContext, Dashboard } from './dashboard';
 import type { BoardData, RunData, SpanTable } from './data';
-import { button, el, select, setOptions } from './dom';
+import { button, el, select, setOptions, setRunOptions } from './dom';
 import { formatDuration } from './format';
 import { buildLanes, type Lane } from './spans';
 
@@ -105,9 +105,7 @@ export class TimelineDashboard implements Dashboard {
 
   update(data: BoardData): void {
     this.runs = data.runs.filter(run => run.spans?.count);
-    setOptions(this.runSelect.input, this.runs.map(run => [run.name, run.name]), this.runName);
-    this.runSelect.node.hidden = this.runs.length < 2;
-    this.choose(this.runSelect.input.value);
+    this.choose(setRunOptions(this.runSelect, this.runs, this.runName));
   }
 
   shown(): void {
