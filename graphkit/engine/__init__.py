@@ -1,1 +1,2 @@
-"""The engine: tensors, variables, dtypes, name scopes and reverse-mode autograd (``gk.Tensor``, ``gk.GradientTape``)."""
+"""The engine: tensors, variables, dtypes, name scopes and reverse-mode autograd
+(``gk.Tensor``, ``gk.GradientTape``)."""
