@@ -115,16 +115,20 @@ class Functional(Model):
                 return keys
         return self.input_names
 
+    def _checked_input_keys(self, inputs: dict, model_name: str) -> list[str]:
+        """:meth:`_input_keys` of ``inputs``, which must hold exactly those keys (else one error naming them)."""
+        names = self._input_keys(inputs)
+        missing = [n for n in names if n not in inputs]
+        unexpected = [k for k in inputs if k not in names]
+        if missing or unexpected:
+            raise ValueError(f"Model '{model_name}' expects inputs named {names}; the input dict is missing "
+                             f"{missing} and has unexpected keys {unexpected}.")
+        return names
+
     def _match_inputs(self, inputs: Any) -> list:
         """Flatten call inputs in ``self.inputs`` order, checking count, rank and known dims."""
         if isinstance(inputs, dict):
-            names = self._input_keys(inputs)
-            missing = [n for n in names if n not in inputs]
-            unexpected = [k for k in inputs if k not in names]
-            if missing or unexpected:
-                raise ValueError(f"Model '{self.name}' expects inputs named {names}; missing {missing}, "
-                                 f"unexpected {unexpected}.")
-            flat = [inputs[n] for n in names]
+            flat = [inputs[n] for n in self._checked_input_keys(inputs, self.name)]
         elif len(self.inputs) == 1 and (not isinstance(inputs, (list, tuple)) or _numeric_nest(inputs)):
             flat = [inputs]  # one array, tensor or nested list of numbers
         else:

@@ -45,14 +45,8 @@ def _input_dtypes(model: Any, template: Any, count: int) -> list:
 def check_input_names(model: Any, x: Any) -> None:
     """A dict ``x`` must be keyed by the model's input names (listed in the error)."""
     graph = model._functional
-    if graph is None or not isinstance(x, dict):
-        return
-    keys = graph._input_keys(x)
-    missing = [k for k in keys if k not in x]
-    unexpected = [k for k in x if k not in keys]
-    if missing or unexpected:
-        raise ValueError(f"Model '{model.name}' expects inputs named {keys}; the data dict is missing {missing} "
-                         f"and has unexpected keys {unexpected}.")
+    if graph is not None and isinstance(x, dict):
+        graph._checked_input_keys(x, model.name)
 
 
 def targets(y: Any, sample_weight: Any, names: list[str]) -> tuple:
