@@ -111,6 +111,15 @@ def _fail(path: str, what: str, reason: str) -> FileFormatError:
     return FileFormatError(f"Cannot read {what} '{path}': {reason}")
 
 
+def check_readable(path: str, what: str, directory_hint: str = "") -> None:
+    """Raise IsADirectoryError (its message ending in ``directory_hint``) or FileNotFoundError,
+    naming ``what`` and ``path``, unless ``path`` is a file to read."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Cannot read {what} '{path}': it is a directory{directory_hint}.")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Cannot read {what} '{path}': no such file.")
+
+
 def read_variables(source: str | os.PathLike | bytes, what: str = "checkpoint",
                    path_for_errors: str | None = None, index_only: bool = False) -> VariablesFile:
     """Read and check a variables archive (a path or the archive's bytes).
@@ -122,11 +131,8 @@ def read_variables(source: str | os.PathLike | bytes, what: str = "checkpoint",
     label = path_for_errors or (describe(source) if not isinstance(source, bytes) else "<bytes>")
     if not isinstance(source, bytes):
         path = os.fspath(source)
-        if os.path.isdir(path):
-            raise IsADirectoryError(f"Cannot read {what} '{path}': it is a directory (pass a file; "
-                                    f"gk.train.latest_checkpoint(directory) finds the newest checkpoint).")
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"Cannot read {what} '{path}': no such file.")
+        check_readable(path, what, " (pass a file; gk.train.latest_checkpoint(directory) finds the newest "
+                                   "checkpoint)")
         opened: Any = path
     else:
         opened = io.BytesIO(source)
@@ -213,10 +219,7 @@ def _write_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
 def read_zip(path: str | os.PathLike, what: str, required: Iterable[str]) -> dict[str, bytes]:
     """Every entry of a zip (checked: CRCs, the ``required`` names), or one FileFormatError."""
     label = describe(path)
-    if os.path.isdir(label):
-        raise IsADirectoryError(f"Cannot read {what} '{label}': it is a directory.")
-    if not os.path.exists(label):
-        raise FileNotFoundError(f"Cannot read {what} '{label}': no such file.")
+    check_readable(label, what)
     try:
         with zipfile.ZipFile(label, "r") as archive:
             names = archive.namelist()

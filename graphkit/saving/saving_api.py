@@ -223,16 +223,9 @@ class _StoredWeights:
 
 def _read_weights_file(path: str) -> _StoredWeights:
     if path.endswith(keras_format.WEIGHTS_H5_SUFFIX):
-        _check_readable(path, "weights file")
+        archive.check_readable(path, "weights file")
         return _StoredWeights(keras_format.read_h5(path, path), True, path)
     return _StoredWeights(archive.read_variables(path, "weights file").arrays, False, path)
-
-
-def _check_readable(path: str, what: str) -> None:
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"Cannot read {what} '{path}': it is a directory.")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Cannot read {what} '{path}': no such file.")
 
 
 def _read_model_file(path: str) -> tuple[dict, dict, _StoredWeights]:
