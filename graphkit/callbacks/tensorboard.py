@@ -152,15 +152,19 @@ class TensorBoard(Callback):
         if self.update_freq != "epoch" and self._defaults:
             self._defaults.pop().close()
 
+    def _iteration_variable(self) -> Any:
+        """The optimizer's update count (a variable), or None for a model without an optimizer."""
+        return getattr(getattr(self.model, "optimizer", None), "iterations", None)
+
     def _iterations(self) -> int:
-        iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
+        iterations = self._iteration_variable()
         return 0 if iterations is None else int(to_host_scalar(iterations))
 
     # ------------------------------------------------------------ training
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._global_train_batch = 0
         self._trace_done = False
-        self._push_default("train", getattr(getattr(self.model, "optimizer", None), "iterations", None))
+        self._push_default("train", self._iteration_variable())
         self._write_graph_if_built()
         if self._should_trace and self._start_batch <= 1:
             self._start_trace()
