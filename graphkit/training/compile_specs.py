@@ -8,7 +8,7 @@ output), a list (output order) or a dict keyed by output name.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Callable
 
 import numpy
 
@@ -45,16 +45,22 @@ def resolve_losses(loss: Any, names: list[str] | None) -> Any:
     """A resolved loss (applies to every output), or a list (per output) / dict (by output name)."""
     if loss is None:
         return None
-    if isinstance(loss, dict):
-        if names is not None:
-            _check_output_keys("loss", loss, names)
-        return {k: _resolve_loss(v) for k, v in loss.items()}
-    if isinstance(loss, (list, tuple)):
-        if names is not None and len(loss) != len(names) and not (len(names) == 1 and len(loss) == 1):
-            raise ValueError(f"For a model with {len(names)} outputs {names}, the `loss` list should have as many "
-                             f"entries as the model has outputs; got {len(loss)}.")
-        return [_resolve_loss(v) for v in loss]
+    if isinstance(loss, (dict, list, tuple)):
+        return _map_per_output("loss", loss, names, lambda value, _: _resolve_loss(value))
     return _resolve_loss(loss)
+
+
+def _map_per_output(argument: str, spec: dict | list | tuple, names: list[str] | None,
+                    convert: Callable[[Any, Any], Any]) -> dict | list:
+    """``convert(entry, key or index)`` over a per-output dict or list, its keys or length
+    checked against the output ``names`` when they are known."""
+    if isinstance(spec, dict):
+        if names is not None:
+            _check_output_keys(argument, spec, names)
+        return {k: convert(v, k) for k, v in spec.items()}
+    if names is not None:
+        _check_output_count(argument, spec, names)
+    return [convert(v, i) for i, v in enumerate(spec)]
 
 
 def _check_output_keys(argument: str, spec: dict, names: list[str]) -> None:
@@ -64,10 +70,10 @@ def _check_output_keys(argument: str, spec: dict, names: list[str]) -> None:
                          f"its outputs are named {names}.")
 
 
-def _check_loss_weights_length(weights: Any, names: list[str]) -> None:
-    if len(weights) != len(names):
-        raise ValueError(f"`loss_weights` must match the number of outputs: got {len(weights)} weights for "
-                         f"{len(names)} outputs {names}.")
+def _check_output_count(argument: str, spec: list | tuple, names: list[str]) -> None:
+    if len(spec) != len(names):
+        raise ValueError(f"The `{argument}` list should have one entry per output: got {len(spec)} entries for "
+                         f"the model's {len(names)} outputs {names}.")
 
 
 def losses_for(spec: Any, names: list[str]) -> list:
@@ -86,25 +92,15 @@ def check_loss_weights(weights: Any, names: list[str] | None) -> Any:
     """``loss_weights`` checked (numbers; keys or length matching the outputs when known)."""
     if weights is None:
         return None
-    if isinstance(weights, dict):
-        if names is not None:
-            _check_output_keys("loss_weights", weights, names)
-        for k, v in weights.items():
-            _check_weight(v, k)
-        return dict(weights)
-    if isinstance(weights, (list, tuple)):
-        if names is not None:
-            _check_loss_weights_length(weights, names)
-        for i, v in enumerate(weights):
-            _check_weight(v, i)
-        return list(weights)
-    _check_weight(weights, 0)
-    return float(weights)
+    if isinstance(weights, (dict, list, tuple)):
+        return _map_per_output("loss_weights", weights, names, _checked_weight)
+    return float(_checked_weight(weights, 0))
 
 
-def _check_weight(value: Any, key: Any) -> None:
+def _checked_weight(value: Any, key: Any) -> Any:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, numpy.number))):
         raise ValueError(f"`loss_weights` entries must be numbers, got {value!r} for {key!r}.")
+    return value
 
 
 def weights_for(spec: Any, names: list[str]) -> list:
@@ -114,7 +110,7 @@ def weights_for(spec: Any, names: list[str]) -> list:
     if isinstance(spec, dict):
         return [None if spec.get(name) is None else float(spec[name]) for name in names]
     if isinstance(spec, list):
-        _check_loss_weights_length(spec, names)
+        _check_output_count("loss_weights", spec, names)
         return [None if w is None else float(w) for w in spec]
     return [spec] * len(names)
 
