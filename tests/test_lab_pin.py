@@ -6,12 +6,8 @@ graph. ``Unpin`` closes the panel. Screenshots go to ``$GRAPHKIT_SCREENSHOTS`` w
 """
 from __future__ import annotations
 
-import pytest
-
-from browser import chromium, require
+from lab_pages import WAIT_MS, lab_browser, lab_page, open_notebook, run_all_cells, screenshot, write_notebook  # noqa: F401
 from lab_server import LabServer
-from test_lab_browser import WAIT_MS, _labextension_installed, _open_notebook
-from test_lab_live_reload import _screenshot
 
 CELLS = [
     "import graphkit as gk\nview = gk.live()",
@@ -27,27 +23,14 @@ CELLS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    pytest.importorskip("jupyterlab")
-    require(_labextension_installed(), "the graphkit-nn labextension is not installed (make test builds it)")
-    with chromium() as launched:
-        yield launched
-
-
-def test_pinned_live_view_follows_later_cells(browser, tmp_path):
-    import nbformat
+def test_pinned_live_view_follows_later_cells(lab_browser, tmp_path):
     root = tmp_path / "notebooks"
     root.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, str(root / "pin.ipynb"))
+    write_notebook(root / "pin.ipynb", CELLS)
     server = LabServer(str(root), str(tmp_path))
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        _open_notebook(page, server, "pin.ipynb")
-        page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.ready; }")
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    with lab_page(lab_browser, server, viewport={"width": 1400, "height": 1000}, failure_screenshot="failed_pin") as page:
+        open_notebook(page, server, "pin.ipynb")
+        run_all_cells(page)
         widget = page.locator("[data-gk-live-widget] .gk-graph-view").first
         widget.locator('g.node[data-gk-id="first"]').wait_for(timeout=WAIT_MS)
 
@@ -60,7 +43,7 @@ def test_pinned_live_view_follows_later_cells(browser, tmp_path):
         (root / "go").touch()  # the later cell builds another layer: the pinned view grows
         panel.locator('g.node[data-gk-id="second"]').wait_for(timeout=WAIT_MS)
         assert "46" in panel.locator(".gk-total").text_content()  # 8×4+4 + 4×2+2
-        _screenshot(page, "pin")
+        screenshot(page, "pin")
 
         # pinning the same widget again shows its panel, not a second one
         widget.locator('button[data-action="pin"]').click()
@@ -81,10 +64,3 @@ def test_pinned_live_view_follows_later_cells(browser, tmp_path):
         static.locator('button[data-action="unpin"]').click()
         pinned.nth(1).wait_for(state="detached", timeout=WAIT_MS)
         assert pinned.count() == 1 and widget.is_visible()
-    except Exception:
-        _screenshot(page, "failed_pin")
-        print(server.log())
-        raise
-    finally:
-        page.close()
-        server.stop()
