@@ -318,10 +318,6 @@ class CompileMetrics(metrics_module.Metric):
         return [m for _, m, _ in plan.metric_entries]
 
     @property
-    def variables(self) -> list:
-        return [v for m in self.metrics for v in getattr(m, "variables", ())]
-
-    @property
     def _metrics(self) -> list:  # Metric.variables walks these
         return self.metrics
 
