@@ -258,25 +258,29 @@ def _h5_datasets(path):
 
 
 # ---------------------------------------------------------------------------- weights only
-@pytest.mark.parametrize("name", ["autoencoder", "ticket", "batchnorm"])
-def test_weights_h5_from_graphkit_load_in_keras(tmp_path, name):
+def _weights_h5_moved(tmp_path, name, build_source, build_target):
+    """``name``'s batch, a ``build_source()`` model trained on it and a ``build_target()`` model
+    that loaded the trained one's ``.weights.h5`` file."""
     x = _batch(name)
-    model = MODELS[name][0]()
+    model = build_source()
     _trained(model, x)
     model.save_weights(tmp_path / "w.weights.h5")
-    twin = MODELS[name][1]()
+    twin = build_target()
     twin.load_weights(tmp_path / "w.weights.h5")
+    return x, model, twin
+
+
+@pytest.mark.parametrize("name", ["autoencoder", "ticket", "batchnorm"])
+def test_weights_h5_from_graphkit_load_in_keras(tmp_path, name):
+    graphkit_model, keras_model, _ = MODELS[name]
+    x, model, twin = _weights_h5_moved(tmp_path, name, graphkit_model, keras_model)
     assert _max_difference(_predict(twin, x), _predict(model, x)) < TOL
 
 
 @pytest.mark.parametrize("name", ["autoencoder", "ticket", "batchnorm"])
 def test_weights_h5_from_keras_load_in_graphkit(tmp_path, name):
-    x = _batch(name)
-    model = MODELS[name][1]()
-    _trained(model, x)
-    model.save_weights(tmp_path / "w.weights.h5")
-    twin = MODELS[name][0]()
-    twin.load_weights(tmp_path / "w.weights.h5")
+    graphkit_model, keras_model, _ = MODELS[name]
+    x, model, twin = _weights_h5_moved(tmp_path, name, keras_model, graphkit_model)
     assert _max_difference(_predict(twin, x), _predict(model, x)) < TOL
 
 
