@@ -221,11 +221,19 @@ class _StoredWeights:
         return self.arrays
 
 
+def _read_weights(source: str | bytes, keras_layout: bool, what: str, label: str) -> _StoredWeights:
+    """The weights in ``source`` (a file's path, or a model file entry's bytes): Keras 3's HDF5
+    layout, or graphkit's variables archive; ``label`` names it in errors."""
+    if keras_layout:
+        return _StoredWeights(keras_format.read_h5(source, label), True, label)
+    return _StoredWeights(archive.read_variables(source, what, path_for_errors=label).arrays, False, label)
+
+
 def _read_weights_file(path: str) -> _StoredWeights:
-    if path.endswith(keras_format.WEIGHTS_H5_SUFFIX):
+    keras_layout = path.endswith(keras_format.WEIGHTS_H5_SUFFIX)
+    if keras_layout:
         archive.check_readable(path, "weights file")
-        return _StoredWeights(keras_format.read_h5(path, path), True, path)
-    return _StoredWeights(archive.read_variables(path, "weights file").arrays, False, path)
+    return _read_weights(path, keras_layout, "weights file", path)
 
 
 def _read_model_file(path: str) -> tuple[dict, dict, _StoredWeights]:
@@ -246,12 +254,8 @@ def _read_model_file(path: str) -> tuple[dict, dict, _StoredWeights]:
                                                                   or version > MODEL_FORMAT_VERSION):
         raise FileFormatError(f"Cannot read model file '{path}': it uses format version {version!r}; this graphkit "
                               f"reads versions up to {MODEL_FORMAT_VERSION} (upgrade graphkit).")
-    label = f"{path}!{present[0]}"
-    if present[0] == keras_format.WEIGHTS_H5_NAME:
-        weights = _StoredWeights(keras_format.read_h5(entries[present[0]], label), True, label)
-    else:
-        weights = _StoredWeights(archive.read_variables(entries[WEIGHTS_NAME], "model file",
-                                                        path_for_errors=label).arrays, False, label)
+    name = present[0]
+    weights = _read_weights(entries[name], name == keras_format.WEIGHTS_H5_NAME, "model file", f"{path}!{name}")
     return config, metadata, weights
 
 
