@@ -110,8 +110,4 @@ def _wrap_optimizer_build(optimizer: Any) -> None:
     optimizer.__dict__["build"] = build
 
 
-def pending_records(obj: Any) -> list[PendingValue]:
-    return list((obj.__dict__.get(PENDING) or {}).values())
-
-
 HOOKS.variables_added = resolve_pending
