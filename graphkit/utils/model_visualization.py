@@ -261,27 +261,32 @@ class DotGraph(str):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
         plain = f"<DotGraph {self._title!r}: {len(self.nodes)} layers; .source is the DOT text>"
-        return _mimebundle(self.source, None, self._title, (0, 0), self.nodes, plain, "")
+        return _mimebundle(self.source, _svg_or_none(self.source, {}), self._title, (0, 0), self.nodes, plain, "")
 
 
-def _mimebundle(source: str, cache: dict | None, title: str, params: tuple[int, int], nodes: list[dict],
+def _svg_or_none(source: str, cache: dict) -> str | None:
+    """The SVG of graphviz's ``dot`` for ``source``, kept in ``cache``; None where ``dot`` is
+    missing or fails."""
+    if "svg" not in cache:
+        if not _gv.have_dot():
+            return None
+        try:
+            cache["svg"] = _gv.render(source, "svg").decode("utf-8")
+        except _gv.GraphvizError:
+            return None
+    return cache["svg"]
+
+
+def _mimebundle(source: str, svg: str | None, title: str, params: tuple[int, int], nodes: list[dict],
                 plain: str, summary_html: str) -> dict:
     """The notebook display of a picture, never its raw DOT as what is shown: the graph MIME
     (DOT and nodes, laid out in the browser by graphkit's JupyterLab extension, no system
     graphviz needed), the DOT as ``text/vnd.graphviz``, ``plain`` as text and, for front ends
-    without the extension, the SVG of graphviz's ``dot`` when installed (also as HTML), else
+    without the extension, ``svg`` (graphviz's, None without ``dot``) also as HTML, else
     ``summary_html`` and one line saying what to install."""
     from ..viz.graph_data import GRAPH_MIME, dot_document
     bundle = {"text/plain": plain, "text/vnd.graphviz": source,
               GRAPH_MIME: dot_document(title, source, *params, nodes=nodes)}
-    svg = cache.get("svg") if cache is not None else None
-    if svg is None and _gv.have_dot():
-        try:
-            svg = _gv.render(source, "svg").decode("utf-8")
-        except _gv.GraphvizError:
-            svg = None
-        if cache is not None and svg is not None:
-            cache["svg"] = svg
     if svg is not None:
         bundle["image/svg+xml"] = svg
         bundle["text/html"] = _gv.svg_html(svg, picture_alt(title, len(nodes), params[0]))
@@ -322,15 +327,10 @@ class ModelPlot:
         return _write(self.source, path)
 
     def _repr_svg_(self) -> str | None:
-        if not _gv.have_dot():
-            return None
-        try:
-            return self.svg()
-        except _gv.GraphvizError:
-            return None
+        return _svg_or_none(self.source, self._cache)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        return _mimebundle(self.source, self._cache, self.title, self.params, self.nodes, repr(self),
+        return _mimebundle(self.source, self._repr_svg_(), self.title, self.params, self.nodes, repr(self),
                            self._summary_html)
 
     def __str__(self) -> str:
