@@ -18,10 +18,8 @@ import re
 
 import pytest
 
-from browser import chromium, require
+from lab_pages import WAIT_MS, lab_browser, lab_page, screenshot  # noqa: F401
 from lab_server import LabServer
-from test_lab_browser import WAIT_MS, _labextension_installed
-from test_lab_live_reload import _screenshot
 
 CELLS = [
     "import graphkit as gk\nview = gk.live()",
@@ -47,11 +45,10 @@ CONFIGURATIONS = [
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(lab_browser):
+    """Chromium for JupyterLab and Notebook 7: skips without Notebook 7 too."""
     pytest.importorskip("notebook")
-    require(_labextension_installed(), "the graphkit-nn labextension is not installed (make test builds it)")
-    with chromium() as launched:
-        yield launched
+    return lab_browser
 
 
 def _executed_notebook(path, with_dot: bool, signed: bool, monkeypatch):
@@ -125,8 +122,7 @@ def test_saved_notebook_in_other_front_ends(browser, tmp_path, monkeypatch, name
     extra = (f"--LabServerApp.labextensions_path={_labextensions_without(tmp_path / 'labextensions', missing)}",
              *(("--JupyterNotebookApp.expose_app_in_browser=True",) if server_module == "notebook" else ()))
     server = LabServer(str(root), str(tmp_path), extra_args=extra, app=server_module)
-    page = browser.new_page(viewport={"width": 1280, "height": 1400})
-    try:
+    with lab_page(browser, server, viewport={"width": 1280, "height": 1400}, failure_screenshot=f"failed_{name}") as page:
         page.goto(server.url(("notebooks/" if server_module == "notebook" else "lab/tree/") + "course.ipynb"))
         cells = page.locator(".jp-Notebook .jp-CodeCell")
         cells.nth(len(CELLS) - 1).get_by_text("Epoch 2/2").wait_for(timeout=WAIT_MS)
@@ -134,7 +130,7 @@ def test_saved_notebook_in_other_front_ends(browser, tmp_path, monkeypatch, name
             page.locator(".gk-graph-view[data-state=ready]").nth(2).wait_for(timeout=WAIT_MS)
         page.wait_for_timeout(3000)  # ipywidgets' restoration of the saved widgets settles
         assert page.evaluate("() => !!globalThis.__graphkitLab") == ("graphkit-nn" not in missing)
-        _screenshot(page, f"other_{name}")
+        screenshot(page, f"other_{name}")
         for cell in range(3):  # the live view, the model display, plot_model
             shown = _shown_outputs(page, cell)
             assert len(shown) == 1, (cell, shown)
@@ -148,11 +144,4 @@ def test_saved_notebook_in_other_front_ends(browser, tmp_path, monkeypatch, name
         if "graphkit-nn" not in missing:
             cells.first.locator('button[data-action="pin"]:visible').click()  # the side panel works here too
             page.locator(".gk-pinned .gk-graph-view g.node[data-gk-id=hidden]").wait_for(timeout=WAIT_MS)
-            _screenshot(page, f"other_{name}_pinned")
-    except Exception:
-        _screenshot(page, f"failed_{name}")
-        print(server.log())
-        raise
-    finally:
-        page.close()
-        server.stop()
+            screenshot(page, f"other_{name}_pinned")
