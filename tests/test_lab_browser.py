@@ -12,11 +12,8 @@ from __future__ import annotations
 import json
 
 from lab_pages import (NO_KERNELS, WAIT_MS, choose_no_kernel, lab_browser, lab_page,  # noqa: F401
-                       labextension_installed, open_notebook, run_all_cells, save_notebook, write_notebook)
+                       open_notebook, run_all_cells, save_notebook, write_notebook)
 from lab_server import LabServer
-
-# test_lab_pin.py and test_other_frontends.py import these two from here until they use lab_pages
-_labextension_installed, _open_notebook = labextension_installed, open_notebook
 
 GRAPH_MIME = "application/vnd.graphkit.graph+json"
 

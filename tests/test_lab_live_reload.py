@@ -18,8 +18,6 @@ from lab_pages import (NO_KERNELS, WAIT_MS, choose_no_kernel, lab_browser, lab_p
 from lab_server import LabServer
 from svg_pictures import svg_pictures
 
-_screenshot = screenshot  # test_lab_pin.py and test_other_frontends.py import it from here until they use lab_pages
-
 CELLS = [
     "import graphkit as gk\nview = gk.live()",
     'inputs = gk.Input(shape=(784,), name="pixels")\n'
