@@ -4,8 +4,9 @@ through gk.summary and traced with gk.trace, one by callbacks.TensorBoard), sele
 links the views, the Scalars run selector and tag filter work, and the console stays clean. Skipped (failed under CI=true) without chromium, playwright or the built bundle."""
 import pytest
 
-from browser import chromium, require
+from browser import require
 from board_logs import write_keras_run, write_training_run
+from lab_pages import browser, page_errors  # noqa: F401
 from test_board_frontend import tensorboard_smoothing
 from graphkit.board import BoardServer, export_html
 from graphkit.board.page import BUNDLE
@@ -29,9 +30,7 @@ def open_board(browser, url: str, requests: list[str]):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.on("request", lambda request: requests.append(request.url))
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = page_errors(page, console=True)
     page.goto(url)
     page.wait_for_selector(READY, timeout=60_000)
     return page, errors
@@ -97,8 +96,8 @@ def check_dashboards(page) -> None:
     assert any(lane["selected"] for lane in debug(page)["timeline"]["lanes"] if lane["layer"] == "hidden")
 
 
-def test_the_served_board_shows_the_four_dashboards(logs):
-    with BoardServer(logs, port=0) as server, chromium() as browser:
+def test_the_served_board_shows_the_four_dashboards(logs, browser):
+    with BoardServer(logs, port=0) as server:
         server.start()
         requests: list[str] = []
         page, errors = open_board(browser, server.url, requests)
@@ -108,11 +107,10 @@ def test_the_served_board_shows_the_four_dashboards(logs):
     assert all(url.startswith((server.url, "data:", "blob:")) for url in requests), requests
 
 
-def test_the_exported_file_shows_the_four_dashboards_offline(logs, tmp_path):
+def test_the_exported_file_shows_the_four_dashboards_offline(logs, browser, tmp_path):
     path = export_html(logs, tmp_path / "board.html")
     requests: list[str] = []
-    with chromium() as browser:
-        page, errors = open_board(browser, path.resolve().as_uri(), requests)
-        check_dashboards(page)
+    page, errors = open_board(browser, path.resolve().as_uri(), requests)
+    check_dashboards(page)
     assert errors == []
     assert all(url.startswith(("file:", "data:", "blob:")) for url in requests), requests
