@@ -27,7 +27,8 @@ from ..engine.variable import Variable
 from ..function.function import ConcreteFunction, Function, _as_tensor, _is_array
 from ..function.graph import Graph, GraphNode, _map_leaves, flatten
 from ..function.tensor_spec import TensorSpec
-from ..saving.archive import FileFormatError, atomic_write, read_variables, write_variables
+from ..saving.archive import FileFormatError, read_variables, write_variables
+from ..saving.atomic import atomic_write_bytes
 from .encoding import UnencodableAttrError, decode, encode
 
 FORMAT = "graphkit.saved_model"
@@ -163,7 +164,7 @@ def save(obj: Any, export_dir: str | os.PathLike) -> str:
     os.makedirs(export_dir, exist_ok=True)
     write_variables(os.path.join(export_dir, VARIABLES_FILE), arrays, kind="saved_model_variables")
     write_variables(os.path.join(export_dir, CONSTANTS_FILE), constants, kind="saved_model_constants")
-    atomic_write(os.path.join(export_dir, GRAPH_FILE), lambda handle: handle.write(text.encode("utf-8")))
+    atomic_write_bytes(os.path.join(export_dir, GRAPH_FILE), text.encode("utf-8"))
     return export_dir
 
 

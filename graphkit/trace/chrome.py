@@ -13,7 +13,7 @@ import json
 import os
 from typing import Sequence
 
-from ..saving.atomic import atomic_write
+from ..saving.atomic import atomic_write_bytes
 from .spans import Span
 
 _ARGS = ("layer", "op", "step", "inputs", "outputs", "dtype", "backend", "device", "bytes", "flops", "id",
@@ -50,4 +50,4 @@ def chrome_trace(spans: Sequence[Span], pid: int | None = None) -> dict:
 def write_chrome_trace(spans: Sequence[Span], path: str | os.PathLike) -> str:
     """Write :func:`chrome_trace` of ``spans`` to ``path`` (atomically); returns the path."""
     data = json.dumps(chrome_trace(spans), separators=(",", ":")).encode("utf-8")
-    return atomic_write(path, lambda file: file.write(data))
+    return atomic_write_bytes(path, data)

@@ -13,7 +13,7 @@ import json
 import os
 from typing import Any, Mapping
 
-from ..saving.atomic import atomic_write
+from ..saving.atomic import atomic_write_bytes
 from ..summary.graph_def import NodeDef
 from ..viz.graph_data import graph_document
 from ..viz.walk import format_shape
@@ -94,4 +94,4 @@ def write_graph_file(logdir: str | os.PathLike, model_graph: Mapping[str, Any] |
     if merged:
         document["op_graphs"] = merged
     data = json.dumps(document, separators=(",", ":")).encode("utf-8")
-    return atomic_write(path, lambda file: file.write(data))
+    return atomic_write_bytes(path, data)
