@@ -8,6 +8,7 @@
 import { Widget } from '@lumino/widgets';
 import { GraphView } from './core';
 import type { PinSource } from './core';
+import { button } from './core/dom';
 import { lab } from './mime';
 import { render } from './widget';
 
@@ -37,11 +38,7 @@ class PinnedGraph extends Widget {
       view.update(source.graph);
       this.cleanup = () => view.dispose();
     }
-    const unpin = document.createElement('button');
-    unpin.type = 'button';
-    unpin.dataset.action = 'unpin';
-    unpin.textContent = 'Unpin';
-    unpin.title = 'Close this side panel';
+    const unpin = button('Unpin', 'Close this side panel', { action: 'unpin' });
     unpin.addEventListener('click', () => this.close());
     const toolbar = this.node.querySelector('.gk-toolbar');
     toolbar?.querySelector('button[data-action="pin"]')?.remove(); // already pinned

@@ -15,6 +15,7 @@
  */
 import { GraphState, GraphView } from './core';
 import type { GraphData, RenderProps, ServerMessage, WidgetModel } from './core';
+import { button, ensureStyleSheet } from './core/dom';
 
 export { version } from './version';
 
@@ -38,20 +39,10 @@ ${CHILD}:not(:has([${WIDGET_ATTRIBUTE}])):has(+ ${CHILD} :is(${PICTURE})) {
   display: none;
 }`;
 
-/** Adds the pairing stylesheet to `doc` once. */
-export function ensurePairingStyle(doc: Document): void {
-  if (!doc.getElementById('gk-live-pairing')) {
-    const style = doc.createElement('style');
-    style.id = 'gk-live-pairing';
-    style.textContent = PAIRING_CSS;
-    doc.head.appendChild(style);
-  }
-}
-
 // At load: JupyterLab loads the extension (which bundles this module) with the page, so the
 // stylesheet is there for saved notebooks opened with no kernel too.
 if (typeof document !== 'undefined') {
-  ensurePairingStyle(document);
+  ensureStyleSheet(document, 'gk-live-pairing', PAIRING_CSS);
 }
 
 /** The graph a widget starts from (its `_initial` trait): seq 0, before any delta. */
@@ -119,14 +110,10 @@ class ModelGraph {
 
 /** A GraphView with the live view's extra toolbar button: remove the red nodes of failed calls. */
 class LiveGraphView extends GraphView {
-  private clearErrors = document.createElement('button');
+  private clearErrors = button('Clear errors', 'Remove the red nodes of failed calls', { action: 'clear-errors' });
 
   constructor(el: HTMLElement, model: WidgetModel) {
     super(el, { onSelect: id => model.send({ type: 'details', id }), pin: () => ({ model }) });
-    this.clearErrors.type = 'button';
-    this.clearErrors.dataset.action = 'clear-errors';
-    this.clearErrors.textContent = 'Clear errors';
-    this.clearErrors.title = 'Remove the red nodes of failed calls';
     this.clearErrors.hidden = true;
     this.clearErrors.addEventListener('click', () => model.send({ type: 'clear_errors' }));
     this.node.querySelector('.gk-toolbar')?.appendChild(this.clearErrors);

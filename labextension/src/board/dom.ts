@@ -1,15 +1,5 @@
 /** Small DOM helpers of the board's dashboards. */
-export { el } from '../core/dom';
-
-/** A `<button>` with `text`, `title` and data attributes. */
-export function button(text: string, title: string, data: Record<string, string> = {}): HTMLButtonElement {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.textContent = text;
-  b.title = title;
-  Object.assign(b.dataset, data);
-  return b;
-}
+export { button, el } from '../core/dom';
 
 /** A labelled `<select>` of `options` ([value, label]) calling `onChange` with the chosen value. */
 export function select(

@@ -16,6 +16,16 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
+/** A `<button>` with `text`, `title` and data attributes. */
+export function button(text: string, title: string, data: Record<string, string> = {}): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = text;
+  b.title = title;
+  Object.assign(b.dataset, data);
+  return b;
+}
+
 /** Adds a `<style id="{id}">` with `css` to `doc` unless one with that id is there already. */
 export function ensureStyleSheet(doc: Document, id: string, css: string): void {
   if (doc.getElementById(id)) {

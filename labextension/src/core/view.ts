@@ -6,7 +6,7 @@
  * and only when the DOT text changed.
  */
 import { renderDetails } from './details';
-import { el } from './dom';
+import { button, el } from './dom';
 import { buildDot, givenDot } from './dot';
 import { download, safeFilename, svgToPng } from './download';
 import { formatInt } from './format';
@@ -86,20 +86,10 @@ export class GraphView {
     const toolbar = el('div', 'gk-toolbar');
     toolbar.append(this.title, this.total, el('div', 'gk-spacer'));
     for (const [action, label, title] of TOOLBAR) {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.dataset.action = action;
-      button.textContent = label;
-      button.title = title;
-      toolbar.appendChild(button);
+      toolbar.appendChild(button(label, title, { action }));
     }
     if (options.pin && globalThis.__graphkitLab?.pin) {
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.dataset.action = 'pin';
-      button.textContent = 'Pin';
-      button.title = 'Keep a synced view of this graph in the right side panel';
-      toolbar.appendChild(button);
+      toolbar.appendChild(button('Pin', 'Keep a synced view of this graph in the right side panel', { action: 'pin' }));
     }
     toolbar.addEventListener('click', this.onToolbarClick);
     this.canvas.title = 'Drag to pan, Ctrl + wheel to zoom, click a layer for its details';
